@@ -1,0 +1,519 @@
+#!/usr/bin/env python3
+"""The glance-hc lab: a real controller on loopback, and real faults to inject.
+
+controller1 is a private mount namespace (its own /etc, /var, /run, /tmp as
+overlays or tmpfs) holding sshd, Keystone and Glance under uWSGI, and HAProxy
+in front. Seen over ssh it looks like a traditional controller; outside the
+namespace nothing of it exists, so `down` leaves the machine as it was.
+
+Usage: labctl.py up | down | status | env | fault list | fault inject NAME | fault revert NAME|all
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+LAB_DIR = Path(os.environ.get("HC_LAB_DIR", "/opt/glance-hc-lab"))
+STATE = LAB_DIR / "state"
+VENV = LAB_DIR / "venv"
+RUN = STATE / "run"
+
+ADDR = {
+    "vip": "127.0.0.10",
+    "glance_addr": "127.0.0.2",
+    "keystone_addr": "127.0.0.2",
+    "ssh_addr": "127.0.0.2",
+    "ssh_port": "2222",
+}
+STORE_MB_FAST = int(os.environ.get("HC_LAB_STORE_MB", "1536"))
+STORE_MB_SMALL = int(os.environ.get("HC_LAB_SMALL_STORE_MB", "96"))
+HEALTHY_TIMEOUTS = {"timeout_client": "15m", "timeout_server": "15m"}
+
+GLANCE_UWSGI_INI = """\
+# glance-api under uWSGI, as devstack and distro packages run it.
+[uwsgi]
+http-socket = {glance_addr}:9292
+add-header = Connection: close
+socket-timeout = 900
+module = glance.wsgi.api:application
+env = OS_GLANCE_CONFIG_DIR=/etc/glance
+master = true
+processes = 2
+threads = 4
+enable-threads = true
+die-on-term = true
+lazy-apps = true
+need-app = true
+uid = glance
+gid = glance
+pidfile = /run/glance-api-uwsgi.pid
+logto = /var/log/glance/glance-api-uwsgi.log
+procname-prefix-spaced = glance-api
+"""
+
+KEYSTONE_UWSGI_INI = """\
+[uwsgi]
+http-socket = {keystone_addr}:5000
+add-header = Connection: close
+module = keystone.wsgi.api:application
+master = true
+processes = 2
+threads = 4
+enable-threads = true
+die-on-term = true
+need-app = true
+uid = keystone
+gid = keystone
+pidfile = /run/keystone-uwsgi.pid
+logto = /var/log/keystone/keystone-uwsgi.log
+procname-prefix-spaced = keystone
+"""
+
+
+def log(msg: str) -> None:
+    print(f"[lab] {msg}", flush=True)
+
+
+def die(msg: str) -> None:
+    print(f"[lab] error: {msg}", file=sys.stderr, flush=True)
+    sys.exit(1)
+
+
+# ---------------------------------------------------------------- helpers
+def run(cmd, check=True, **kw):
+    return subprocess.run(cmd, check=check, **kw)
+
+
+def pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # a zombie is not alive
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except OSError:
+        return False
+
+
+def read_pid(path: Path) -> int | None:
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def ns_pid() -> int | None:
+    pid = read_pid(RUN / "ns.pid")
+    return pid if pid_alive(pid) else None
+
+
+def wait_for(what: str, probe, timeout: float, interval: float = 0.2):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            ok = probe()
+            if ok:
+                return ok
+        except Exception as exc:  # noqa: BLE001 - the probe's error is what we report
+            last = exc
+        time.sleep(interval)
+    die(f"{what} not ready after {timeout:.0f}s (last error: {last})")
+
+
+def port_open(addr: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex((addr, port)) == 0
+
+
+def http_status(url: str, timeout: float = 3.0) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            return resp.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def secrets_file() -> dict:
+    path = STATE / "secrets.json"
+    if not path.exists():
+        STATE.mkdir(parents=True, exist_ok=True)
+        data = {
+            name: f"hcsecret-{name}-{secrets.token_hex(8)}"
+            for name in ("admin_password", "glance_password", "demo_password", "rabbit_password")
+        }
+        path.write_text(json.dumps(data, indent=2))
+        path.chmod(0o600)
+    return json.loads(path.read_text())
+
+
+def template_vars() -> dict:
+    return {**ADDR, **secrets_file(), **HEALTHY_TIMEOUTS, "state": str(STATE)}
+
+
+def render(name: str, **extra) -> str:
+    return (HERE / "templates" / name).read_text().format(**{**template_vars(), **extra})
+
+
+# ---------------------------------------------------------------- install
+def ensure_venv() -> None:
+    req = (HERE / "requirements.txt").read_bytes()
+    stamp = VENV / ".hc-stamp"
+    want = hashlib.sha256(req).hexdigest()
+    if stamp.exists() and stamp.read_text() == want:
+        return
+    t0 = time.monotonic()
+    log(f"building the lab venv in {VENV} (Glance, Keystone, uWSGI from PyPI; a few minutes)")
+    LAB_DIR.mkdir(parents=True, exist_ok=True)
+    LAB_DIR.chmod(0o755)
+    # Debian's interpreter: the workers run as user glance, who cannot read pyenv's under /root.
+    run(["/usr/bin/python3", "-m", "venv", str(VENV)])
+    run([str(VENV / "bin/pip"), "install", "-q", "--disable-pip-version-check",
+         "-r", str(HERE / "requirements.txt")])
+    stamp.write_text(want)
+    log(f"lab venv ready in {time.monotonic() - t0:.0f}s")
+
+
+def ensure_tools() -> None:
+    missing = [t for t in ("haproxy", "sshd", "sudo", "unshare", "nsenter", "ssh")
+               if not shutil.which(t) and not Path(f"/usr/sbin/{t}").exists()]
+    if missing:
+        die(f"missing tools: {', '.join(missing)}; run `make deps` (installs them from Debian)")
+
+
+def ensure_ssh_material() -> None:
+    ssh = STATE / "ssh"
+    ssh.mkdir(parents=True, exist_ok=True)
+    ssh.chmod(0o700)
+    for key in ("id_ed25519", "host_ed25519_key"):
+        if not (ssh / key).exists():
+            run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "glance-hc-lab",
+                 "-f", str(ssh / key)])
+    (STATE / "sshd_config").write_text(render("sshd_config"))
+    (STATE / "ssh_config").write_text(render("ssh_config"))
+
+
+# ---------------------------------------------------------------- namespace
+def start_namespace() -> int:
+    pid = ns_pid()
+    if pid:
+        return pid
+    RUN.mkdir(parents=True, exist_ok=True)
+    (RUN / "ns.pid").unlink(missing_ok=True)
+    logf = open(STATE / "ns.log", "ab")
+    subprocess.Popen(
+        ["unshare", "--mount", "--uts", "--propagation", "private", "--",
+         "/bin/sh", str(HERE / "ns_init.sh"), str(STATE), str(STORE_MB_FAST), str(STORE_MB_SMALL)],
+        stdin=subprocess.DEVNULL, stdout=logf, stderr=logf, start_new_session=True,
+    )
+    wait_for("controller1 namespace", ns_pid, 15)
+    wait_for("controller1 sshd", lambda: port_open(ADDR["ssh_addr"], int(ADDR["ssh_port"])), 15)
+    return ns_pid()
+
+
+def in_namespace(args: list[str], check=True, **kw):
+    pid = ns_pid()
+    if not pid:
+        die("the lab is not running: `make lab-up`")
+    return run(["nsenter", "-t", str(pid), "-m", "-u", "--", *args], check=check, **kw)
+
+
+def namespace_members() -> list[int]:
+    """Every process living in controller1's mount namespace: all of them are ours."""
+    pid = ns_pid()
+    if not pid:
+        return []
+    target = os.readlink(f"/proc/{pid}/ns/mnt")
+    members = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if os.readlink(entry / "ns/mnt") == target:
+                    members.append(int(entry.name))
+            except OSError:
+                continue
+    return members
+
+
+# ---------------------------------------------------------------- inside controller1
+def write(path: str, text: str, mode=0o640, owner="root", group="root") -> None:
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(text)
+    p.chmod(mode)
+    shutil.chown(p, owner, group)
+
+
+def venv_bin(name: str) -> str:
+    return str(VENV / "bin" / name)
+
+
+def spawn(cmd: list[str], logfile: str) -> None:
+    out = open(logfile, "ab")
+    subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True)
+
+
+def render_configs() -> None:
+    v = template_vars()
+    os.makedirs("/etc/glance", exist_ok=True)
+    shutil.chown("/etc/glance", "root", "glance")
+    os.chmod("/etc/glance", 0o750)
+    write("/etc/glance/glance-api.conf", render("glance-api.conf"), group="glance")
+    write("/etc/glance/glance-api-paste.ini",
+          (VENV / "etc/glance/glance-api-paste.ini").read_text(), group="glance")
+    write("/etc/glance/glance-api-uwsgi.ini", GLANCE_UWSGI_INI.format(**v), group="glance")
+    write("/etc/keystone/keystone.conf", render("keystone.conf"), group="keystone")
+    write("/etc/keystone/keystone-uwsgi.ini", KEYSTONE_UWSGI_INI.format(**v), group="keystone")
+    write("/etc/haproxy/haproxy.cfg", render("haproxy.cfg"), mode=0o644)
+    for d, owner in (("/var/log/keystone", "keystone"), ("/var/lib/keystone", "keystone"),
+                     ("/var/log/haproxy", "root"), ("/var/lib/glance/lock", "glance")):
+        os.makedirs(d, exist_ok=True)
+        shutil.chown(d, owner, owner)
+
+
+def as_user(user: str, args: list[str], **kw):
+    return run(["runuser", "-u", user, "--", *args], **kw)
+
+
+def keystone_bootstrap() -> None:
+    if Path("/var/lib/keystone/keystone.sqlite").exists():
+        return
+    s = secrets_file()
+    km = venv_bin("keystone-manage")
+    as_user("keystone", [km, "db_sync"])
+    run([km, "fernet_setup", "--keystone-user", "keystone", "--keystone-group", "keystone"])
+    run([km, "credential_setup", "--keystone-user", "keystone", "--keystone-group", "keystone"])
+    as_user("keystone", [km, "bootstrap", "--bootstrap-password", s["admin_password"],
+                         "--bootstrap-admin-url", f"http://{ADDR['vip']}:5000/v3/",
+                         "--bootstrap-internal-url", f"http://{ADDR['vip']}:5000/v3/",
+                         "--bootstrap-public-url", f"http://{ADDR['vip']}:5000/v3/",
+                         "--bootstrap-region-id", "RegionOne"],
+            stdout=subprocess.DEVNULL)
+
+
+def start_uwsgi(name: str, ini: str, pidfile: str, logfile: str) -> None:
+    if pid_alive(read_pid(Path(pidfile))):
+        return
+    spawn([venv_bin("uwsgi"), "--ini", ini], logfile)
+
+
+def glance_db_reset() -> None:
+    """The stores are fresh tmpfs at every namespace start: the image records go too."""
+    Path("/var/lib/glance/glance.sqlite").unlink(missing_ok=True)
+    as_user("glance", [venv_bin("glance-manage"), "--config-file", "/etc/glance/glance-api.conf",
+                       "db_sync"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # /run is the namespace's own tmpfs: the mark goes when the stores go.
+    Path("/run/glance-db-synced").write_text("1")
+
+
+def glance_db_needs_reset() -> bool:
+    return not Path("/run/glance-db-synced").exists()
+
+
+def start_haproxy() -> None:
+    pid = read_pid(Path("/run/haproxy-lab.pid"))
+    if pid_alive(pid):
+        return
+    spawn(["haproxy", "-W", "-f", "/etc/haproxy/haproxy.cfg", "-p", "/run/haproxy-lab.pid"],
+          "/var/log/haproxy/haproxy.log")
+
+
+def inner_up() -> None:
+    render_configs()
+    keystone_bootstrap()
+    start_uwsgi("keystone", "/etc/keystone/keystone-uwsgi.ini", "/run/keystone-uwsgi.pid",
+                "/var/log/keystone/keystone-uwsgi.out")
+    wait_for("keystone", lambda: http_status(f"http://{ADDR['keystone_addr']}:5000/v3") == 200, 60)
+    start_haproxy()  # the catalog's endpoints are on the VIP
+    wait_for("keystone via haproxy", lambda: http_status(f"http://{ADDR['vip']}:5000/v3") == 200, 30)
+    if not Path("/var/lib/keystone/.provisioned").exists():
+        run([venv_bin("python"), str(HERE / "provision.py")],
+            env={**os.environ, **{k.upper(): v for k, v in template_vars().items()}})
+        Path("/var/lib/keystone/.provisioned").write_text("1")
+    if glance_db_needs_reset():
+        glance_db_reset()
+    start_uwsgi("glance", "/etc/glance/glance-api-uwsgi.ini", "/run/glance-api-uwsgi.pid",
+                "/var/log/glance/glance-api-uwsgi.out")
+
+
+# ---------------------------------------------------------------- outside
+def clouds_yaml() -> str:
+    s = secrets_file()
+    auth = f"http://{ADDR['vip']}:5000/v3"
+
+    def cloud(user, password, project):
+        return (f"    auth:\n      auth_url: {auth}\n      username: {user}\n"
+                f"      password: {password}\n      project_name: {project}\n"
+                f"      user_domain_name: Default\n      project_domain_name: Default\n"
+                f"    region_name: RegionOne\n    identity_api_version: 3\n"
+                f"    interface: public\n    api_timeout: 30\n")
+
+    return ("# Written by the glance-hc lab.\nclouds:\n"
+            f"  hc-lab:\n{cloud('admin', s['admin_password'], 'admin')}"
+            f"  hc-lab-member:\n{cloud('demo', s['demo_password'], 'demo')}")
+
+
+def cmd_up(_args) -> None:
+    if os.geteuid() != 0:
+        die("the lab needs root (namespaces, mounts): run it as root")
+    t0 = time.monotonic()
+    cold = not (VENV / ".hc-stamp").exists() or not (STATE / "ovl").exists()
+    ensure_tools()
+    ensure_venv()
+    t_venv = time.monotonic()
+    ensure_ssh_material()
+    start_namespace()
+    in_namespace([venv_bin("python"), str(Path(__file__).resolve()), "_inner-up"])
+    (STATE / "clouds.yaml").write_text(clouds_yaml())
+    (STATE / "clouds.yaml").chmod(0o600)
+    vip = ADDR["vip"]
+    wait_for("glance through haproxy", lambda: http_status(f"http://{vip}:9292/healthcheck") == 200, 90)
+    t1 = time.monotonic()
+    kind = "cold" if cold else "warm"
+    log(f"{kind} start: {t1 - t0:.1f}s (of which venv {t_venv - t0:.1f}s, services {t1 - t_venv:.1f}s)")
+    print(env_text())
+
+
+def env_text() -> str:
+    return (f"export OS_CLIENT_CONFIG_FILE={STATE}/clouds.yaml\n"
+            f"export OS_CLOUD=hc-lab\n"
+            f"# ssh: ssh -F {STATE}/ssh_config controller1\n"
+            f"# suite: pytest checks/ --host=controller1 --ssh-config={STATE}/ssh_config")
+
+
+def cmd_env(_args) -> None:
+    print(env_text())
+
+
+def cmd_down(_args) -> None:
+    ssh_cfg = STATE / "ssh_config"
+    if ssh_cfg.exists():
+        # ssh connection masters left by suite runs (ControlPersist) belong to the lab too.
+        for sock in (STATE / "ssh").glob("cm-*"):
+            run(["ssh", "-F", str(ssh_cfg), "-o", f"ControlPath={sock}", "-O", "exit", "controller1"],
+                check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=10)
+    members = namespace_members()
+    if not members:
+        log("lab is not running")
+        return
+    for sig, grace in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+        for pid in members:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline and any(pid_alive(p) for p in members):
+            time.sleep(0.1)
+        members = [p for p in members if pid_alive(p)]
+        if not members:
+            break
+    (RUN / "ns.pid").unlink(missing_ok=True)
+    if members:
+        die(f"processes would not stop: {members}")
+    log("lab stopped: no lab process left; its mounts went with its namespace")
+
+
+def service_rows() -> list[tuple[str, str]]:
+    rows = []
+    pid = ns_pid()
+    rows.append(("controller1 namespace", f"pid {pid}" if pid else "down"))
+    if not pid:
+        return rows
+    for name, pidfile in (("keystone uWSGI", "/run/keystone-uwsgi.pid"),
+                          ("glance-api uWSGI", "/run/glance-api-uwsgi.pid"),
+                          ("haproxy", "/run/haproxy-lab.pid")):
+        out = in_namespace(["cat", pidfile], check=False, capture_output=True, text=True)
+        p = out.stdout.strip()
+        rows.append((name, f"pid {p}" if p and pid_alive(int(p)) else "down"))
+    rows.append(("sshd", "listening" if port_open(ADDR["ssh_addr"], int(ADDR["ssh_port"])) else "down"))
+    for name, url in (("keystone via VIP", f"http://{ADDR['vip']}:5000/v3"),
+                      ("glance via VIP", f"http://{ADDR['vip']}:9292/healthcheck"),
+                      ("glance direct", f"http://{ADDR['glance_addr']}:9292/healthcheck")):
+        try:
+            rows.append((name, f"HTTP {http_status(url)}"))
+        except OSError as exc:
+            rows.append((name, f"unreachable ({exc})"))
+    return rows
+
+
+def cmd_status(_args) -> None:
+    for name, state in service_rows():
+        print(f"{name:24} {state}")
+    faults = active_faults()
+    print(f"{'injected faults':24} {', '.join(faults) or 'none'}")
+
+
+# ---------------------------------------------------------------- faults
+def active_faults() -> list[str]:
+    path = STATE / "faults.json"
+    return json.loads(path.read_text()) if path.exists() else []
+
+
+def set_active_faults(names: list[str]) -> None:
+    (STATE / "faults.json").write_text(json.dumps(sorted(set(names))))
+
+
+def cmd_fault(args) -> None:
+    from faults import FAULTS  # noqa: PLC0415 - faults.py sits beside this file
+
+    if args.action == "list":
+        for name, fault in FAULTS.items():
+            print(f"{name:22} {fault.root_cause:20} {fault.doc}")
+        return
+    names = list(FAULTS) if args.name == "all" else [args.name]
+    for name in names:
+        if name not in FAULTS:
+            die(f"unknown fault {name!r}; `labctl.py fault list` shows them")
+    active = active_faults()
+    for name in names:
+        fault = FAULTS[name]
+        if args.action == "inject":
+            fault.inject()
+            active.append(name)
+            log(f"injected {name}")
+        elif name in active or args.name != "all":
+            fault.revert()
+            active = [a for a in active if a != name]
+            log(f"reverted {name}")
+    set_active_faults(active)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("up").set_defaults(fn=cmd_up)
+    sub.add_parser("down").set_defaults(fn=cmd_down)
+    sub.add_parser("status").set_defaults(fn=cmd_status)
+    sub.add_parser("env").set_defaults(fn=cmd_env)
+    sub.add_parser("_inner-up").set_defaults(fn=lambda _a: inner_up())
+    f = sub.add_parser("fault")
+    f.add_argument("action", choices=["list", "inject", "revert"])
+    f.add_argument("name", nargs="?", default="all")
+    f.set_defaults(fn=cmd_fault)
+    args = parser.parse_args(argv)
+    args.fn(args)
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(HERE))
+    main()
