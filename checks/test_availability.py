@@ -1,0 +1,59 @@
+"""glance-api is running on each host and the Image API answers (runbook: diagnostic step 2)."""
+import time
+
+import pytest
+
+pytestmark = [pytest.mark.availability]
+
+
+@pytest.mark.host
+def test_host_is_reachable_for_checks(glance_host, evidence):
+    """Every other host check depends on this look; an unreachable host fails here, once."""
+    evidence.add("how the host was reached", glance_host.spec.url)
+    assert glance_host.error is None, f"cannot look at {glance_host.name}: {glance_host.error}"
+    evidence.add("probe", f"{glance_host.round_trips} round trips, {glance_host.seconds:.2f}s, "
+                          f"as {glance_host.user} (privilege: {glance_host.privilege})")
+
+
+@pytest.mark.host
+def test_glance_api_is_running(reachable_host, evidence):
+    dep = reachable_host.deployment
+    evidence.add("deployment", dep.detail)
+    if dep.style == "none":
+        pytest.fail(f"no glance-api found on {reachable_host.name}: {dep.detail}")
+    assert dep.running, f"glance-api on {reachable_host.name} is not running: {dep.detail}"
+    if dep.style in ("uwsgi", "process", "systemd") and dep.master_pid:
+        assert dep.worker_pids, (f"glance-api master pid {dep.master_pid} on {reachable_host.name} "
+                                 f"has no worker processes")
+
+
+@pytest.mark.api
+def test_identity_accepts_the_cloud_credentials(cloud_state, request, evidence):
+    request.node.user_properties.append(("hc_target", "api"))
+    if not cloud_state.name:
+        pytest.skip(cloud_state.error)
+    assert cloud_state.error is None, cloud_state.error
+    evidence.metric("token_issue_seconds", round(cloud_state.auth_seconds, 3), "s")
+
+
+@pytest.mark.api
+def test_image_api_answers_version_discovery(cloud, thresholds, evidence):
+    endpoint = cloud.image.get_endpoint()
+    root = endpoint.rstrip("/").rsplit("/v2", 1)[0] + "/"
+    started = time.monotonic()
+    resp = cloud.session.get(root, raise_exc=False, authenticated=False, timeout=thresholds.api_timeout)
+    elapsed = time.monotonic() - started
+    evidence.add("version discovery", f"GET {root} -> HTTP {resp.status_code} in {elapsed:.2f}s")
+    assert resp.status_code in (200, 300), f"version discovery at {root} answered HTTP {resp.status_code}"
+    current = [v.get("id") for v in resp.json().get("versions", []) if v.get("status") == "CURRENT"]
+    evidence.add("current versions", ", ".join(current) or "none")
+    assert current, f"version discovery at {root} lists no CURRENT version"
+
+
+@pytest.mark.api
+def test_image_api_lists_images(cloud, evidence):
+    started = time.monotonic()
+    images = list(cloud.image.images(limit=1))
+    elapsed = time.monotonic() - started
+    evidence.metric("image_list_seconds", round(elapsed, 3), "s")
+    evidence.add("image list", f"first page in {elapsed:.2f}s ({len(images)} image shown)")

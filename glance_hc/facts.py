@@ -1,0 +1,497 @@
+"""A host's facts, gathered once per run in two batched remote calls.
+
+Phase one finds how glance-api runs (systemd unit, uWSGI process, Kolla
+container), reads its config files, haproxy.cfg, memory and the kernel's OOM
+lines. Phase two, driven by the parsed config, looks at every store directory
+(room, owner, access as the worker user) and at the log sources, filtered on
+the remote side to the lines any root cause cares about.
+"""
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from glance_hc import logscan, probe_scripts
+from glance_hc.config import ConfigError, GlanceConfig
+from glance_hc.hosts import HostSpec
+
+SECTION = re.compile(r"^@@hc@@ (.*)$")
+
+
+class HostUnreachable(RuntimeError):
+    """The host could not be reached or the probe could not run there."""
+
+
+def split_sections(output: str) -> list[tuple[str, str]]:
+    """`@@hc@@ name` lines open sections; a name may repeat (one per file)."""
+    sections: list[tuple[str, list[str]]] = []
+    for line in output.splitlines():
+        m = SECTION.match(line)
+        if m:
+            sections.append((m.group(1), []))
+        elif sections:
+            sections[-1][1].append(line)
+    return [(name, "\n".join(body).strip("\n")) for name, body in sections]
+
+
+def kv(text: str) -> dict[str, str]:
+    """`a=1 b=two` (one or many lines) into a dict."""
+    out = {}
+    for token in shlex.split(text, posix=True) if text else []:
+        if "=" in token:
+            k, v = token.split("=", 1)
+            out[k] = v
+    return out
+
+
+@dataclass
+class Process:
+    pid: int
+    ppid: int
+    user: str
+    elapsed_s: int
+    rss_kib: int
+    args: str
+
+
+@dataclass
+class Deployment:
+    """How glance-api runs on this host."""
+    style: str                      # systemd | uwsgi | container | none
+    detail: str                     # one line for the report
+    running: bool
+    worker_user: str | None = None
+    unit: str | None = None
+    container: str | None = None
+    runtime: str | None = None
+    container_state: dict = field(default_factory=dict)
+    restarts: int | None = None
+    master_pid: int | None = None
+    worker_pids: list[int] = field(default_factory=list)
+    config_path: str | None = None
+    uwsgi_ini_path: str | None = None
+    log_sources: list[str] = field(default_factory=list)  # log:PATH unit:NAME ctrlog:NAME
+
+
+@dataclass
+class DirFacts:
+    path: str
+    exists: bool
+    error: str | None = None
+    kind: str | None = None
+    owner: str | None = None
+    group: str | None = None
+    mode: str | None = None
+    total_bytes: int | None = None
+    avail_bytes: int | None = None
+    used_bytes: int | None = None
+    files_total: int | None = None
+    files_free: int | None = None
+    fstype: str | None = None
+    device: str | None = None
+    mount: str | None = None
+    access_user: str | None = None
+    writable: bool | None = None
+    searchable: bool | None = None
+
+    @property
+    def used_ratio(self) -> float | None:
+        if not self.total_bytes:
+            return None
+        return self.used_bytes / (self.used_bytes + self.avail_bytes) if (
+            self.used_bytes + self.avail_bytes) else 1.0
+
+    @property
+    def inodes_free_ratio(self) -> float | None:
+        if not self.files_total:
+            return None  # filesystems without fixed inodes (btrfs, tmpfs without nr_inodes)
+        return self.files_free / self.files_total
+
+    def describe(self) -> str:
+        if not self.exists:
+            return f"{self.path}: {self.error or 'missing'}"
+        parts = [f"{self.path}: {self.kind}, owner {self.owner}:{self.group} mode {self.mode}"]
+        if self.total_bytes is not None:
+            parts.append(f"{self.fstype} {self.device} on {self.mount}: "
+                         f"{self.used_bytes} used / {self.avail_bytes} available of {self.total_bytes} bytes")
+        if self.files_total:
+            parts.append(f"inodes {self.files_free} free of {self.files_total}")
+        if self.access_user:
+            parts.append(f"as {self.access_user}: write={'yes' if self.writable else 'no'} "
+                         f"search={'yes' if self.searchable else 'no'}")
+        return "; ".join(parts)
+
+
+@dataclass
+class HostFacts:
+    spec: HostSpec
+    error: str | None = None
+    user: str | None = None
+    privilege: str | None = None        # root | sudo | none
+    hostname: str | None = None
+    deployment: Deployment | None = None
+    processes: list[Process] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)
+    file_errors: dict[str, str] = field(default_factory=dict)
+    config: GlanceConfig | None = None
+    config_error: str | None = None
+    meminfo: dict[str, int] = field(default_factory=dict)
+    kernel_lines: list[logscan.LogLine] = field(default_factory=list)
+    kernel_error: str | None = None
+    dirs: dict[str, DirFacts] = field(default_factory=dict)
+    log_lines: list[logscan.LogLine] = field(default_factory=list)
+    log_notes: list[str] = field(default_factory=list)
+    clock_local: datetime | None = None
+    window: timedelta = timedelta(hours=1)
+    round_trips: int = 0
+    seconds: float = 0.0
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def haproxy_cfg(self) -> tuple[str, str] | None:
+        for path in ("/etc/haproxy/haproxy.cfg", "/etc/kolla/haproxy/haproxy.cfg"):
+            if path in self.files:
+                return path, self.files[path]
+        return None
+
+    def recent_lines(self, root_cause: str) -> list[logscan.LogLine]:
+        """Log and kernel lines of one root cause inside the lookback window."""
+        now = self.clock_local or datetime.now()
+        lines = list(logscan.within(self.log_lines, now, self.window))
+        lines += list(logscan.within(self.kernel_lines, now, self.window))
+        return logscan.lines_for(root_cause, lines)
+
+
+# ------------------------------------------------------------------ phase one
+def parse_processes(text: str) -> list[Process]:
+    procs = []
+    for line in text.splitlines():
+        parts = line.split(None, 5)
+        if len(parts) == 6 and parts[0].isdigit():
+            procs.append(Process(int(parts[0]), int(parts[1]), parts[2], int(parts[3] or 0),
+                                 int(parts[4] or 0), parts[5]))
+    return procs
+
+
+def parse_systemd(text: str) -> list[dict[str, str]]:
+    units, current = [], {}
+    for line in text.splitlines() + [""]:
+        if not line.strip():
+            if current:
+                units.append(current)
+            current = {}
+        elif "=" in line:
+            k, v = line.split("=", 1)
+            current[k] = v
+    return [u for u in units if u.get("LoadState") == "loaded"]
+
+
+def parse_container(text: str) -> tuple[str | None, dict]:
+    if not text.strip():
+        return None, {}
+    first, _, rest = text.partition("\n")
+    runtime = first.split("=", 1)[1] if first.startswith("runtime=") else None
+    try:
+        data = json.loads(rest)
+    except ValueError:
+        return runtime, {}
+    if isinstance(data, list):
+        data = data[0] if data else {}
+    return runtime, data
+
+
+def parse_meminfo(text: str) -> dict[str, int]:
+    out = {}
+    for line in text.splitlines():
+        m = re.match(r"^(\w+):\s+(\d+)(?: kB)?$", line.strip())
+        if m:
+            out[m.group(1)] = int(m.group(2)) * (1024 if line.strip().endswith("kB") else 1)
+    return out
+
+
+def glance_processes(procs: list[Process]) -> list[Process]:
+    return [p for p in procs if re.search(r"glance-api|glance\.wsgi|glance-api-uwsgi|glance-uwsgi", p.args)]
+
+
+def discover(facts: HostFacts, sections: list[tuple[str, str]]) -> None:
+    procenv: dict[int, dict[str, str]] = {}
+    current = None
+    systemd_units: list[dict[str, str]] = []
+    runtime, container = None, {}
+    for name, body in sections:
+        if name == "whoami":
+            info = kv(body)
+            facts.user, facts.privilege, facts.hostname = info.get("user"), info.get("priv"), info.get("host")
+        elif name == "systemd":
+            systemd_units = parse_systemd(body)
+        elif name == "container":
+            runtime, container = parse_container(body)
+        elif name == "ps":
+            facts.processes = parse_processes(body)
+        elif name == "procenv":
+            for line in body.splitlines():
+                if line.startswith("pid="):
+                    current = int(line[4:])
+                    procenv[current] = {}
+                elif current is not None and "=" in line:
+                    k, v = line.split("=", 1)
+                    procenv[current][k] = v
+        elif name.startswith("file "):
+            facts.files[name[5:]] = body
+        elif name.startswith("file-error "):
+            facts.file_errors[name[11:]] = body
+        elif name == "meminfo":
+            facts.meminfo = parse_meminfo(body)
+        elif name == "kernel":
+            if body.startswith("@@skip"):
+                facts.kernel_error = body[7:].strip()
+            else:
+                facts.kernel_lines = [logscan.parse_stamped("kernel", line)
+                                      for line in body.splitlines() if line.strip()]
+    facts.deployment = _deployment(facts, systemd_units, runtime, container, procenv)
+    _load_config(facts)
+
+
+def _deployment(facts, systemd_units, runtime, container, procenv) -> Deployment:
+    if container:
+        state = container.get("State", {}) or {}
+        user = (container.get("Config", {}) or {}).get("User") or "glance"
+        health = (state.get("Health") or {}).get("Status")
+        running = bool(state.get("Running")) and health in (None, "", "healthy", "starting")
+        return Deployment(
+            style="container", runtime=runtime, container=container.get("Name", "glance_api").lstrip("/"),
+            running=running, container_state=state, worker_user=user.split(":")[0],
+            restarts=container.get("RestartCount"),
+            detail=f"{runtime} container glance_api: {state.get('Status')}"
+                   f"{', health ' + health if health else ''}, restarts {container.get('RestartCount')}",
+            config_path="container:/etc/glance/glance-api.conf",
+            log_sources=["log:/var/log/kolla/glance/glance-api.log", f"ctrlog:glance_api"],
+        )
+    procs = glance_processes(facts.processes)
+    by_pid = {p.pid: p for p in procs}
+    masters = [p for p in procs if p.ppid not in by_pid]
+    for unit in systemd_units:
+        main_pid = int(unit.get("MainPID") or 0)
+        active = unit.get("ActiveState") == "active"
+        workers = [p for p in procs if p.ppid == main_pid]
+        return Deployment(
+            style="systemd", unit=unit.get("Id", "").removesuffix(".service"), running=active,
+            restarts=int(unit.get("NRestarts") or 0), master_pid=main_pid or None,
+            worker_pids=[p.pid for p in workers],
+            worker_user=(workers[0].user if workers else by_pid.get(main_pid, None) and by_pid[main_pid].user)
+            or unit.get("User") or "glance",
+            detail=f"systemd unit {unit.get('Id')}: {unit.get('ActiveState')}/{unit.get('SubState')}, "
+                   f"restarts {unit.get('NRestarts')}",
+            config_path=_config_path(facts, procenv, main_pid),
+            log_sources=[f"unit:{unit.get('Id')}"],
+        )
+    if masters:
+        master = masters[0]
+        workers = [p for p in procs if p.ppid == master.pid]
+        env = procenv.get(master.pid, {})
+        style = "uwsgi" if re.search(r"uwsgi", master.args, re.I) else "process"
+        return Deployment(
+            style=style, running=True, master_pid=master.pid, worker_pids=[p.pid for p in workers],
+            worker_user=(workers[0].user if workers else master.user),
+            detail=f"{style} master pid {master.pid} ({master.args[:60]}), {len(workers)} workers "
+                   f"as {workers[0].user if workers else master.user}",
+            config_path=_config_path(facts, procenv, master.pid),
+            uwsgi_ini_path=env.get("ini"),
+        )
+    return Deployment(style="none", running=False, detail="no glance-api unit, container or process found")
+
+
+def _config_path(facts, procenv, pid) -> str | None:
+    env = procenv.get(pid, {})
+    if env.get("config_dir"):
+        return env["config_dir"].rstrip("/") + "/glance-api.conf"
+    for path in ("/etc/glance/glance-api.conf", "/etc/kolla/glance-api/glance-api.conf"):
+        if path in facts.files or path in facts.file_errors:
+            return path
+    return None
+
+
+def _load_config(facts: HostFacts) -> None:
+    dep = facts.deployment
+    path = dep.config_path if dep else None
+    if path is None:
+        for candidate in ("/etc/glance/glance-api.conf", "/etc/kolla/glance-api/glance-api.conf"):
+            if candidate in facts.files or candidate in facts.file_errors:
+                path = candidate
+                break
+    if path is None:
+        facts.config_error = "no glance-api.conf found (looked in the process environment, /etc/glance, /etc/kolla)"
+        return
+    if dep:
+        dep.config_path = path
+    if path in facts.file_errors:
+        facts.config_error = f"{path}: {facts.file_errors[path]}"
+        return
+    if path not in facts.files:
+        facts.config_error = f"{path}: not found"
+        return
+    try:
+        facts.config = GlanceConfig.parse(facts.files[path], source=path)
+    except ConfigError as exc:
+        facts.config_error = str(exc)
+        return
+    if dep and dep.style != "container":
+        log = facts.config.log_path() or "/var/log/glance/glance-api.log"
+        dep.log_sources = [f"log:{log}"] + dep.log_sources
+        if dep.style in ("uwsgi", "process"):
+            dep.log_sources.append(f"log:{_uwsgi_log(facts) or '/var/log/glance/glance-api-uwsgi.log'}")
+
+
+def _uwsgi_log(facts: HostFacts) -> str | None:
+    ini = facts.deployment.uwsgi_ini_path if facts.deployment else None
+    text = facts.files.get(ini or "", "")
+    m = re.search(r"^\s*(?:logto|daemonize)\s*=\s*(\S+)", text, re.M)
+    return m.group(1) if m else None
+
+
+# ------------------------------------------------------------------ phase two
+def store_dirs(config: GlanceConfig) -> dict[str, str]:
+    """Every directory glance writes image data to, keyed by a readable role."""
+    dirs: dict[str, str] = {}
+    for store in config.stores:
+        if store.type == "file":
+            for d in store.datadirs:
+                dirs.setdefault(d.rstrip("/") or "/", store.name)
+    for role, setting in (("staging", config.staging), ("tasks", config.tasks),
+                          ("image-cache", config.image_cache)):
+        if setting is not None and setting.path:
+            dirs.setdefault(setting.path.rstrip("/") or "/", role)
+    return dirs
+
+
+def parse_dir(path: str, body: str) -> DirFacts:
+    info = kv(body.replace("\n", " "))
+    if "error" in info or "type" not in info:
+        return DirFacts(path=path, exists=False, error=info.get("error") or body.strip() or "missing")
+    f = DirFacts(path=path, exists=True, kind=info.get("type"), owner=info.get("owner"),
+                 group=info.get("group"), mode=info.get("mode"), fstype=info.get("fstype"),
+                 device=info.get("device"), mount=info.get("mount"), access_user=info.get("as_user"))
+    if "blocks" in info:
+        bsize = int(info["bsize"])
+        f.total_bytes = int(info["blocks"]) * bsize
+        f.avail_bytes = int(info["bavail"]) * bsize
+        f.used_bytes = (int(info["blocks"]) - int(info["bfree"])) * bsize
+        f.files_total = int(info["files"])
+        f.files_free = int(info["ffree"])
+    if "write_rc" in info:
+        w, x = int(info["write_rc"]), int(info["search_rc"])
+        if w == 99:
+            f.access_user = None  # could not switch user: access unknown
+        else:
+            f.writable, f.searchable = w == 0, x == 0
+    return f
+
+
+def gather_stores_and_logs(facts: HostFacts, sections: list[tuple[str, str]]) -> None:
+    dir_roles = store_dirs(facts.config) if facts.config else {}
+    for name, body in sections:
+        if name == "clock":
+            info = kv(body)
+            try:
+                facts.clock_local = datetime.strptime(info["local"], "%Y-%m-%d %H:%M:%S")
+            except (KeyError, ValueError):
+                facts.clock_local = None
+        elif name.startswith("dir "):
+            path = name[4:]
+            facts.dirs[path] = parse_dir(path, body)
+        elif name.startswith(("log ", "unit ", "ctrlog ")):
+            _add_log(facts, name, body)
+    facts.dirs = {p: facts.dirs[p] for p in dir_roles if p in facts.dirs} | {
+        p: d for p, d in facts.dirs.items() if p not in dir_roles}
+
+
+def _add_log(facts: HostFacts, name: str, body: str) -> None:
+    lines = body.splitlines()
+    if lines and lines[0] == "@@missing":
+        facts.log_notes.append(f"{name}: missing or unreadable")
+        return
+    fresh = False
+    if lines and lines[0].startswith("@@meta"):
+        meta = kv(lines.pop(0)[7:])
+        mtime = int(meta.get("mtime", 0))
+        fresh = time.time() - mtime < facts.window.total_seconds()
+        size = int(meta.get("size", 0))
+        if size > 8 * 1024 * 1024:
+            facts.log_notes.append(f"{name}: {size} bytes, only the last 8 MiB read")
+    for raw in lines:
+        if raw.strip():
+            line = logscan.parse_stamped(name, raw)
+            if line.when is None and not fresh:
+                continue
+            if line.when is None:
+                line = logscan.LogLine(line.source, line.text, facts.clock_local)
+            facts.log_lines.append(line)
+
+
+# ------------------------------------------------------------------ driver
+def run_script(host, script: str, *args: str, timeout: int = 60) -> str:
+    """One round trip: the script runs under `timeout`, its arguments quoted by testinfra."""
+    placeholders = " ".join(["%s"] * len(args))
+    cmd = f"timeout {int(timeout)} sh -c %s hc-probe {placeholders}".strip()
+    try:
+        result = host.run(cmd, script, *args)
+    except RuntimeError as exc:  # ssh exit 255: could not connect
+        raise HostUnreachable(_ssh_reason(exc)) from None
+    except Exception as exc:  # noqa: BLE001 - any backend failure means we cannot look
+        raise HostUnreachable(f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1] if str(exc).strip() else ''}") from None
+    if result.rc == 124:
+        raise HostUnreachable(f"the probe did not finish within {timeout}s")
+    if result.rc not in (0, 1) and "@@hc@@" not in result.stdout:
+        raise HostUnreachable(f"probe failed (exit {result.rc}): {result.stderr.strip()[-300:]}")
+    return result.stdout
+
+
+def _ssh_reason(exc: RuntimeError) -> str:
+    arg = exc.args[0] if exc.args else exc
+    stderr = getattr(arg, "stderr", "") or str(arg)
+    lines = [line for line in stderr.strip().splitlines() if line.strip()]
+    return "ssh failed: " + (lines[-1] if lines else "exit 255")
+
+
+def gather(spec: HostSpec, host, window: timedelta, timeout: int = 60) -> HostFacts:
+    """Both phases against one testinfra host; errors become facts.error, never exceptions."""
+    started = time.monotonic()
+    facts = HostFacts(spec=spec, window=window)
+    minutes = str(max(1, int(window.total_seconds() // 60)))
+    try:
+        out = run_script(host, probe_scripts.DISCOVER, minutes, timeout=timeout)
+        facts.round_trips += 1
+        discover(facts, split_sections(out))
+        dep = facts.deployment
+        targets = [f"dir:{d}" for d in (store_dirs(facts.config) if facts.config else {})]
+        targets += dep.log_sources if dep else []
+        out = run_script(
+            host, probe_scripts.STORES_AND_LOGS, minutes, (dep.worker_user or "") if dep else "",
+            dep.container or "" if dep and dep.style == "container" else "",
+            (dep.runtime or "") if dep else "", logscan.combined_pattern(), *targets, timeout=timeout)
+        facts.round_trips += 1
+        gather_stores_and_logs(facts, split_sections(out))
+    except HostUnreachable as exc:
+        facts.error = str(exc)
+    facts.seconds = time.monotonic() - started
+    return facts
+
+
+def request_lines(facts: HostFacts, host, request_id: str, timeout: int = 30) -> list[str]:
+    """Every log line on this host that carries one request id (the runbook's step 2)."""
+    dep = facts.deployment
+    if not dep or facts.error:
+        return []
+    out = run_script(host, probe_scripts.REQUEST_LINES, request_id,
+                     dep.container or "" if dep.style == "container" else "", dep.runtime or "",
+                     *dep.log_sources, timeout=timeout)
+    facts.round_trips += 1
+    return [f"{name}: {line}" for name, body in split_sections(out) if name != "end"
+            for line in body.splitlines() if line.strip()]

@@ -1,0 +1,392 @@
+"""haproxy.cfg, reduced to what decides whether a long Glance upload survives.
+
+A large upload dies after a fixed time when the load balancer's client or
+server timeout is shorter than the transfer; this module finds the proxies that
+carry Glance traffic and the timeouts that actually apply to them, following
+haproxy's rules: a proxy's own ``timeout`` wins, else the ``defaults`` section
+it inherits from (the last one before it, or the one named with ``from``).
+Each ``defaults`` section starts afresh ("Those default parameters are reset by
+the next defaults section"), unless it names a parent with ``from``.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+GLANCE_PORT = 9292
+PROXY_KINDS = ("frontend", "backend", "listen")
+SECTION_KINDS = (
+    "global",
+    "defaults",
+    "frontend",
+    "backend",
+    "listen",
+    "userlist",
+    "peers",
+    "resolvers",
+    "mailers",
+    "program",
+    "http-errors",
+    "ring",
+    "cache",
+    "fcgi-app",
+    "crt-store",
+    "traces",
+)
+# Timeouts that matter for an upload, and which side of a proxy reads them.
+FRONTEND_TIMEOUTS = ("client", "http-request")
+BACKEND_TIMEOUTS = ("server", "connect", "queue", "tunnel")
+UPLOAD_TIMEOUTS = ("client", "server", "http-request", "connect", "queue", "tunnel")
+# Pre-1.5 spellings, still accepted by old configs.
+_LEGACY_TIMEOUTS = {"clitimeout": "client", "srvtimeout": "server", "contimeout": "connect"}
+_TIME_UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_TIME = re.compile(r"^(\d+(?:\.\d+)?)(us|ms|s|m|h|d)?$")
+
+
+class HaproxyError(ValueError):
+    """haproxy.cfg text that cannot be read (binary, empty, no sections)."""
+
+
+@dataclass(frozen=True)
+class Bind:
+    address: str  # "" for "*" / any
+    port: int | None
+    params: tuple[str, ...]
+    raw: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Server:
+    name: str
+    address: str
+    port: int | None
+    params: tuple[str, ...]
+    line: int
+
+
+@dataclass(frozen=True)
+class Timeout:
+    seconds: float | None  # None when the value cannot be read
+    raw: str
+    line: int
+
+
+@dataclass
+class Section:
+    """One haproxy section with the directives this suite cares about."""
+
+    kind: str
+    name: str | None
+    line: int
+    from_defaults: str | None = None
+    mode: str | None = None
+    timeouts: dict[str, Timeout] = field(default_factory=dict)
+    binds: list[Bind] = field(default_factory=list)
+    servers: list[Server] = field(default_factory=list)
+    default_backend: str | None = None
+    use_backends: list[tuple[str, str]] = field(default_factory=list)  # (backend, condition)
+    directives: list[tuple[int, tuple[str, ...]]] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        """ "listen glance_api (line 40)" for evidence."""
+        name = f" {self.name}" if self.name else ""
+        return f"{self.kind}{name} (line {self.line})"
+
+
+@dataclass
+class HaproxyConfig:
+    source: str
+    sections: list[Section]
+
+    @classmethod
+    def parse(cls, text: str | bytes, source: str = "haproxy.cfg") -> "HaproxyConfig":
+        return parse(text, source)
+
+    def proxies(self, *kinds: str) -> list[Section]:
+        kinds = kinds or PROXY_KINDS
+        return [s for s in self.sections if s.kind in kinds]
+
+    def find(self, kind: str, name: str) -> Section | None:
+        for section in self.sections:
+            if section.kind == kind and section.name == name:
+                return section
+        return None
+
+    def backend(self, name: str) -> Section | None:
+        """A backend by name (a ``listen`` section is also a valid use_backend target)."""
+        return self.find("backend", name) or self.find("listen", name)
+
+    def defaults_for(self, section: Section) -> Section | None:
+        """The defaults section `section` inherits from (named via ``from`` or the last before it)."""
+        if section.from_defaults:
+            return self._named_defaults(section.from_defaults, before=section.line)
+        previous = None
+        for candidate in self.sections:
+            if candidate.line >= section.line:
+                break
+            if candidate.kind == "defaults":
+                previous = candidate
+        return previous
+
+    def _named_defaults(self, name: str, before: int) -> Section | None:
+        found = None
+        for candidate in self.sections:
+            if candidate.line >= before:
+                break
+            if candidate.kind == "defaults" and candidate.name == name:
+                found = candidate
+        return found
+
+    def timeout(self, section: Section, name: str) -> tuple[float | None, str] | None:
+        """Value of ``timeout <name>`` for a proxy, with the section it came from; None if unset."""
+        seen: set[int] = set()
+        current: Section | None = section
+        while current is not None and current.line not in seen:
+            seen.add(current.line)
+            if name in current.timeouts:
+                return current.timeouts[name].seconds, f"{self.source} {current.label}"
+            if current.kind == "defaults" and not current.from_defaults:
+                return None
+            current = self.defaults_for(current)
+        return None
+
+
+@dataclass
+class Path:
+    """One way a client request reaches glance-api through this haproxy."""
+
+    frontend: Section  # a frontend or listen section
+    backend: Section | None  # the backend used (the listen section itself for listen)
+    matched_by: str  # why this proxy counts as Glance's
+    config: HaproxyConfig = field(repr=False, compare=False)
+
+    @property
+    def name(self) -> str:
+        if self.backend is None or self.backend is self.frontend:
+            return self.frontend.name or ""
+        return f"{self.frontend.name} -> {self.backend.name}"
+
+    @property
+    def binds(self) -> list[Bind]:
+        return self.frontend.binds
+
+    @property
+    def servers(self) -> list[Server]:
+        return self.backend.servers if self.backend is not None else []
+
+
+def parse(text: str | bytes, source: str = "haproxy.cfg") -> HaproxyConfig:
+    """Sections of haproxy.cfg in file order; HaproxyError when it is not a config."""
+    if isinstance(text, bytes):
+        if b"\x00" in text:
+            raise HaproxyError(f"{source}: binary data (NUL byte), not a haproxy config")
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError:
+            raise HaproxyError(f"{source}: binary data (not UTF-8 text), not a haproxy config") from None
+    if "\x00" in text:
+        raise HaproxyError(f"{source}: binary data (NUL byte), not a haproxy config")
+    sections: list[Section] = []
+    current: Section | None = None
+    for lineno, raw in enumerate(text.splitlines(), start=1):
+        words = _tokens(raw)
+        if not words:
+            continue
+        keyword = words[0]
+        if keyword in SECTION_KINDS:
+            current = _new_section(words, lineno)
+            sections.append(current)
+            continue
+        if current is None:
+            raise HaproxyError(f"{source}: line {lineno}: directive before any section: {raw.strip()[:60]!r}")
+        _apply(current, words, lineno)
+    if not sections:
+        raise HaproxyError(f"{source}: empty file (no sections)")
+    return HaproxyConfig(source=source, sections=sections)
+
+
+def parse_time(value: str) -> float | None:
+    """haproxy time value in seconds; a bare number is milliseconds."""
+    match = _TIME.match(value.strip())
+    if not match:
+        return None
+    return float(match.group(1)) * _TIME_UNITS[match.group(2) or "ms"]
+
+
+def glance_paths(cfg: HaproxyConfig) -> list[Path]:
+    """Frontends/listens that carry Glance traffic, one Path per backend they use.
+
+    A proxy counts when it binds port 9292, its name contains "glance", or it
+    routes to a backend whose name contains "glance".
+    """
+    paths: list[Path] = []
+    for proxy in cfg.proxies("frontend", "listen"):
+        reason = _glance_reason(proxy)
+        if proxy.kind == "listen":
+            if reason:
+                paths.append(Path(proxy, proxy, reason, cfg))
+            continue
+        targets = [proxy.default_backend] if proxy.default_backend else []
+        targets += [name for name, _ in proxy.use_backends]
+        targets = list(dict.fromkeys(targets))
+        shared = any(_is_glance_backend(t, cfg.backend(t)) for t in targets)
+        for target in targets:
+            backend = cfg.backend(target)
+            is_glance = _is_glance_backend(target, backend)
+            if reason and (is_glance or not shared):
+                paths.append(Path(proxy, backend, reason, cfg))
+            elif not reason and is_glance:
+                paths.append(Path(proxy, backend, f"routes to Glance backend {target}", cfg))
+        if reason and not targets:
+            paths.append(Path(proxy, None, reason, cfg))
+    return paths
+
+
+def effective_timeouts(path: Path) -> dict[str, tuple[float | None, str]]:
+    """client, server, http-request, connect, queue, tunnel -> (seconds, where).
+
+    Client-side timeouts come from the frontend (or listen) and its defaults,
+    server-side ones from the backend and the defaults *it* inherits. None
+    means haproxy applies no such timeout; `where` then says what applies
+    instead, as haproxy documents it.
+    """
+    cfg = path.config
+    result: dict[str, tuple[float | None, str]] = {}
+    for name in UPLOAD_TIMEOUTS:
+        side = path.frontend if name in FRONTEND_TIMEOUTS else (path.backend or path.frontend)
+        if name in BACKEND_TIMEOUTS and path.backend is None:
+            result[name] = (None, "no backend: not applicable")
+            continue
+        found = cfg.timeout(side, name)
+        if found is not None:
+            result[name] = found
+    for name in UPLOAD_TIMEOUTS:
+        if name in result:
+            continue
+        if name == "queue" and result.get("connect", (None,))[0] is not None:
+            seconds, where = result["connect"]
+            result[name] = (seconds, f"unset: timeout connect applies ({where})")
+        elif name == "http-request":
+            result[name] = (None, "unset: timeout client applies between request chunks")
+        elif name == "tunnel":
+            result[name] = (None, "unset: timeout client/server apply to tunnels")
+        else:
+            result[name] = (None, "unset: no timeout (haproxy warns 'missing timeouts')")
+    return {name: result[name] for name in UPLOAD_TIMEOUTS}
+
+
+# ---------------------------------------------------------------------- helpers
+def _tokens(line: str) -> list[str]:
+    """haproxy word splitting: '#' starts a comment, quotes and backslashes escape."""
+    words: list[str] = []
+    current: list[str] = []
+    quote = None
+    in_word = False
+    index = 0
+    while index < len(line):
+        char = line[index]
+        if quote:
+            if char == quote:
+                quote = None
+            elif char == "\\" and quote == '"' and index + 1 < len(line):
+                index += 1
+                current.append(line[index])
+            else:
+                current.append(char)
+        elif char == "\\" and index + 1 < len(line):
+            index += 1
+            current.append(line[index])
+            in_word = True
+        elif char in "\"'":
+            quote = char
+            in_word = True
+        elif char == "#":
+            break
+        elif char in " \t":
+            if in_word:
+                words.append("".join(current))
+                current, in_word = [], False
+        else:
+            current.append(char)
+            in_word = True
+        index += 1
+    if in_word:
+        words.append("".join(current))
+    return words
+
+
+def _new_section(words: list[str], lineno: int) -> Section:
+    kind = words[0]
+    name = None
+    from_defaults = None
+    rest = words[1:]
+    if rest and rest[0] != "from":
+        name = rest[0]
+        rest = rest[1:]
+    if len(rest) >= 2 and rest[0] == "from":
+        from_defaults = rest[1]
+    return Section(kind=kind, name=name, line=lineno, from_defaults=from_defaults)
+
+
+def _apply(section: Section, words: list[str], lineno: int) -> None:
+    section.directives.append((lineno, tuple(words)))
+    keyword = words[0]
+    if keyword == "timeout" and len(words) >= 3:
+        section.timeouts[words[1]] = Timeout(parse_time(words[2]), words[2], lineno)
+    elif keyword in _LEGACY_TIMEOUTS and len(words) >= 2:
+        section.timeouts.setdefault(_LEGACY_TIMEOUTS[keyword], Timeout(parse_time(words[1]), words[1], lineno))
+    elif keyword == "mode" and len(words) >= 2:
+        section.mode = words[1]
+    elif keyword == "bind" and len(words) >= 2:
+        for address in words[1].split(","):
+            host, port = _split_address(address)
+            section.binds.append(Bind(host, port, tuple(words[2:]), " ".join(words[1:]), lineno))
+    elif keyword in ("server", "server-template") and len(words) >= 3:
+        target = words[3] if keyword == "server-template" and len(words) >= 4 else words[2]
+        params = words[4:] if keyword == "server-template" else words[3:]
+        host, port = _split_address(target)
+        section.servers.append(Server(words[1], host, port, tuple(params), lineno))
+    elif keyword == "default_backend" and len(words) >= 2:
+        section.default_backend = words[1]
+    elif keyword == "use_backend" and len(words) >= 2:
+        section.use_backends.append((words[1], " ".join(words[2:])))
+
+
+def _split_address(address: str) -> tuple[str, int | None]:
+    """'10.0.0.1:9292', ':9292', '*:9292', '[::1]:9292', 'ipv4@1.2.3.4:80', 'unix@/x' -> (host, port)."""
+    if "@" in address:
+        family, _, address = address.partition("@")
+        if family in ("unix", "abns", "abns2", "fd", "sockpair"):
+            return f"{family}@{address}", None
+    if address.startswith("/"):
+        return address, None
+    if address.startswith("["):
+        host, _, rest = address[1:].partition("]")
+        port_text = rest[1:] if rest.startswith(":") else ""
+    elif address.count(":") == 1:
+        host, _, port_text = address.partition(":")
+    elif address.count(":") > 1:  # bare IPv6 with the port after the last colon
+        host, _, port_text = address.rpartition(":")
+    else:
+        host, port_text = address, ""
+    if host in ("*", "0.0.0.0", "::"):
+        host = host if host != "*" else ""
+    port_text = port_text.split("-")[0]
+    port = int(port_text) if port_text.isdigit() else None
+    return host, port
+
+
+def _glance_reason(proxy: Section) -> str:
+    if any(bind.port == GLANCE_PORT for bind in proxy.binds):
+        return f"binds port {GLANCE_PORT}"
+    if proxy.name and "glance" in proxy.name.lower():
+        return "name contains 'glance'"
+    return ""
+
+
+def _is_glance_backend(name: str, backend: Section | None) -> bool:
+    if "glance" in name.lower():
+        return True
+    return backend is not None and any(server.port == GLANCE_PORT for server in backend.servers)

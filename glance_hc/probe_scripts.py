@@ -1,0 +1,146 @@
+"""The two batched shell scripts that gather a host's facts.
+
+They are constant text: every value (paths, user, window, pattern) reaches
+them as a positional argument, quoted by testinfra, never pasted in. They only
+read: no file is written and nothing is restarted. Output is a series of
+sections, each opened by a line `@@hc@@ <name>`.
+"""
+
+_PRIV = r"""
+set +e
+sec() { printf '\n@@hc@@ %s\n' "$*"; }
+if [ "$(id -u)" = 0 ]; then SUDO=""; PRIV=root
+elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then SUDO="sudo -n"; PRIV=sudo
+else SUDO=""; PRIV=none; fi
+"""
+
+# Phase 1: who we are, how glance-api runs, its config files, haproxy, memory, kernel OOM lines.
+DISCOVER = _PRIV + r"""
+WIN=$1
+sec whoami
+echo "user=$(id -un) uid=$(id -u) priv=$PRIV host=$(hostname) now=$(date +%s)"
+sec systemd
+if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+  for u in openstack-glance-api glance-api devstack@g-api; do
+    systemctl show -p Id,LoadState,ActiveState,SubState,NRestarts,MainPID,User,ExecMainStartTimestamp "$u.service" 2>/dev/null
+    echo
+  done
+fi
+sec container
+for rt in docker podman; do
+  if command -v "$rt" >/dev/null 2>&1; then
+    if out=$($SUDO timeout 15 "$rt" inspect glance_api 2>/dev/null); then
+      CRT=$rt; echo "runtime=$rt"; echo "$out"; break
+    fi
+  fi
+done
+sec ps
+ps -ww -eo pid=,ppid=,user=,etimes=,rss=,args= 2>/dev/null | grep -E 'glance|uwsgi|uWSGI|haproxy' | grep -v -e hc-probe -e 'grep -E'
+cands=""
+sec procenv
+for pid in $(ps -ww -eo pid=,args= | grep -E 'glance' | grep -v -e hc-probe -e 'grep -E' | awk '{print $1}'); do
+  echo "pid=$pid"
+  d=$($SUDO cat "/proc/$pid/environ" 2>/dev/null | tr '\0' '\n' | sed -n 's/^OS_GLANCE_CONFIG_DIR=//p')
+  [ -n "$d" ] && { echo "config_dir=$d"; cands="$cands $d/glance-api.conf"; }
+  ini=$(tr '\0' '\n' < "/proc/$pid/cmdline" 2>/dev/null | grep -A1 -x -e '--ini' | tail -n 1)
+  [ -n "$ini" ] && { echo "ini=$ini"; cands="$cands $ini"; }
+done
+seen=""
+for f in $cands /etc/glance/glance-api.conf /etc/glance/glance-uwsgi.ini /etc/glance/glance-api-uwsgi.ini \
+         /etc/kolla/glance-api/glance-api.conf /etc/haproxy/haproxy.cfg /etc/kolla/haproxy/haproxy.cfg; do
+  case " $seen " in *" $f "*) continue;; esac
+  seen="$seen $f"
+  if $SUDO test -e "$f"; then
+    if $SUDO test -r "$f"; then sec "file $f"; $SUDO head -c 1048576 "$f"
+    else sec "file-error $f"; echo "not readable as $(id -un) (priv=$PRIV)"; fi
+  fi
+done
+for d in /etc/glance/glance-api.conf.d; do
+  $SUDO test -d "$d" && for f in $($SUDO ls "$d" 2>/dev/null); do sec "file $d/$f"; $SUDO head -c 262144 "$d/$f"; done
+done
+if [ -n "$CRT" ]; then
+  sec "file container:/etc/glance/glance-api.conf"
+  $SUDO timeout 15 "$CRT" exec glance_api head -c 1048576 /etc/glance/glance-api.conf 2>&1
+fi
+sec meminfo
+cat /proc/meminfo
+sec kernel
+if [ "$PRIV" = none ]; then echo "@@skip no root or sudo: the kernel log is not readable"
+elif command -v journalctl >/dev/null 2>&1 && $SUDO journalctl -k -n 1 >/dev/null 2>&1; then
+  $SUDO journalctl -k --since "-${WIN}min" -o short-iso --no-pager 2>/dev/null | grep -i -E 'out of memory|killed process|oom-kill|oom_reaper' | tail -n 200
+else
+  $SUDO dmesg -T 2>/dev/null | grep -i -E 'out of memory|killed process|oom-kill|oom_reaper' | tail -n 200
+fi
+sec end
+"""
+
+# Phase 2: each store dir (room, owner, access as the worker user) and each log source.
+# Arguments: WIN WORKER_USER CONTAINER RUNTIME PATTERN then dir:PATH / log:PATH / unit:NAME / ctrlog:NAME.
+STORES_AND_LOGS = _PRIV + r"""
+WIN=$1; WUSER=$2; CTR=$3; RT=$4; PAT=$5; shift 5
+X() { if [ -n "$CTR" ]; then $SUDO timeout 15 "$RT" exec "$CTR" "$@"; else $SUDO "$@"; fi; }
+XU() {
+  if [ -n "$CTR" ]; then $SUDO timeout 15 "$RT" exec -u "$WUSER" "$CTR" "$@"
+  elif [ "$PRIV" = root ]; then runuser -u "$WUSER" -- "$@"
+  elif [ "$PRIV" = sudo ]; then sudo -n runuser -u "$WUSER" -- "$@"
+  else return 99; fi
+}
+stamp() {
+  awk -v pat="$PAT" '
+    match($0, /[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9][ T][0-9][0-9]:[0-9][0-9]:[0-9][0-9]/) { ts = substr($0, RSTART, RLENGTH) }
+    match($0, /\[[A-Z][a-z][a-z] [A-Z][a-z][a-z] +[0-9]+ [0-9][0-9]:[0-9][0-9]:[0-9][0-9] [0-9][0-9][0-9][0-9]\]/) { ts = substr($0, RSTART + 1, RLENGTH - 2) }
+    tolower($0) ~ pat { print ts "\t" $0 }' | tail -n 400
+}
+sec clock
+echo "now=$(date +%s) local=$(date '+%Y-%m-%d %H:%M:%S') priv=$PRIV"
+for a in "$@"; do
+  case "$a" in
+  dir:*)
+    d=${a#dir:}
+    sec "dir $d"
+    X stat -L -c 'type=%F owner=%U group=%G mode=%a' "$d" 2>&1 | sed 's/^stat: /error=/'
+    X stat -L -f -c 'bsize=%S blocks=%b bfree=%f bavail=%a files=%c ffree=%d fstype=%T' "$d" 2>/dev/null
+    X df -P "$d" 2>/dev/null | tail -n 1 | awk '{print "device=" $1 " mount=" $6}'
+    if [ -n "$WUSER" ]; then
+      XU test -w "$d"; w=$?
+      XU test -x "$d"; x=$?
+      echo "as_user=$WUSER write_rc=$w search_rc=$x"
+    fi
+    ;;
+  log:*)
+    f=${a#log:}
+    sec "log $f"
+    if X test -r "$f"; then
+      echo "@@meta size=$(X stat -c %s "$f") mtime=$(X stat -c %Y "$f")"
+      X tail -c 8388608 "$f" | stamp
+    else echo "@@missing"; fi
+    ;;
+  unit:*)
+    u=${a#unit:}
+    sec "unit $u"
+    $SUDO journalctl -u "$u" --since "-${WIN}min" -o short-iso --no-pager 2>&1 | tail -n 20000 | stamp
+    ;;
+  ctrlog:*)
+    c=${a#ctrlog:}
+    sec "ctrlog $c"
+    $SUDO timeout 30 "$RT" logs --since "${WIN}m" "$c" 2>&1 | tail -n 20000 | stamp
+    ;;
+  esac
+done
+sec end
+"""
+
+# On demand, for a failed canary: every line that carries one request id.
+REQUEST_LINES = _PRIV + r"""
+RID=$1; CTR=$2; RT=$3; shift 3
+for a in "$@"; do
+  case "$a" in
+  log:*) f=${a#log:}; sec "log $f"
+         if [ -n "$CTR" ]; then $SUDO timeout 15 "$RT" exec "$CTR" tail -c 8388608 "$f" 2>/dev/null | grep -a -F -e "$RID" | tail -n 50
+         else $SUDO tail -c 8388608 "$f" 2>/dev/null | grep -a -F -e "$RID" | tail -n 50; fi ;;
+  unit:*) u=${a#unit:}; sec "unit $u"; $SUDO journalctl -u "$u" --since -1h -o short-iso --no-pager 2>/dev/null | grep -a -F -e "$RID" | tail -n 50 ;;
+  ctrlog:*) c=${a#ctrlog:}; sec "ctrlog $c"; $SUDO timeout 30 "$RT" logs --since 1h "$c" 2>&1 | grep -a -F -e "$RID" | tail -n 50 ;;
+  esac
+done
+sec end
+"""
