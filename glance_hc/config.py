@@ -751,7 +751,8 @@ def _multistore_problems(
                 f"store type '{store.declared_type}' (known: {', '.join(KNOWN_TYPES)}): glance_store "
                 "cannot load it."
             )
-        if not store.section_exists:
+        # The read-only http store needs no options; Kolla and OSA enable it sectionless.
+        if not store.section_exists and store.type != "http":
             problems.append(
                 f"enabled backend {store.name} ({store.declared_type}) has no [{store.name}] section: "
                 "it runs on glance_store defaults only."

@@ -145,6 +145,7 @@ class HostFacts:
     dirs: dict[str, DirFacts] = field(default_factory=dict)
     log_lines: list[logscan.LogLine] = field(default_factory=list)
     log_notes: list[str] = field(default_factory=list)
+    log_sources_read: list[str] = field(default_factory=list)
     clock_local: datetime | None = None
     window: timedelta = timedelta(hours=1)
     round_trips: int = 0
@@ -253,8 +254,10 @@ def discover(facts: HostFacts, sections: list[tuple[str, str]]) -> None:
             if body.startswith("@@skip"):
                 facts.kernel_error = body[7:].strip()
             else:
+                # only kills of the processes that serve uploads
                 facts.kernel_lines = [logscan.parse_stamped("kernel", line)
-                                      for line in body.splitlines() if line.strip()]
+                                      for line in body.splitlines()
+                                      if re.search(r"glance|uwsgi|python", line, re.I)]
     facts.deployment = _deployment(facts, systemd_units, runtime, container, procenv)
     _load_config(facts)
 
@@ -347,6 +350,10 @@ def _load_config(facts: HostFacts) -> None:
         dep.log_sources = [f"log:{log}"] + dep.log_sources
         if dep.style in ("uwsgi", "process"):
             dep.log_sources.append(f"log:{_uwsgi_log(facts) or '/var/log/glance/glance-api-uwsgi.log'}")
+    if facts.haproxy_cfg and dep:
+        kolla = facts.haproxy_cfg[0].startswith("/etc/kolla")
+        dep.log_sources.append("log:/var/log/kolla/haproxy/haproxy.log" if kolla
+                               else "log:/var/log/haproxy/haproxy.log")
 
 
 def _uwsgi_log(facts: HostFacts) -> str | None:
@@ -417,6 +424,7 @@ def _add_log(facts: HostFacts, name: str, body: str) -> None:
     if lines and lines[0] == "@@missing":
         facts.log_notes.append(f"{name}: missing or unreadable")
         return
+    facts.log_sources_read.append(name)
     fresh = False
     if lines and lines[0].startswith("@@meta"):
         meta = kv(lines.pop(0)[7:])

@@ -57,6 +57,8 @@ LOG_PATTERNS: dict[str, tuple[str, ...]] = {
         r"filesystem store operation timed out",
         r"unable to remove partial image",
         r"cleaning up .*partial upload",
+        # HAProxy httplog termination state: client (c) or server (s) side aborted the request
+        r"glance.* (cd|cr|sd|sh|ch)-- ",
     ),
     "checksum_mismatch": (
         r"checksum verification failed",

@@ -1,0 +1,70 @@
+# glance-hc: health checks for Glance image uploads, and the lab they are tested on.
+SHELL := /bin/bash
+PYTHON ?= /usr/bin/python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HC_LAB_DIR ?= /opt/glance-hc-lab
+export HC_LAB_DIR
+LAB := $(PYTHON) lab/labctl.py
+LAB_STATE := $(HC_LAB_DIR)/state
+# How the suite reaches the lab, and thresholds sized for its small stores.
+LAB_ARGS := --host=controller1 --ssh-config=$(LAB_STATE)/ssh_config --os-cloud=hc-lab \
+	--largest-image=64MiB --slowest-client-rate=10MiB --canary-size=4MiB
+LAB_ENV := OS_CLIENT_CONFIG_FILE=$(LAB_STATE)/clouds.yaml HC_LAB_DIR=$(HC_LAB_DIR)
+
+.PHONY: help deps venv lab-up lab-down lab-status lab-env demo check test test-unit test-e2e bench clean
+
+help:
+	@echo "make demo       set up, start the lab, run the checks: reports/health.html"
+	@echo "make test       the suite's own tests (unit + end to end against the lab)"
+	@echo "make lab-up | lab-status | lab-down   the lab cloud"
+	@echo "make check ARGS='--host=... --os-cloud=...'   the checks against your own cloud"
+
+# Debian packages the lab needs (the suite itself needs none of them).
+deps: venv
+	@missing=""; for t in haproxy:haproxy sshd:openssh-server sudo:sudo; do \
+		command -v $${t%%:*} >/dev/null 2>&1 || [ -x /usr/sbin/$${t%%:*} ] || missing="$$missing $${t#*:}"; done; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; fi
+
+venv: $(VENV)/.stamp
+$(VENV)/.stamp: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
+	touch $@
+
+lab-up: deps
+	$(LAB) up
+
+lab-down:
+	$(LAB) down
+
+lab-status:
+	$(LAB) status
+
+lab-env:
+	@$(LAB) env
+
+# The checks against the lab: what a newcomer runs first.
+demo: lab-up
+	-$(LAB_ENV) $(PY) -m pytest checks/ $(LAB_ARGS)
+	@echo "report: reports/health.html (junit: reports/junit.xml, json: reports/health.json)"
+
+# The checks against any cloud: make check ARGS="--host=ctl1 --host=ctl2 --os-cloud=prod"
+check: venv
+	$(PY) -m pytest checks/ $(ARGS)
+
+SELFTEST_ARGS := -o testpaths=tests --html=reports/selftest.html --junitxml=reports/selftest-junit.xml \
+	--health-json= -p no:randomly
+
+test: lab-up
+	$(LAB_ENV) $(PY) -m pytest tests/ $(SELFTEST_ARGS)
+
+test-unit: venv
+	$(PY) -m pytest tests/unit $(SELFTEST_ARGS)
+
+bench: lab-up
+	$(LAB_ENV) $(PY) bench/run.py
+
+clean: lab-down
+	rm -rf $(VENV) reports/*.html reports/*.xml reports/*.json

@@ -1,0 +1,52 @@
+"""Root cause 1, store backend full: every directory glance writes image data to has room.
+
+Covers each file store of enabled_backends (or the legacy datadirs), the staging
+and tasks stores and the image cache. Alert level and largest image are ini options.
+"""
+import pytest
+
+from glance_hc.sizes import human
+
+pytestmark = [pytest.mark.host, pytest.mark.store_full]
+
+
+def _measured(file_store):
+    ref, host, d = file_store
+    if not d.exists:
+        pytest.skip(f"{ref.path} on {ref.host} cannot be measured: {d.error}")
+    if d.total_bytes is None:
+        pytest.skip(f"{ref.path} on {ref.host}: the filesystem reported no size")
+    return ref, host, d
+
+
+def test_file_store_usage_is_below_alert_level(file_store, thresholds, evidence):
+    ref, host, d = _measured(file_store)
+    percent = 100.0 * d.used_ratio
+    evidence.add(f"{ref.role} store", d.describe(), command=f"stat -f {ref.path}")
+    evidence.metric("store_used_ratio", round(d.used_ratio, 4), "ratio", {"store": ref.role, "path": ref.path})
+    assert percent < thresholds.store_usage_max_percent, (
+        f"{ref.role} store {ref.path} on {ref.host} is {percent:.1f}% full "
+        f"(alert level {thresholds.store_usage_max_percent:g}%): {human(d.avail_bytes)} left of {human(d.total_bytes)}")
+
+
+def test_file_store_has_room_for_largest_image(file_store, thresholds, evidence):
+    ref, host, d = _measured(file_store)
+    evidence.add(f"{ref.role} store", d.describe(), command=f"stat -f {ref.path}")
+    evidence.metric("store_available_bytes", d.avail_bytes, "bytes", {"store": ref.role, "path": ref.path})
+    assert d.avail_bytes >= thresholds.largest_image, (
+        f"{ref.role} store {ref.path} on {ref.host} has {human(d.avail_bytes)} free, less than the "
+        f"largest expected image ({human(thresholds.largest_image)})")
+
+
+def test_file_store_has_free_inodes(file_store, thresholds, evidence):
+    ref, host, d = _measured(file_store)
+    if d.inodes_free_ratio is None:
+        pytest.skip(f"{ref.path} on {ref.host}: {d.fstype} reports no inode count")
+    evidence.add(f"{ref.role} store inodes", f"{d.files_free} free of {d.files_total}")
+    assert 100 * d.inodes_free_ratio >= thresholds.inodes_free_min_percent, (
+        f"{ref.role} store {ref.path} on {ref.host} has {d.files_free} free inodes of {d.files_total} "
+        f"(minimum {thresholds.inodes_free_min_percent:g}%)")
+
+
+def test_no_store_full_errors_in_logs(quiet_logs):
+    quiet_logs("store_full", "store-full errors")
