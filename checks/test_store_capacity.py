@@ -2,6 +2,9 @@
 
 Covers each file store of enabled_backends (or the legacy datadirs), the staging
 and tasks stores and the image cache. Alert level and largest image are ini options.
+
+
+PYTEST_DONT_REWRITE: a failed claim shows its own message, not pytest's introspection.
 """
 import pytest
 
@@ -14,6 +17,8 @@ def _measured(file_store):
     ref, host, d = file_store
     if not d.exists:
         pytest.skip(f"{ref.path} on {ref.host} cannot be measured: {d.error}")
+    if d.kind != "directory":
+        pytest.skip(f"{ref.path} on {ref.host} is a {d.kind}, not a directory (see the store configuration checks)")
     if d.total_bytes is None:
         pytest.skip(f"{ref.path} on {ref.host}: the filesystem reported no size")
     return ref, host, d

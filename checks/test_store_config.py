@@ -2,6 +2,9 @@
 
 Reads glance-api.conf where the running service takes it from (process
 environment, /etc/glance, or the Kolla config dir) and the service's logs.
+
+
+PYTEST_DONT_REWRITE: a failed claim shows its own message, not pytest's introspection.
 """
 import pytest
 

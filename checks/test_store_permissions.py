@@ -2,6 +2,9 @@
 
 Judged as the user the glance-api workers really run as (from the process or
 container), by `test -w`/`test -x` run as that user; nothing is written.
+
+
+PYTEST_DONT_REWRITE: a failed claim shows its own message, not pytest's introspection.
 """
 import pytest
 
@@ -10,8 +13,8 @@ pytestmark = [pytest.mark.host, pytest.mark.store_permissions]
 
 def test_worker_user_can_write_store_directory(file_store, evidence):
     ref, host, d = file_store
-    if not d.exists:
-        pytest.skip(f"{ref.path} on {ref.host} does not exist (see the store configuration checks)")
+    if not d.exists or d.kind != "directory":
+        pytest.skip(f"{ref.path} on {ref.host} is not a directory (see the store configuration checks)")
     if d.access_user is None:
         pytest.skip(f"cannot test access to {ref.path} on {ref.host} as the worker user "
                     f"({host.deployment.worker_user if host.deployment else 'unknown'}): needs root or sudo")

@@ -3,6 +3,9 @@
 A worker SIGKILLed mid-upload leaves the image in saving; the signs are a
 respawned worker, uWSGI's or oslo.service's "killed by signal" lines and the
 kernel's OOM-killer lines.
+
+
+PYTEST_DONT_REWRITE: a failed claim shows its own message, not pytest's introspection.
 """
 import pytest
 

@@ -46,6 +46,10 @@ RBD_POOL_DEFAULT = "images"
 RBD_USER_LIBRADOS_DEFAULT = "admin"
 RBD_CEPH_CONF_DEFAULT = "/etc/ceph/ceph.conf"
 CEPH_CLUSTER = "ceph"  # glance never passes a cluster name to librados
+# Ceph's default "keyring" search list.
+CEPH_KEYRING_SEARCH = (
+    "/etc/ceph/$cluster.$name.keyring,/etc/ceph/$cluster.keyring,/etc/ceph/keyring,/etc/ceph/keyring.bin"
+)
 # glance_store/_drivers/swift/store.py DEFAULT_CONTAINER, swift/utils.py default_swift_reference.
 SWIFT_CONTAINER_DEFAULT = "glance"
 SWIFT_REFERENCE_DEFAULT = "ref1"
@@ -171,7 +175,7 @@ class Store:
     section_exists: bool
     is_default: bool = False
     description: str | None = None
-    options: dict[str, str] = field(default_factory=dict)
+    options: dict[str, str] = field(default_factory=dict)  # its section, secrets left out
     # file
     datadirs: list[str] = field(default_factory=list)
     datadir_option: str | None = None  # option the dirs came from; None = driver default
@@ -209,7 +213,7 @@ class GlanceConfig:
     """What glance-api would make of one glance-api.conf."""
 
     source: str
-    sections: dict[str, dict[str, list[RawValue]]]
+    sections: dict[str, dict[str, list[RawValue]]] = field(repr=False)  # holds secrets
     enabled_backends: dict[str, str]
     default_backend: str | None
     legacy_stores: list[str]
@@ -248,7 +252,7 @@ class GlanceConfig:
         return bool(self.enabled_backends)
 
     @property
-    def default_store_obj(self) -> Store | None:
+    def default_upload_store(self) -> Store | None:
         """The store an upload without a backend header lands in."""
         for store in self.stores:
             if store.is_default:
@@ -344,7 +348,7 @@ def ceph_keyring_candidates(user: str | None, ceph_conf_text: str | None = None)
                 if parser.has_option(section, "keyring"):
                     configured = parser.get(section, "keyring")
                     break
-    template = configured or "/etc/ceph/$cluster.$name.keyring,/etc/ceph/$cluster.keyring,/etc/ceph/keyring,/etc/ceph/keyring.bin"
+    template = configured or CEPH_KEYRING_SEARCH
     candidates = []
     for entry in re.split(r"[,;\s]+", template.strip()):
         if entry:
@@ -380,7 +384,8 @@ def _read_ini(text: str | bytes, source: str) -> dict[str, dict[str, list[RawVal
             text = text.decode("utf-8")
         except UnicodeDecodeError as exc:
             line = text[: exc.start].count(b"\n") + 1
-            raise ConfigError(f"{source}: line {line}: binary data (not UTF-8 text), not an ini file") from None
+            message = f"{source}: line {line}: binary data (not UTF-8 text), not an ini file"
+            raise ConfigError(message) from None
     _reject_binary(text, source)
     if not any(line.strip() and not line.lstrip().startswith(("#", ";")) for line in text.splitlines()):
         raise ConfigError(f"{source}: line 1: empty file (no sections, no options)")
@@ -417,7 +422,9 @@ def _reject_binary(text: str, source: str) -> None:
     for index, char in enumerate(text):
         if char == "\x00" or (ord(char) < 32 and char not in "\t\n\r\f\v") or char == "\ufffd":
             line = text.count("\n", 0, index) + 1
-            raise ConfigError(f"{source}: line {line}: binary data (control byte {ord(char):#04x}), not an ini file")
+            raise ConfigError(
+                f"{source}: line {line}: binary data (control byte {ord(char):#04x}), not an ini file"
+            )
 
 
 def _short(line: str) -> str:
@@ -555,7 +562,8 @@ def _build(sections: dict[str, dict[str, list[RawValue]]], source: str) -> Glanc
         if cache_dir is None:
             problems.append(
                 f"[paste_deploy] flavor = {paste_flavor} enables the image cache but "
-                "[DEFAULT] image_cache_dir is not set: glance logs 'Failed to read image_cache_dir from config'."
+                "[DEFAULT] image_cache_dir is not set: glance logs "
+                "'Failed to read image_cache_dir from config'."
             )
 
     image_size_cap = _image_size_cap(reader)
@@ -563,7 +571,8 @@ def _build(sections: dict[str, dict[str, list[RawValue]]], source: str) -> Glanc
     use_keystone_limits = reader.boolean(DEFAULT_SECTION, "use_keystone_limits", False)
     if use_keystone_limits and user_storage_quota:
         problems.append(
-            f"[DEFAULT] user_storage_quota = {reader.raw(DEFAULT_SECTION, 'user_storage_quota')} has no effect "
+            f"[DEFAULT] user_storage_quota = {reader.raw(DEFAULT_SECTION, 'user_storage_quota')} "
+            "has no effect "
             "because use_keystone_limits = true (Keystone unified limits apply instead)."
         )
 
@@ -645,7 +654,7 @@ def _make_store(
         section_exists=reader.has(section),
         is_default=is_default,
         description=reader.raw(section, "store_description") if multistore else None,
-        options=reader.options(section),
+        options={k: v for k, v in reader.options(section).items() if not is_secret(k)},
     )
     get = lambda key: _option(reader, section, key, multistore)  # noqa: E731
     if store_type == "file":
@@ -710,7 +719,8 @@ def _legacy_stores(reader: _Reader, legacy_stores: list[str], default_store: str
     if wanted is None or wanted not in loaded_types:
         problems.append(
             f"[glance_store] default_store = {default_store} is not served by stores = "
-            f"{', '.join(legacy_stores)}: glance-api refuses to start ('Store for scheme {default_store} not found')."
+            f"{', '.join(legacy_stores)}: glance-api refuses to start "
+            f"('Store for scheme {default_store} not found')."
         )
     declared = next((e for e in legacy_stores if DRIVER_TYPES.get(e) == wanted), default_store)
     store = _make_store(
@@ -799,7 +809,8 @@ def _store_problems(reader: _Reader, store: Store) -> None:
                     f"{where} filesystem_store_datadirs = {entry} has an invalid priority: store "
                     f"{store.name} disables adding images."
                 )
-    perm_raw = _option(reader, store.section, "filesystem_store_file_perm", multistore=store.section != GLANCE_STORE_SECTION)
+    multistore = store.section != GLANCE_STORE_SECTION
+    perm_raw = _option(reader, store.section, "filesystem_store_file_perm", multistore)
     if perm_raw not in (None, "") and store.file_perm is None:
         problems.append(f"{where} filesystem_store_file_perm = {perm_raw} is not an integer.")
     elif store.file_perm and store.file_perm > 0:
@@ -821,7 +832,11 @@ def _reserved_dirs(reader: _Reader, multistore: bool) -> tuple[DirSetting, DirSe
         for name in (STAGING_STORE, TASKS_STORE):
             path = reader.raw(name, "filesystem_store_datadir")
             dirs.append(
-                DirSetting(path or RESERVED_DATADIR_DEFAULT.format(name), f"[{name}] filesystem_store_datadir", bool(path))
+                DirSetting(
+                    path or RESERVED_DATADIR_DEFAULT.format(name),
+                    f"[{name}] filesystem_store_datadir",
+                    bool(path),
+                )
             )
         return dirs[0], dirs[1]
     uri = reader.raw(DEFAULT_SECTION, "node_staging_uri")

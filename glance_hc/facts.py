@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from glance_hc import logscan, probe_scripts
+from glance_hc import logscan, probe_scripts, uwsgi
 from glance_hc.config import ConfigError, GlanceConfig
 from glance_hc.hosts import HostSpec
 
@@ -160,6 +160,17 @@ class HostFacts:
         for path in ("/etc/haproxy/haproxy.cfg", "/etc/kolla/haproxy/haproxy.cfg"):
             if path in self.files:
                 return path, self.files[path]
+        return None
+
+    @property
+    def uwsgi_ini(self) -> str | None:
+        """The glance-api uWSGI ini: from the process, else the usual places."""
+        dep = self.deployment
+        if dep and dep.uwsgi_ini_path:
+            return dep.uwsgi_ini_path
+        for path in ("/etc/glance/glance-api-uwsgi.ini", "/etc/glance/glance-uwsgi.ini"):
+            if path in self.files:
+                return path
         return None
 
     def recent_lines(self, root_cause: str) -> list[logscan.LogLine]:
@@ -357,10 +368,14 @@ def _load_config(facts: HostFacts) -> None:
 
 
 def _uwsgi_log(facts: HostFacts) -> str | None:
-    ini = facts.deployment.uwsgi_ini_path if facts.deployment else None
-    text = facts.files.get(ini or "", "")
-    m = re.search(r"^\s*(?:logto|daemonize)\s*=\s*(\S+)", text, re.M)
-    return m.group(1) if m else None
+    ini = facts.uwsgi_ini
+    if not ini or ini not in facts.files:
+        return None
+    try:
+        opts = uwsgi.parse_ini(facts.files[ini], source=ini)
+    except uwsgi.UwsgiError:
+        return None
+    return opts.logto or opts.daemonize
 
 
 # ------------------------------------------------------------------ phase two

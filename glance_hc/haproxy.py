@@ -39,7 +39,15 @@ BACKEND_TIMEOUTS = ("server", "connect", "queue", "tunnel")
 UPLOAD_TIMEOUTS = ("client", "server", "http-request", "connect", "queue", "tunnel")
 # Pre-1.5 spellings, still accepted by old configs.
 _LEGACY_TIMEOUTS = {"clitimeout": "client", "srvtimeout": "server", "contimeout": "connect"}
-_TIME_UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+# unit -> (multiplier, divisor); dividing keeps "100us" exactly 0.0001.
+_TIME_UNITS = {
+    "us": (1, 1_000_000),
+    "ms": (1, 1000),
+    "s": (1, 1),
+    "m": (60, 1),
+    "h": (3600, 1),
+    "d": (86400, 1),
+}
 _TIME = re.compile(r"^(\d+(?:\.\d+)?)(us|ms|s|m|h|d)?$")
 
 
@@ -212,7 +220,8 @@ def parse_time(value: str) -> float | None:
     match = _TIME.match(value.strip())
     if not match:
         return None
-    return float(match.group(1)) * _TIME_UNITS[match.group(2) or "ms"]
+    multiplier, divisor = _TIME_UNITS[match.group(2) or "ms"]
+    return float(match.group(1)) * multiplier / divisor
 
 
 def glance_paths(cfg: HaproxyConfig) -> list[Path]:
@@ -336,7 +345,8 @@ def _apply(section: Section, words: list[str], lineno: int) -> None:
     if keyword == "timeout" and len(words) >= 3:
         section.timeouts[words[1]] = Timeout(parse_time(words[2]), words[2], lineno)
     elif keyword in _LEGACY_TIMEOUTS and len(words) >= 2:
-        section.timeouts.setdefault(_LEGACY_TIMEOUTS[keyword], Timeout(parse_time(words[1]), words[1], lineno))
+        legacy = Timeout(parse_time(words[1]), words[1], lineno)
+        section.timeouts.setdefault(_LEGACY_TIMEOUTS[keyword], legacy)
     elif keyword == "mode" and len(words) >= 2:
         section.mode = words[1]
     elif keyword == "bind" and len(words) >= 2:

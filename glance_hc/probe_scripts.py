@@ -98,7 +98,7 @@ for a in "$@"; do
   dir:*)
     d=${a#dir:}
     sec "dir $d"
-    X stat -L -c 'type=%F owner=%U group=%G mode=%a' "$d" 2>&1 | sed 's/^stat: /error=/'
+    X stat -L -c "type='%F' owner=%U group=%G mode=%a" "$d" 2>&1 | sed 's/^stat: /error=/'
     X stat -L -f -c 'bsize=%S blocks=%b bfree=%f bavail=%a files=%c ffree=%d fstype=%T' "$d" 2>/dev/null
     X df -P "$d" 2>/dev/null | tail -n 1 | awk '{print "device=" $1 " mount=" $6}'
     if [ -n "$WUSER" ]; then

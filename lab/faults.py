@@ -1,1 +1,295 @@
-FAULTS = {}
+"""Real faults for the lab, one per root cause of the runbook, each with its revert.
+
+A fault changes the lab the way the world breaks a cloud: it fills a
+filesystem, edits glance-api.conf and restarts the service, changes a
+directory's owner, SIGKILLs a worker mid-upload, shortens a proxy timeout,
+flips bytes in a stored image, lowers a Keystone limit. Reverting undoes the
+change and rotates the logs, as an operator does once an incident is closed,
+so the next run judges only what is new.
+
+Runs under the lab venv's python (labctl re-executes itself there): it uses
+openstacksdk for the API side.
+"""
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import labctl
+
+FAST = "/var/lib/glance/images"
+CHEAP = "/var/lib/glance/cheap"
+CONF = "/etc/glance/glance-api.conf"
+BALLAST = f"{FAST}/.hc-lab-ballast"
+GLANCE_DIRECT = f"http://{labctl.ADDR['glance_addr']}:9292"
+GLANCE_VIP = f"http://{labctl.ADDR['vip']}:9292"
+
+
+def ns(*args: str, check=True, capture=False) -> str:
+    out = labctl.in_namespace(list(args), check=check, capture_output=capture, text=True)
+    return out.stdout if capture else ""
+
+
+def inner(action: str) -> None:
+    """Run one of labctl's inside-the-namespace actions (restart, reload, rotate...)."""
+    labctl.in_namespace([labctl.venv_bin("python"), str(labctl.HERE / "labctl.py"), "_inner", action])
+
+
+def edit_conf(pattern: str, replacement: str) -> None:
+    text = ns("cat", CONF, capture=True)
+    new, count = re.subn(pattern, replacement, text, flags=re.M)
+    if not count:
+        raise RuntimeError(f"{pattern!r} not found in {CONF}")
+    labctl.in_namespace(["sh", "-c", 'cat > "$1"', "sh", CONF], input=new, text=True)
+
+
+def conn():
+    import openstack  # noqa: PLC0415 - only under the lab venv
+
+    os.environ["OS_CLIENT_CONFIG_FILE"] = str(labctl.STATE / "clouds.yaml")
+    return openstack.connect(cloud="hc-lab")
+
+
+def delete_lab_images(prefix: str = "hc-lab-") -> None:
+    c = conn()
+    for image in c.image.images():
+        if (image.name or "").startswith(prefix):
+            c.image.delete_image(image, ignore_missing=True)
+
+
+def create_image(c, name: str, store: str | None = None):
+    return c.image.create_image(name=name, disk_format="raw", container_format="bare",
+                                allow_duplicates=True, wait=False, timeout=60)
+
+
+def raw_upload(image_id: str, token: str, total: int, first_chunk: int, then: str, base=GLANCE_DIRECT,
+               stall_seconds: float = 0.0) -> str:
+    """Send part of an image body by hand, then stall or hang up: what slow or broken clients do."""
+    host, port = base.split("//")[1].split(":")
+    sock = socket.create_connection((host, int(port)), timeout=120)
+    head = (f"PUT /v2/images/{image_id}/file HTTP/1.1\r\nHost: {host}:{port}\r\n"
+            f"X-Auth-Token: {token}\r\nContent-Type: application/octet-stream\r\n"
+            f"Content-Length: {total}\r\nConnection: close\r\n\r\n")
+    sock.sendall(head.encode())
+    sock.sendall(b"\0" * first_chunk)
+    if then == "disconnect":
+        time.sleep(0.5)
+        sock.close()
+        return "closed"
+    time.sleep(stall_seconds)
+    try:
+        sock.settimeout(30)
+        return sock.recv(4096).decode(errors="replace").splitlines()[0]
+    except OSError as exc:
+        return f"no answer: {exc}"
+    finally:
+        sock.close()
+
+
+# ---------------------------------------------------------------- the faults
+def fill_store() -> None:
+    avail = int(ns("df", "--output=avail", "-B1", FAST, capture=True).split()[-1])
+    ns("runuser", "-u", "glance", "--", "fallocate", "-l", str(avail), BALLAST)
+
+
+def unfill_store() -> None:
+    ns("rm", "-f", BALLAST)
+    inner("rotate-logs")
+
+
+def bad_default_backend() -> None:
+    edit_conf(r"^default_backend = .*$", "default_backend = nosuchstore")
+    inner("restart-glance-nowait")
+
+
+def revert_config() -> None:
+    inner("render")
+    inner("restart-glance")
+    inner("rotate-logs")
+
+
+def missing_section() -> None:
+    edit_conf(r"^enabled_backends = .*$", "enabled_backends = fast:file, cheap:file, archive:file")
+    inner("restart-glance")
+
+
+def store_dir_unusable() -> None:
+    # Glance would recreate a missing dir; a plain file in its place cannot be.
+    ns("umount", CHEAP)
+    ns("rmdir", CHEAP)
+    ns("touch", CHEAP)
+    inner("restart-glance")
+
+
+def store_dir_back() -> None:
+    ns("rm", "-f", CHEAP)
+    ns("mkdir", "-p", CHEAP)
+    ns("mount", "-t", "tmpfs", "-o", f"size={labctl.STORE_MB_SMALL}m,mode=750", "tmpfs", CHEAP)
+    ns("chown", "glance:glance", CHEAP)
+    inner("restart-glance")
+    inner("rotate-logs")
+
+
+def take_permission() -> None:
+    ns("chown", "root:root", FAST)
+    ns("chmod", "755", FAST)
+
+
+def give_permission() -> None:
+    ns("chown", "glance:glance", FAST)
+    ns("chmod", "750", FAST)
+    inner("rotate-logs")
+
+
+def kill_worker_mid_upload() -> None:
+    """A slow upload runs; its worker is SIGKILLed: the image stays in saving."""
+    c = conn()
+    image = create_image(c, "hc-lab-stuck-saving")
+    token = c.auth_token
+    result = {}
+    t = threading.Thread(target=lambda: result.setdefault(
+        "answer", raw_upload(image.id, token, 64 << 20, 1 << 20, "stall", stall_seconds=30)), daemon=True)
+    t.start()
+    deadline = time.monotonic() + 30
+    while c.image.get_image(image.id).status != "saving":
+        if time.monotonic() > deadline:
+            raise RuntimeError("the upload never reached saving")
+        time.sleep(0.2)
+    master = ns("cat", "/run/glance-api-uwsgi.pid", capture=True).strip()
+    workers = ns("pgrep", "-P", master, capture=True).split()
+    for pid in workers:
+        os.kill(int(pid), 9)
+    t.join(40)
+    status = c.image.get_image(image.id).status
+    if status != "saving":
+        raise RuntimeError(f"expected the image stuck in saving, found {status}")
+
+
+def clean_after_worker_kill() -> None:
+    c = conn()
+    for image in c.image.images():
+        if (image.name or "").startswith("hc-lab-stuck"):
+            c.image.delete_image(image, ignore_missing=True)
+    ns("sh", "-c", f"rm -f {FAST}/* {CHEAP}/*")  # partial files of the killed upload
+    inner("restart-glance")
+    inner("rotate-logs")
+
+
+def short_proxy_timeout() -> None:
+    """HAProxy's server timeout below the upload time, and a real upload cut by it."""
+    labctl.in_namespace(["sh", "-c", 'sed -i "s/^    timeout client .*/    timeout client 3s/; '
+                         's/^    timeout server .*/    timeout server 3s/" /etc/haproxy/haproxy.cfg'])
+    inner("reload-haproxy")
+    c = conn()
+    image = create_image(c, "hc-lab-cut-upload")
+    try:
+        answer = raw_upload(image.id, c.auth_token, 8 << 20, 1 << 20, "stall", base=GLANCE_VIP,
+                            stall_seconds=6)
+        if "504" not in answer and "408" not in answer:
+            raise RuntimeError(f"haproxy did not cut the stalled upload: {answer}")
+    finally:
+        c.image.delete_image(image, ignore_missing=True)
+
+
+def restore_proxy_timeout() -> None:
+    inner("render")
+    inner("reload-haproxy")
+    inner("rotate-logs")
+
+
+def client_disconnect() -> None:
+    c = conn()
+    image = create_image(c, "hc-lab-disconnect")
+    try:
+        raw_upload(image.id, c.auth_token, 8 << 20, 2 << 20, "disconnect")
+        time.sleep(1)
+    finally:
+        c.image.delete_image(image, ignore_missing=True)
+
+
+def rotate_only() -> None:
+    inner("rotate-logs")
+
+
+def corrupt_stored_image() -> None:
+    """A golden image whose store file no longer matches its recorded hashes."""
+    c = conn()
+    image = c.image.create_image(name="hc-lab-golden", disk_format="raw", container_format="bare",
+                                 data=os.urandom(1 << 20), allow_duplicates=True, wait=True, timeout=60)
+    path = f"{FAST}/{image.id}"
+    ns("runuser", "-u", "glance", "--", "dd", "if=/dev/urandom", f"of={path}", "bs=4096", "count=1",
+       "seek=10", "conv=notrunc", "status=none")
+
+
+def remove_golden_image() -> None:
+    delete_lab_images("hc-lab-golden")
+    inner("rotate-logs")
+
+
+def _limit_target(c):
+    svc = next(s for s in c.identity.services() if s.type == "image")
+    project = c.identity.find_project("admin", domain_id="default")
+    return svc, project
+
+
+def low_project_quota() -> None:
+    c = conn()
+    svc, project = _limit_target(c)
+    for limit in c.identity.limits(project_id=project.id, service_id=svc.id):
+        c.identity.delete_limit(limit)
+    c.identity.create_limit(service_id=svc.id, project_id=project.id, region_id="RegionOne",
+                            resource_name="image_size_total", resource_limit=1)  # MiB
+
+
+def normal_project_quota() -> None:
+    c = conn()
+    svc, project = _limit_target(c)
+    for limit in c.identity.limits(project_id=project.id, service_id=svc.id):
+        c.identity.delete_limit(limit)
+    inner("rotate-logs")
+
+
+def small_image_size_cap() -> None:
+    edit_conf(r"^image_size_cap = .*$", "image_size_cap = 1048576")
+    inner("restart-glance")
+
+
+@dataclass(frozen=True)
+class Fault:
+    root_cause: str
+    doc: str
+    inject: Callable[[], None]
+    revert: Callable[[], None]
+    also: tuple[str, ...] = ()  # root causes that follow from it as a matter of course
+
+
+FAULTS: dict[str, Fault] = {
+    "store-full": Fault("store_full", "fill the default file store to the last byte",
+                        fill_store, unfill_store),
+    "bad-default-backend": Fault("store_config", "default_backend names no enabled backend; restart",
+                                 bad_default_backend, revert_config, also=("availability",)),
+    "missing-backend-section": Fault("store_config", "enabled_backends names a store with no section",
+                                     missing_section, revert_config),
+    "store-dir-unusable": Fault("store_config", "a file where the cheap store's directory should be",
+                                store_dir_unusable, store_dir_back),
+    "store-permissions": Fault("store_permissions", "default store owned by root, mode 755",
+                               take_permission, give_permission),
+    "worker-killed": Fault("worker_crash", "SIGKILL the workers during an upload; image stuck in saving",
+                           kill_worker_mid_upload, clean_after_worker_kill),
+    "proxy-timeout": Fault("interrupted_upload", "HAProxy timeouts of 3s; a stalled upload cut with 504",
+                           short_proxy_timeout, restore_proxy_timeout),
+    "client-disconnect": Fault("interrupted_upload", "a client hangs up half-way through an upload",
+                               client_disconnect, rotate_only),
+    "corrupt-image": Fault("checksum_mismatch", "flip bytes in a stored image's file",
+                           corrupt_stored_image, remove_golden_image),
+    "project-quota": Fault("quota", "unified limit image_size_total of 1 MiB on the admin project",
+                           low_project_quota, normal_project_quota),
+    "image-size-cap": Fault("quota", "image_size_cap of 1 MiB in glance-api.conf; restart",
+                            small_image_size_cap, revert_config),
+}

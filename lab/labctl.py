@@ -355,6 +355,58 @@ def inner_up() -> None:
                 "/var/log/glance/glance-api-uwsgi.out")
 
 
+def stop_pidfile(pidfile: str, grace: float = 15) -> None:
+    pid = read_pid(Path(pidfile))
+    if not pid_alive(pid):
+        return
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if pid_alive(pid):
+        os.kill(pid, signal.SIGKILL)
+    Path(pidfile).unlink(missing_ok=True)
+
+
+def glance_healthy() -> bool:
+    return http_status(f"http://{ADDR['glance_addr']}:9292/healthcheck") == 200
+
+
+def wait_for_vip_steady(checks: int = 3) -> None:
+    """HAProxy may have marked the node down while it restarted: wait until it routes again."""
+    deadline = time.monotonic() + 30
+    good = 0
+    while good < checks and time.monotonic() < deadline:
+        good = good + 1 if http_status(f"http://{ADDR['vip']}:9292/healthcheck") == 200 else 0
+        time.sleep(0.5)
+
+
+def inner_action(action: str) -> None:
+    """Small steps the faults use, run inside controller1."""
+    if action == "render":
+        render_configs()
+    elif action in ("restart-glance", "restart-glance-nowait"):
+        stop_pidfile("/run/glance-api-uwsgi.pid")
+        start_uwsgi("glance", "/etc/glance/glance-api-uwsgi.ini", "/run/glance-api-uwsgi.pid",
+                    "/var/log/glance/glance-api-uwsgi.out")
+        if action == "restart-glance":
+            wait_for("glance-api after restart", glance_healthy, 60)
+            wait_for_vip_steady()
+        else:
+            time.sleep(4)
+    elif action == "reload-haproxy":
+        os.kill(read_pid(Path("/run/haproxy-lab.pid")), signal.SIGUSR2)
+        time.sleep(1)
+    elif action == "rotate-logs":
+        for log_file in [*Path("/var/log/glance").glob("*.log"), Path("/var/log/haproxy/haproxy.log")]:
+            if log_file.exists():
+                with open(log_file, "rb") as src, open(f"{log_file}.1", "ab") as dst:
+                    shutil.copyfileobj(src, dst)
+                os.truncate(log_file, 0)
+    else:
+        die(f"unknown inner action {action}")
+
+
 # ---------------------------------------------------------------- outside
 def clouds_yaml() -> str:
     s = secrets_file()
@@ -474,6 +526,9 @@ def set_active_faults(names: list[str]) -> None:
 
 
 def cmd_fault(args) -> None:
+    if Path(sys.executable).resolve() != Path(venv_bin("python")).resolve() and sys.prefix != str(VENV):
+        # the faults talk to the API through openstacksdk, which the lab venv has
+        os.execv(venv_bin("python"), [venv_bin("python"), str(Path(__file__).resolve()), *sys.argv[1:]])
     from faults import FAULTS  # noqa: PLC0415 - faults.py sits beside this file
 
     if args.action == "list":
@@ -506,6 +561,9 @@ def main(argv=None) -> None:
     sub.add_parser("status").set_defaults(fn=cmd_status)
     sub.add_parser("env").set_defaults(fn=cmd_env)
     sub.add_parser("_inner-up").set_defaults(fn=lambda _a: inner_up())
+    inner = sub.add_parser("_inner")
+    inner.add_argument("action")
+    inner.set_defaults(fn=lambda a: inner_action(a.action))
     f = sub.add_parser("fault")
     f.add_argument("action", choices=["list", "inject", "revert"])
     f.add_argument("name", nargs="?", default="all")

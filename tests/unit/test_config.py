@@ -98,7 +98,7 @@ def test_deployment_styles(fixture, expected):
     assert cfg.enabled_backends == expected["enabled_backends"]
     assert cfg.default_backend == expected["default_backend"]
     assert [s.name for s in cfg.stores] == expected["store_names"]
-    assert cfg.default_store_obj.name == expected["default_store_name"]
+    assert cfg.default_upload_store.name == expected["default_store_name"]
     assert cfg.staging.path == expected["staging"]
     assert cfg.tasks.path == expected["tasks"]
     assert cfg.caching_enabled is expected["caching_enabled"]
@@ -456,6 +456,13 @@ def test_upload_options_exclude_secrets_and_host_specific_values():
     assert options["[fast] filesystem_store_datadir"] == "/var/lib/glance/images/"
     assert options["[os_glance_staging_store] filesystem_store_datadir"] == "/var/lib/glance/staging/"
     assert options["[DEFAULT] enabled_backends"] == "fast:file, cheap:file"
+
+
+@pytest.mark.parametrize("fixture", ["lab-multistore.conf", "kolla-file.conf", "kolla-rbd.conf", "osa-legacy.conf"])
+def test_repr_of_model_and_stores_carries_no_secret(fixture):
+    cfg = load(fixture)
+    for text in [repr(cfg)] + [repr(store) for store in cfg.stores]:
+        assert not any(word in text for word in ("Pl4nted", "Passw0rd", "Secret"))
 
 
 def test_upload_options_show_drift_between_controllers():

@@ -1,0 +1,213 @@
+"""haproxy.cfg: sections, timeouts in seconds, Glance paths and effective timeouts."""
+from pathlib import Path
+
+import pytest
+
+from glance_hc.haproxy import HaproxyError, effective_timeouts, glance_paths, parse, parse_time
+
+DATA = Path(__file__).parent.parent / "data" / "haproxy"
+
+
+def load(name: str):
+    return parse((DATA / name).read_text(), source=name)
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("5000", 5.0),  # bare number: milliseconds
+        ("500ms", 0.5),
+        ("100us", 0.0001),
+        ("10s", 10.0),
+        ("1m", 60.0),
+        ("6h", 21600.0),
+        ("1d", 86400.0),
+        ("1.5s", 1.5),
+        ("ten", None),
+        ("10x", None),
+        ("", None),
+    ],
+)
+def test_parse_time(text, seconds):
+    assert parse_time(text) == seconds
+
+
+def test_kolla_sections():
+    cfg = load("kolla-listen.cfg")
+    assert [(s.kind, s.name) for s in cfg.sections] == [
+        ("global", None),
+        ("defaults", None),
+        ("listen", "stats"),
+        ("frontend", "status"),
+        ("listen", "keystone_internal"),
+        ("listen", "glance_api"),
+        ("listen", "glance_api_external"),
+    ]
+    defaults = cfg.sections[1]
+    assert {k: t.seconds for k, t in defaults.timeouts.items()} == {
+        "http-request": 10.0,
+        "http-keep-alive": 10.0,
+        "queue": 60.0,
+        "connect": 10.0,
+        "client": 60.0,
+        "server": 60.0,
+        "check": 10.0,
+    }
+    glance = cfg.find("listen", "glance_api")
+    assert glance.mode == "http"
+    assert [(b.address, b.port) for b in glance.binds] == [("192.168.121.250", 9292)]
+    assert [(s.name, s.address, s.port) for s in glance.servers] == [
+        ("controller1", "192.168.121.11", 9292),
+        ("controller2", "192.168.121.12", 9292),
+    ]
+    stats = cfg.find("listen", "stats")
+    assert ("stats", "realm", "Haproxy Stats") in [d for _, d in stats.directives]  # backslash escape
+
+
+@pytest.mark.parametrize(
+    ("fixture", "paths"),
+    [
+        ("kolla-listen.cfg", [("glance_api", "binds port 9292"), ("glance_api_external", "binds port 9292")]),
+        (
+            "split-frontend-backend.cfg",
+            [
+                ("glance_api-front-1 -> glance_api-back", "binds port 9292"),
+                ("public-https -> image-back", "routes to Glance backend image-back"),
+            ],
+        ),
+    ],
+)
+def test_glance_paths(fixture, paths):
+    assert [(p.name, p.matched_by) for p in glance_paths(load(fixture))] == paths
+
+
+KOLLA_LISTEN = {
+    "client": (21600.0, "kolla-listen.cfg listen glance_api (line 52)"),
+    "server": (21600.0, "kolla-listen.cfg listen glance_api (line 52)"),
+    "http-request": (10.0, "kolla-listen.cfg defaults (line 15)"),
+    "connect": (10.0, "kolla-listen.cfg defaults (line 15)"),
+    "queue": (60.0, "kolla-listen.cfg defaults (line 15)"),
+    "tunnel": (None, "unset: timeout client/server apply to tunnels"),
+}
+SPLIT_DEDICATED = {
+    "client": (600.0, "split-frontend-backend.cfg frontend glance_api-front-1 (line 25)"),
+    "server": (600.0, "split-frontend-backend.cfg backend glance_api-back (line 33)"),
+    "http-request": (5.0, "split-frontend-backend.cfg defaults (line 13)"),
+    "connect": (10.0, "split-frontend-backend.cfg defaults (line 13)"),
+    "queue": (10.0, "unset: timeout connect applies (split-frontend-backend.cfg defaults (line 13))"),
+    "tunnel": (None, "unset: timeout client/server apply to tunnels"),
+}
+# Client side from the named defaults the frontend names with "from"; server side
+# from the backend and the *last defaults before the backend*, which reset the rest.
+SPLIT_SHARED = {
+    "client": (7200.0, "split-frontend-backend.cfg defaults long_uploads (line 43)"),
+    "server": (900.0, "split-frontend-backend.cfg backend image-back (line 66)"),
+    "http-request": (None, "unset: timeout client applies between request chunks"),
+    "connect": (3.0, "split-frontend-backend.cfg defaults (line 60)"),
+    "queue": (45.0, "split-frontend-backend.cfg defaults (line 60)"),
+    "tunnel": (None, "unset: timeout client/server apply to tunnels"),
+}
+
+
+@pytest.mark.parametrize(
+    ("fixture", "index", "expected"),
+    [
+        ("kolla-listen.cfg", 0, KOLLA_LISTEN),
+        ("split-frontend-backend.cfg", 0, SPLIT_DEDICATED),
+        ("split-frontend-backend.cfg", 1, SPLIT_SHARED),
+    ],
+)
+def test_effective_timeouts(fixture, index, expected):
+    path = glance_paths(load(fixture))[index]
+    assert effective_timeouts(path) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "client", "server"),
+    [
+        pytest.param(
+            "defaults\n timeout client 1m\n timeout server 1m\n"
+            "listen glance_api\n bind :9292\n server c1 10.0.0.1:9292\n",
+            (60.0, "haproxy.cfg defaults (line 1)"),
+            (60.0, "haproxy.cfg defaults (line 1)"),
+            id="inherits-defaults",
+        ),
+        pytest.param(
+            "defaults\n timeout client 1m\n timeout server 1m\n"
+            "defaults\n timeout connect 5s\n"
+            "listen glance_api\n bind :9292\n server c1 10.0.0.1:9292\n",
+            (None, "unset: no timeout (haproxy warns 'missing timeouts')"),
+            (None, "unset: no timeout (haproxy warns 'missing timeouts')"),
+            id="second-defaults-resets-the-first",
+        ),
+        pytest.param(
+            "defaults base\n timeout client 1h\n timeout server 2h\n"
+            "defaults child from base\n timeout server 3h\n"
+            "listen glance_api from child\n bind :9292\n",
+            (3600.0, "haproxy.cfg defaults base (line 1)"),
+            (10800.0, "haproxy.cfg defaults child (line 4)"),
+            id="defaults-chain-with-from",
+        ),
+        pytest.param(
+            "global\n maxconn 100\n"
+            "listen glance_api\n bind *:9292\n clitimeout 30000\n srvtimeout 30000\n",
+            (30.0, "haproxy.cfg listen glance_api (line 3)"),
+            (30.0, "haproxy.cfg listen glance_api (line 3)"),
+            id="legacy-keywords",
+        ),
+    ],
+)
+def test_precedence(text, client, server):
+    (path,) = glance_paths(parse(text))
+    timeouts = effective_timeouts(path)
+    assert (timeouts["client"], timeouts["server"]) == (client, server)
+
+
+@pytest.mark.parametrize(
+    ("bind", "address", "port"),
+    [
+        ("bind :9292", "", 9292),
+        ("bind *:9292", "", 9292),
+        ("bind 0.0.0.0:9292", "0.0.0.0", 9292),
+        ("bind [::]:9292 v4v6", "::", 9292),
+        ("bind ipv4@10.0.0.5:9292", "10.0.0.5", 9292),
+        ("bind 10.0.0.5:9290-9299", "10.0.0.5", 9290),
+        ("bind unix@/run/glance.sock", "unix@/run/glance.sock", None),
+    ],
+)
+def test_bind_addresses(bind, address, port):
+    cfg = parse(f"frontend f\n {bind}\n")
+    (parsed,) = cfg.sections[0].binds
+    assert (parsed.address, parsed.port) == (address, port)
+
+
+def test_comments_and_multiple_bind_addresses():
+    cfg = parse("frontend glance # the API\n bind 10.0.0.1:9292,10.0.0.2:9292 # two VIPs\n default_backend b\n")
+    front = cfg.sections[0]
+    assert front.name == "glance"
+    assert [(b.address, b.port) for b in front.binds] == [("10.0.0.1", 9292), ("10.0.0.2", 9292)]
+    (path,) = glance_paths(cfg)
+    assert path.backend is None and path.servers == []
+    assert effective_timeouts(path)["server"] == (None, "no backend: not applicable")
+
+
+def test_use_backend_conditions_are_kept():
+    cfg = load("split-frontend-backend.cfg")
+    front = cfg.find("frontend", "public-https")
+    assert front.from_defaults == "long_uploads"
+    assert front.use_backends == [("image-back", "if is_image")]
+    assert front.default_backend == "horizon-back"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "empty file"),
+        ("# nothing here\n\n", "empty file"),
+        (" timeout client 1m\n", "line 1: directive before any section"),
+        (b"\x1f\x8b\x08\x00\x00", "binary data"),
+    ],
+)
+def test_unreadable(text, message):
+    with pytest.raises(HaproxyError, match=message):
+        parse(text)
