@@ -23,6 +23,7 @@ LOG_PATTERNS: dict[str, tuple[str, ...]] = {
     "store_config": (
         r"error in store configuration",
         r"store for scheme [a-z+]+ not found",
+        r"store for identifier \S+ not found",
         r"unknown scheme",
         r"invalid directory specified in filesystem configuration",
         r"specified an invalid .*filesystem",
@@ -53,12 +54,13 @@ LOG_PATTERNS: dict[str, tuple[str, ...]] = {
         r"client disconnected",
         r"disconnected after writing",
         r"timeout during read",
+        r"unable to receive chunked part",
         r"uwsgi_response_write_body_do\(\) timeout",
         r"filesystem store operation timed out",
         r"unable to remove partial image",
         r"cleaning up .*partial upload",
         # HAProxy httplog termination state: client (c) or server (s) side aborted the request
-        r"glance.* (cd|cr|sd|sh|ch)-- ",
+        r"glance\S* \S+ \S+ (504|408) .* [cs][dhr]-- ",
     ),
     "checksum_mismatch": (
         r"checksum verification failed",
@@ -112,7 +114,7 @@ _FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%a %b %d %H:%M:%S %Y")
 
 
 def parse_stamp(stamp: str) -> datetime | None:
-    stamp = re.sub(r"\s+", " ", stamp.strip())
+    stamp = re.sub(r"\.\d+$", "", re.sub(r"\s+", " ", stamp.strip()))
     for fmt in _FORMATS:
         try:
             return datetime.strptime(stamp, fmt)
