@@ -460,7 +460,9 @@ def cmd_down(_args) -> None:
     ssh_cfg = STATE / "ssh_config"
     if ssh_cfg.exists():
         # ssh connection masters left by suite runs (ControlPersist) belong to the lab too.
-        for sock in (STATE / "ssh").glob("cm-*"):
+        suite_dir = Path.home() / ".cache/glance-hc/ssh"
+        lab_socks = suite_dir.glob(f"cm-*@{ADDR['ssh_addr']}:{ADDR['ssh_port']}")
+        for sock in [*(STATE / "ssh").glob("cm-*"), *lab_socks]:
             run(["ssh", "-F", str(ssh_cfg), "-o", f"ControlPath={sock}", "-O", "exit", "controller1"],
                 check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=10)
     members = namespace_members()

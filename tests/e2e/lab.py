@@ -1,0 +1,80 @@
+"""Driving the lab from the suite's own tests: faults in, suite run, verdicts out."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+LAB_DIR = Path(os.environ.get("HC_LAB_DIR", "/opt/glance-hc-lab"))
+STATE = LAB_DIR / "state"
+LABCTL = [sys.executable, str(ROOT / "lab" / "labctl.py")]
+# How the suite reaches the lab (the same as `make demo`).
+LAB_ARGS = ["--host=controller1", f"--ssh-config={STATE}/ssh_config", "--os-cloud=hc-lab",
+            "--largest-image=64MiB", "--slowest-client-rate=10MiB", "--canary-size=4MiB"]
+SUITE_TIMEOUT = 300
+
+sys.path.insert(0, str(ROOT / "lab"))
+from faults import FAULTS  # noqa: E402  (lab/faults.py: the fault catalogue and what it breaks)
+
+
+def lab_env() -> dict:
+    return {**os.environ, "OS_CLIENT_CONFIG_FILE": str(STATE / "clouds.yaml"), "HC_LAB_DIR": str(LAB_DIR)}
+
+
+def lab_is_up() -> bool:
+    out = subprocess.run([*LABCTL, "status"], capture_output=True, text=True, timeout=60)
+    return "glance via VIP           HTTP 200" in out.stdout
+
+
+def fault(action: str, name: str) -> None:
+    subprocess.run([*LABCTL, "fault", action, name], check=True, timeout=180, env=lab_env(),
+                   capture_output=True, text=True)
+
+
+@dataclass
+class SuiteRun:
+    exit_code: int
+    stdout: str
+    health: dict
+    outdir: Path
+
+    @property
+    def failing_root_causes(self) -> set[str]:
+        return {c["root_cause"] for c in self.health["checks"] if c["outcome"] in ("failed", "error")}
+
+    def checks(self, outcome: str) -> list[dict]:
+        return [c for c in self.health["checks"] if c["outcome"] == outcome]
+
+
+def run_suite(outdir: Path, *extra: str, args=None, timeout: int = SUITE_TIMEOUT) -> SuiteRun:
+    """`pytest checks/` against the lab in a child process, reports written to outdir."""
+    outdir.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "pytest", str(ROOT / "checks"), *(LAB_ARGS if args is None else args),
+           f"--health-json={outdir}/health.json", f"--html={outdir}/health.html",
+           f"--junitxml={outdir}/junit.xml", "-q", "-p", "no:cacheprovider", *extra]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=lab_env())
+    health_file = outdir / "health.json"
+    health = json.loads(health_file.read_text()) if health_file.exists() else {"checks": []}
+    return SuiteRun(proc.returncode, proc.stdout + proc.stderr, health, outdir)
+
+
+def canary_images() -> list[str]:
+    """Names of hc-canary- images in the lab cloud, through the lab venv's openstacksdk."""
+    code = ("import openstack; c = openstack.connect(cloud='hc-lab'); "
+            "print('\\n'.join(i.name for i in c.image.images() if (i.name or '').startswith('hc-canary-')))")
+    out = subprocess.run([str(LAB_DIR / "venv/bin/python"), "-c", code], capture_output=True, text=True,
+                         timeout=60, env=lab_env(), check=True)
+    return [line for line in out.stdout.splitlines() if line]
+
+
+def store_files() -> list[str]:
+    """Every file in the lab's store directories, seen inside controller1."""
+    pid = (STATE / "run" / "ns.pid").read_text().strip()
+    out = subprocess.run(["nsenter", "-t", pid, "-m", "--", "find", "/var/lib/glance/images",
+                          "/var/lib/glance/cheap", "/var/lib/glance/staging", "/var/lib/glance/tasks",
+                          "-type", "f"], capture_output=True, text=True, timeout=30)
+    return sorted(out.stdout.split())
