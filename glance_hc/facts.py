@@ -271,6 +271,7 @@ def discover(facts: HostFacts, sections: list[tuple[str, str]]) -> None:
                                       if re.search(r"glance|uwsgi|python", line, re.I)]
     facts.deployment = _deployment(facts, systemd_units, runtime, container, procenv)
     _load_config(facts)
+    _log_sources(facts)
 
 
 def _deployment(facts, systemd_units, runtime, container, procenv) -> Deployment:
@@ -355,13 +356,18 @@ def _load_config(facts: HostFacts) -> None:
         facts.config = GlanceConfig.parse(facts.files[path], source=path)
     except ConfigError as exc:
         facts.config_error = str(exc)
+
+
+def _log_sources(facts: HostFacts) -> None:
+    """Where glance-api logs: the config's log_file, else the packaging default."""
+    dep = facts.deployment
+    if dep is None or dep.style == "container":
         return
-    if dep and dep.style != "container":
-        log = facts.config.log_path() or "/var/log/glance/glance-api.log"
-        dep.log_sources = [f"log:{log}"] + dep.log_sources
-        if dep.style in ("uwsgi", "process"):
-            dep.log_sources.append(f"log:{_uwsgi_log(facts) or '/var/log/glance/glance-api-uwsgi.log'}")
-    if facts.haproxy_cfg and dep:
+    log = (facts.config.log_path() if facts.config else None) or "/var/log/glance/glance-api.log"
+    dep.log_sources = [f"log:{log}"] + dep.log_sources
+    if dep.style in ("uwsgi", "process"):
+        dep.log_sources.append(f"log:{_uwsgi_log(facts) or '/var/log/glance/glance-api-uwsgi.log'}")
+    if facts.haproxy_cfg:
         kolla = facts.haproxy_cfg[0].startswith("/etc/kolla")
         dep.log_sources.append("log:/var/log/kolla/haproxy/haproxy.log" if kolla
                                else "log:/var/log/haproxy/haproxy.log")
@@ -469,11 +475,14 @@ def run_script(host, script: str, *args: str, timeout: int = 60) -> str:
         raise HostUnreachable(_ssh_reason(exc)) from None
     except Exception as exc:  # noqa: BLE001 - any backend failure means we cannot look
         raise HostUnreachable(f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1] if str(exc).strip() else ''}") from None
+    # files on the host may hold anything (a garbage config is binary): never fail on decoding
+    stdout = result.stdout_bytes.decode("utf-8", "replace")
     if result.rc == 124:
         raise HostUnreachable(f"the probe did not finish within {timeout}s")
-    if result.rc not in (0, 1) and "@@hc@@" not in result.stdout:
-        raise HostUnreachable(f"probe failed (exit {result.rc}): {result.stderr.strip()[-300:]}")
-    return result.stdout
+    if result.rc not in (0, 1) and "@@hc@@" not in stdout:
+        stderr = result.stderr_bytes.decode("utf-8", "replace")
+        raise HostUnreachable(f"probe failed (exit {result.rc}): {stderr.strip()[-300:]}")
+    return stdout
 
 
 def _ssh_reason(exc: RuntimeError) -> str:

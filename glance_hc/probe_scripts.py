@@ -53,6 +53,8 @@ for f in $cands /etc/glance/glance-api.conf /etc/glance/glance-uwsgi.ini /etc/gl
   if $SUDO test -e "$f"; then
     if $SUDO test -r "$f"; then sec "file $f"; $SUDO head -c 1048576 "$f"
     else sec "file-error $f"; echo "not readable as $(id -un) (priv=$PRIV)"; fi
+  elif [ -d "${f%/*}" ] && ! [ -x "${f%/*}" ]; then
+    sec "file-error $f"; echo "${f%/*} is not accessible as $(id -un) (priv=$PRIV)"
   fi
 done
 for d in /etc/glance/glance-api.conf.d; do

@@ -260,6 +260,24 @@ def small_image_size_cap() -> None:
     inner("restart-glance")
 
 
+def garbage_config() -> None:
+    """What a botched config-management run leaves: glance-api.conf is binary junk."""
+    labctl.in_namespace(["sh", "-c", 'head -c 4096 /dev/urandom > "$1"', "sh", CONF])
+
+
+def restore_config_file() -> None:
+    inner("render")
+
+
+def huge_log() -> None:
+    """A glance-api.log of a gigabyte (sparse): the suite must still read it in bounded time."""
+    ns("truncate", "-s", "+1G", "/var/log/glance/glance-api.log")
+
+
+def normal_log() -> None:
+    ns("truncate", "-s", "0", "/var/log/glance/glance-api.log")
+
+
 @dataclass(frozen=True)
 class Fault:
     root_cause: str
@@ -292,4 +310,12 @@ FAULTS: dict[str, Fault] = {
                            low_project_quota, normal_project_quota),
     "image-size-cap": Fault("quota", "image_size_cap of 1 MiB in glance-api.conf; restart",
                             small_image_size_cap, revert_config),
+}
+
+
+# Not root causes: bad input the suite must survive with a clear reason.
+BAD_INPUTS: dict[str, Fault] = {
+    "garbage-config": Fault("store_config", "glance-api.conf replaced by random bytes (no restart)",
+                            garbage_config, restore_config_file),
+    "huge-log": Fault("", "glance-api.log grown by a sparse gigabyte", huge_log, normal_log),
 }

@@ -531,7 +531,9 @@ def cmd_fault(args) -> None:
     if Path(sys.executable).resolve() != Path(venv_bin("python")).resolve() and sys.prefix != str(VENV):
         # the faults talk to the API through openstacksdk, which the lab venv has
         os.execv(venv_bin("python"), [venv_bin("python"), str(Path(__file__).resolve()), *sys.argv[1:]])
-    from faults import FAULTS  # noqa: PLC0415 - faults.py sits beside this file
+    from faults import BAD_INPUTS, FAULTS  # noqa: PLC0415 - faults.py sits beside this file
+
+    FAULTS = {**FAULTS, **BAD_INPUTS}
 
     if args.action == "list":
         for name, fault in FAULTS.items():

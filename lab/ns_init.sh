@@ -35,12 +35,17 @@ getent passwd keystone >/dev/null || useradd --system --gid keystone --home-dir 
 getent passwd hcops >/dev/null || useradd --create-home --home-dir /var/lib/hcops \
     --shell /bin/sh hcops
 usermod -p "*" hcops  # key login only: a "!" password would lock the account for sshd
+# an operator without sudo, to see the suite skip what it cannot read
+getent passwd hcview >/dev/null || useradd --create-home --home-dir /var/lib/hcview --shell /bin/sh hcview
+usermod -p "*" hcview
 chown glance:glance /var/lib/glance /var/lib/glance/images /var/lib/glance/cheap \
     /var/lib/glance/staging /var/lib/glance/tasks /var/log/glance
 
 mkdir -p /etc/ssh/lab_authorized_keys /etc/sudoers.d
-cp "$STATE/ssh/id_ed25519.pub" /etc/ssh/lab_authorized_keys/hcops
-chmod 644 /etc/ssh/lab_authorized_keys/hcops
+for u in hcops hcview; do
+    cp "$STATE/ssh/id_ed25519.pub" "/etc/ssh/lab_authorized_keys/$u"
+    chmod 644 "/etc/ssh/lab_authorized_keys/$u"
+done
 echo 'hcops ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/hcops
 chmod 440 /etc/sudoers.d/hcops
 

@@ -1,0 +1,1093 @@
+"""The canary: a generated image uploaded, verified, read back and deleted.
+
+Logic only (no pytest): the streaming data source, the Image API calls made
+through openstacksdk's keystoneauth session (so a per-node ``endpoint_override``
+works for every call), a Tempest-style status waiter, the cleanup helper and
+the classification of a failed upload into one root cause of the catalogue.
+
+Why raw calls rather than ``conn.image.upload_image``: the SDK's upload and
+stage take ``data=`` as bytes in memory. `PatternSource` is an iterable with
+``__len__``, so requests sends it with a Content-Length header, pulling one
+1 MiB chunk at a time. Glance under uWSGI's http-socket refuses chunked
+bodies ("OSError: unable to receive chunked part", HTTP 500), so the length
+matters; it also lets Glance enforce quotas before a byte is written.
+
+The rules that turn an answer into a root cause are data (`RULES`), built
+from glance/api/v2/image_data.py, glance_store, HAProxy and what the lab
+answered (tests/data/api/).
+"""
+from __future__ import annotations
+
+import hashlib
+import html
+import random
+import re
+import signal
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from urllib.parse import parse_qsl, urlsplit
+
+from glance_hc.catalogue import ROOT_CAUSES
+
+CHUNK_SIZE = 1 << 20
+MIB = 1 << 20
+CANARY_PREFIX = "hc-canary-"
+CANARY_TAG = "hc-canary"
+DEFAULT_HASH_ALGO = "sha512"  # glance's [DEFAULT] hashing_algorithm default
+# An odd stride, so chunk i starts at a different, never 4 KiB-aligned, offset of the block:
+# no two chunks of an image are equal (up to 1 TiB) and no store can dedup them.
+_STRIDE = 4099
+
+# Pseudo-statuses for answers that are not an HTTP status.
+CONNECT_FAILED = "connect-failed"        # refused, unreachable, name not resolved
+CONNECT_TIMEOUT = "connect-timeout"      # no TCP connection within the timeout
+CONNECTION_RESET = "connection-reset"    # the server hung up without an answer
+READ_TIMEOUT = "read-timeout"            # no answer within the client's read timeout
+CLIENT_DEADLINE = "client-deadline"      # the canary's own deadline cut the transfer
+CLIENT_DISCONNECT = "client-disconnect"  # the client hung up mid-body
+STUCK = "stuck"                          # the image never reached the wanted status
+HASH_MISMATCH = "hash-mismatch"          # stored or downloaded hash differs from what was sent
+SIZE_MISMATCH = "size-mismatch"          # stored or downloaded size differs from what was sent
+NO_DATA = "no-data"                      # a download answered with no data (204 / empty)
+MISSING_HASH = "missing-hash"            # an active image without checksum or os_hash_value
+WRONG_STORE = "wrong-store"              # the image landed in another store than asked
+
+
+# ---------------------------------------------------------------------------- data source
+
+
+class PatternSource:
+    """`size` deterministic bytes, generated 1 MiB at a time and hashed as they are read.
+
+    One random block of `chunk_size` bytes (from `seed`) is held; chunk i is that block
+    rotated by an index-dependent offset, so generation is a memcpy per chunk and the
+    image is never held in memory. Iterating again starts over and re-hashes (keystoneauth
+    may resend a body after re-authenticating), so `md5`, `hash_value` and `bytes_sent`
+    always describe the last pass. `len()` gives requests its Content-Length.
+    """
+
+    def __init__(self, size: int, seed: int | None = None, hash_algo: str = DEFAULT_HASH_ALGO,
+                 chunk_size: int = CHUNK_SIZE):
+        if size < 0:
+            raise ValueError(f"negative size: {size}")
+        if chunk_size <= 0:
+            raise ValueError(f"chunk size must be positive: {chunk_size}")
+        hashlib.new(hash_algo)  # ValueError now, not half-way through an upload
+        self.size = int(size)
+        self.seed = random.SystemRandom().randrange(1 << 32) if seed is None else int(seed)
+        self.hash_algo = hash_algo
+        self.chunk_size = chunk_size
+        self._block = random.Random(self.seed).randbytes(min(chunk_size, max(self.size, 1)))
+        self._md5 = hashlib.md5(usedforsecurity=False)
+        self._hash = hashlib.new(hash_algo)
+        self.bytes_sent = 0
+        self.passes = 0
+        self.deadline: float | None = None  # time.monotonic() value; set by upload()
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __repr__(self) -> str:  # keystoneauth may log the body: never the bytes
+        return f"<PatternSource {self.size} bytes seed={self.seed}>"
+
+    def chunks(self) -> Iterator[bytes]:
+        """The bytes, chunk by chunk, without hashing."""
+        block, width = self._block, len(self._block)
+        left, index = self.size, 0
+        while left > 0:
+            offset = (index * _STRIDE + self.seed) % width
+            chunk = block[offset:] + block[:offset] if offset else block
+            if left < width:
+                chunk = chunk[:left]
+            yield chunk
+            left -= len(chunk)
+            index += 1
+
+    def __iter__(self) -> Iterator[bytes]:
+        self._md5 = hashlib.md5(usedforsecurity=False)
+        self._hash = hashlib.new(self.hash_algo)
+        self.bytes_sent = 0
+        self.passes += 1
+        for chunk in self.chunks():
+            if self.deadline is not None and time.monotonic() > self.deadline:
+                raise DeadlineExceeded(f"stopped after {self.bytes_sent} of {self.size} bytes: "
+                                       f"the canary's deadline passed")
+            self._md5.update(chunk)
+            self._hash.update(chunk)
+            self.bytes_sent += len(chunk)
+            yield chunk
+
+    @property
+    def complete(self) -> bool:
+        return self.bytes_sent == self.size
+
+    @property
+    def md5(self) -> str:
+        return self._md5.hexdigest()
+
+    @property
+    def hash_value(self) -> str:
+        return self._hash.hexdigest()
+
+    def digest(self, algo: str) -> str:
+        """Hex digest of the whole content with any hashlib algorithm (re-generates if needed)."""
+        if self.complete and self.passes:
+            if algo == self.hash_algo:
+                return self.hash_value
+            if algo == "md5":
+                return self.md5
+        hasher = hashlib.new(algo)
+        for chunk in self.chunks():
+            hasher.update(chunk)
+        return hasher.hexdigest()
+
+
+class DeadlineExceeded(RuntimeError):
+    """The canary's own deadline passed while data was still flowing."""
+
+
+# ---------------------------------------------------------------------------- API answers
+
+
+@dataclass
+class Answer:
+    """What one API call got: an HTTP answer, or a transport failure as a pseudo-status."""
+
+    method: str
+    path: str
+    status: int | str | None = None
+    body: str = ""
+    request_id: str | None = None         # x-openstack-request-id of the answer
+    global_request_id: str | None = None  # the id we sent; Glance logs it on every line
+    seconds: float = 0.0
+    error: str | None = None              # transport failure, one line
+    json: dict | None = None
+    headers: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return isinstance(self.status, int) and 200 <= self.status < 300
+
+    def describe(self) -> str:
+        what = f"HTTP {self.status}" if isinstance(self.status, int) else f"{self.status}"
+        text = body_message(self.body) if self.body else (self.error or "")
+        ids = ", ".join(x for x in (f"request id {self.request_id}" if self.request_id else "",
+                                    f"global request id {self.global_request_id}"
+                                    if self.global_request_id and self.global_request_id != self.request_id
+                                    else "") if x)
+        return (f"{self.method} {self.path} -> {what} in {self.seconds:.2f}s"
+                + (f": {text}" if text else "") + (f" ({ids})" if ids else ""))
+
+
+@dataclass
+class Transfer(Answer):
+    """An upload or download: the answer plus what flowed."""
+
+    bytes: int = 0
+    md5: str | None = None
+    hash_value: str | None = None
+    hash_algo: str | None = None
+
+    @property
+    def mib_per_s(self) -> float:
+        return (self.bytes / MIB) / self.seconds if self.seconds > 0 else 0.0
+
+
+def new_request_id() -> str:
+    """A global request id in the form oslo.middleware accepts (and Glance echoes and logs)."""
+    return f"req-{uuid.uuid4()}"
+
+
+def body_message(text: str, limit: int = 400) -> str:
+    """The readable part of an error body (webob HTML, text/plain or JSON) on one line."""
+    if not text:
+        return ""
+    text = re.sub(r"(?is)<head>.*?</head>|<title>.*?</title>", " ", text)
+    text = re.sub(r"(?i)<br\s*/?>", " ", text)
+    text = re.sub(r"<[^>]+>", " ", text)
+    text = html.unescape(text)
+    text = re.sub(r"\s+", " ", text).strip()
+    # webob text/plain repeats the title first: "413 Request Entity Too Large The request ..."
+    text = re.sub(r"^(\d{3} [A-Za-z -]+?) \1 ", r"\1 ", text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _transport_status(exc: BaseException) -> str:
+    """Pseudo-status of a keystoneauth/requests transport failure (keystoneauth turns every
+    requests Timeout into its ConnectTimeout; the requests exception is in the chain)."""
+    import requests  # noqa: PLC0415 - comes with openstacksdk
+
+    chain, seen = [], exc
+    while seen is not None and len(chain) < 8:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    if any(isinstance(e, requests.exceptions.ReadTimeout) for e in chain):
+        return READ_TIMEOUT
+    if any(isinstance(e, requests.exceptions.ConnectTimeout) for e in chain):
+        return CONNECT_TIMEOUT
+    text = " ".join(str(e) for e in chain).lower()
+    if any(word in text for word in ("connection refused", "errno 111", "name or service not known",
+                                     "no route to host", "network is unreachable",
+                                     "failed to establish a new connection", "temporary failure in name",
+                                     "nodename nor servname")):
+        return CONNECT_FAILED
+    if "read timed out" in text:
+        return READ_TIMEOUT
+    if "timed out" in text:
+        return CONNECT_TIMEOUT
+    return CONNECTION_RESET
+
+
+def _one_line(exc: BaseException) -> str:
+    lines = [line for line in str(exc).strip().splitlines() if line.strip()]
+    return f"{type(exc).__name__}: {lines[-1] if lines else ''}".rstrip(": ")
+
+
+def call(conn, method: str, path: str, *, endpoint_override: str | None = None,
+         timeout: float | tuple[float, float] | None = None, global_request_id: str | None = None,
+         stream: bool = False, **kwargs) -> tuple[Answer, object | None]:
+    """One Image API call through the SDK's session; never raises for HTTP or transport errors.
+
+    Returns the Answer and, when there was one, the requests response (open when stream=True).
+    """
+    gid = global_request_id or new_request_id()
+    answer = Answer(method=method, path=path, global_request_id=gid)
+    request_kwargs = dict(raise_exc=False, global_request_id=gid, **kwargs)
+    if endpoint_override:
+        request_kwargs["endpoint_override"] = endpoint_override
+    if timeout is not None:
+        request_kwargs["timeout"] = timeout
+    if stream:
+        request_kwargs["stream"] = True
+    started = time.monotonic()
+    try:
+        resp = conn.image.request(path, method, **request_kwargs)
+    except DeadlineExceeded as exc:
+        answer.status, answer.error = CLIENT_DEADLINE, str(exc)
+        answer.seconds = time.monotonic() - started
+        return answer, None
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:  # noqa: BLE001 - keystoneauth/requests transport failures, kept as data
+        deadline = _find(exc, DeadlineExceeded)
+        answer.status = CLIENT_DEADLINE if deadline else _transport_status(exc)
+        answer.error = str(deadline) if deadline else _one_line(exc)
+        answer.seconds = time.monotonic() - started
+        return answer, None
+    answer.seconds = time.monotonic() - started
+    answer.status = resp.status_code
+    answer.headers = {k.lower(): v for k, v in resp.headers.items()}
+    answer.request_id = resp.headers.get("x-openstack-request-id")
+    if not stream:
+        answer.body = resp.text or ""
+        if answer.headers.get("content-type", "").startswith("application/json"):
+            try:
+                answer.json = resp.json()
+            except ValueError:
+                answer.json = None
+    return answer, resp
+
+
+def _find(exc: BaseException, kind: type) -> BaseException | None:
+    seen, depth = exc, 0
+    while seen is not None and depth < 8:
+        if isinstance(seen, kind):
+            return seen
+        seen, depth = seen.__cause__ or seen.__context__, depth + 1
+    return None
+
+
+# ---------------------------------------------------------------------------- operations
+
+
+def canary_name(label: str) -> str:
+    """hc-canary-<label>-<random>: unique, findable by prefix, safe as an exact-name filter."""
+    label = re.sub(r"[^A-Za-z0-9_.-]+", "-", label).strip("-") or "default"
+    return f"{CANARY_PREFIX}{label}-{uuid.uuid4().hex[:10]}"
+
+
+def create_image(conn, name: str, *, endpoint_override: str | None = None,
+                 timeout: float | None = None) -> Answer:
+    """POST /v2/images for a private raw/bare image; `.json['id']` when it worked."""
+    body = {"name": name, "disk_format": "raw", "container_format": "bare",
+            "visibility": "private", "tags": [CANARY_TAG]}
+    answer, _ = call(conn, "POST", "/images", json=body, endpoint_override=endpoint_override,
+                     timeout=timeout)
+    return answer
+
+
+def get_image(conn, image_id: str, *, endpoint_override: str | None = None,
+              timeout: float | None = None) -> Answer:
+    answer, _ = call(conn, "GET", f"/images/{image_id}", endpoint_override=endpoint_override,
+                     timeout=timeout)
+    return answer
+
+
+def image_record(conn, image_id: str, *, endpoint_override: str | None = None,
+                 timeout: float | None = None) -> dict | None:
+    """The image as the API shows it now; {"status": "<gone>"} on 404, None when unreadable."""
+    answer = get_image(conn, image_id, endpoint_override=endpoint_override, timeout=timeout)
+    if answer.status == 404:
+        return {"id": image_id, "status": "<gone>"}
+    return answer.json if answer.ok else None
+
+
+def upload(conn, image_id: str, source: PatternSource, store: str | None = None, *,
+           endpoint_override: str | None = None, timeout: float | tuple[float, float] | None = None,
+           deadline: float | None = None) -> Transfer:
+    """PUT /v2/images/{id}/file, streaming `source` with a Content-Length.
+
+    `store` goes in X-Image-Meta-Store (multistore). `deadline` (seconds from now) stops
+    sending when it passes: status CLIENT_DEADLINE. The answer's status, body and request
+    id are kept whatever happened.
+
+    The body goes out on a plain http.client connection (token and endpoint from the SDK's
+    session) that watches for an early answer between blocks: Glance answers 413 (quota,
+    store full) while the client is still sending, and a client that keeps writing gets
+    the connection reset and loses that answer (requests does). Behind an HTTP proxy
+    from the environment the session itself sends the body (no early-answer watch).
+    """
+    headers = {"Content-Type": "application/octet-stream"}
+    if store:
+        headers["X-Image-Meta-Store"] = store
+    path = f"/images/{image_id}/file"
+    source.deadline = time.monotonic() + deadline if deadline else None
+    try:
+        endpoint = (endpoint_override or conn.image.get_endpoint()).rstrip("/")
+        if _proxied(endpoint):
+            answer, _ = call(conn, "PUT", path, data=source, headers=headers,
+                             endpoint_override=endpoint_override, timeout=timeout)
+        else:
+            answer = _stream_put(conn, endpoint, path, source, headers, timeout)
+            if answer.status == 401:  # the token expired: once more with a new one
+                conn.session.invalidate()
+                answer = _stream_put(conn, endpoint, path, source, headers, timeout)
+    finally:
+        source.deadline = None
+    result = Transfer(**vars(answer))
+    result.bytes = source.bytes_sent
+    result.hash_algo = source.hash_algo
+    if source.complete:
+        result.md5, result.hash_value = source.md5, source.hash_value
+    return result
+
+
+_SEND_BLOCK = 256 * 1024  # bytes written between two looks for an early answer
+_BODY_LIMIT = 64 * 1024   # an error page is small; never read more
+
+
+def _proxied(url: str) -> bool:
+    from urllib.request import getproxies, proxy_bypass  # noqa: PLC0415
+
+    parts = urlsplit(url)
+    return bool(getproxies().get(parts.scheme)) and not proxy_bypass(parts.hostname or "")
+
+
+def _timeouts(timeout) -> tuple[float | None, float | None]:
+    if isinstance(timeout, tuple):
+        return timeout[0], timeout[1]
+    return timeout, timeout
+
+
+def _connection(conn, url: str, connect_timeout):
+    import http.client  # noqa: PLC0415
+    import ssl  # noqa: PLC0415
+
+    parts = urlsplit(url)
+    if parts.scheme == "https":
+        verify = getattr(conn.session, "verify", True)
+        ctx = ssl.create_default_context(cafile=verify if isinstance(verify, str) else None)
+        if verify is False:
+            ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+        cert = getattr(conn.session, "cert", None)
+        if cert:
+            ctx.load_cert_chain(*(cert if isinstance(cert, (tuple, list)) else (cert,)))
+        return http.client.HTTPSConnection(parts.hostname, parts.port, timeout=connect_timeout, context=ctx)
+    return http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=connect_timeout)
+
+
+def _stream_put(conn, endpoint: str, path: str, source: PatternSource, headers: dict,
+                timeout) -> Answer:
+    import http.client  # noqa: PLC0415
+    import select  # noqa: PLC0415
+    import socket  # noqa: PLC0415
+
+    gid = new_request_id()
+    answer = Answer(method="PUT", path=path, global_request_id=gid)
+    url = endpoint + path
+    connect_timeout, read_timeout = _timeouts(timeout)
+    started = time.monotonic()
+    hc = None
+    try:
+        token = conn.session.get_token()
+        hc = _connection(conn, url, connect_timeout)
+        hc.connect()
+        hc.sock.settimeout(read_timeout)
+        parts = urlsplit(url)
+        hc.putrequest("PUT", parts.path + (f"?{parts.query}" if parts.query else ""),
+                      skip_accept_encoding=True)
+        for name, value in {**headers, "Content-Length": str(len(source)), "X-Auth-Token": token,
+                            "X-OpenStack-Request-ID": gid, "Accept": "*/*",
+                            "User-Agent": "glance-hc-canary"}.items():
+            hc.putheader(name, value)
+        hc.endheaders()
+        sock, early, send_error = hc.sock, False, None
+        try:
+            for chunk in source:
+                view = memoryview(chunk)
+                for offset in range(0, len(view), _SEND_BLOCK):
+                    if select.select([sock], [], [], 0)[0]:
+                        early = True  # an answer (or a close) came before the body ended
+                        break
+                    sock.sendall(view[offset:offset + _SEND_BLOCK])
+                if early:
+                    break
+        except (BrokenPipeError, ConnectionResetError) as exc:
+            send_error = exc  # the answer may still be readable
+        try:
+            resp = hc.getresponse()
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as exc:
+            answer.status, answer.error = CONNECTION_RESET, _one_line(send_error or exc)
+            return answer
+        answer.status = resp.status
+        answer.headers = {k.lower(): v for k, v in resp.getheaders()}
+        answer.request_id = answer.headers.get("x-openstack-request-id")
+        try:
+            answer.body = resp.read(_BODY_LIMIT).decode("utf-8", "replace")
+        except (OSError, http.client.HTTPException):
+            pass
+        if early and answer.status < 300:
+            answer.error = f"answered before the body was complete ({source.bytes_sent} of {len(source)} bytes)"
+    except DeadlineExceeded as exc:
+        answer.status, answer.error = CLIENT_DEADLINE, str(exc)
+    except socket.timeout as exc:
+        answer.status = READ_TIMEOUT if hc is not None and hc.sock is not None else CONNECT_TIMEOUT
+        answer.error = _one_line(exc)
+    except (ConnectionRefusedError, socket.gaierror) as exc:
+        answer.status, answer.error = CONNECT_FAILED, _one_line(exc)
+    except OSError as exc:
+        answer.status = CONNECT_FAILED if hc is None or hc.sock is None else CONNECTION_RESET
+        answer.error = _one_line(exc)
+    except http.client.HTTPException as exc:
+        answer.status, answer.error = CONNECTION_RESET, _one_line(exc)
+    except Exception as exc:  # noqa: BLE001 - no token (Keystone down, credentials refused)
+        answer.status, answer.error = CONNECT_FAILED, f"no token for the upload: {_one_line(exc)}"
+    finally:
+        answer.seconds = time.monotonic() - started
+        if hc is not None:
+            hc.close()
+    return answer
+
+
+def download(conn, image_id: str, *, hash_algo: str = DEFAULT_HASH_ALGO,
+             endpoint_override: str | None = None, timeout: float | tuple[float, float] | None = None,
+             deadline: float | None = None, chunk_size: int = CHUNK_SIZE) -> Transfer:
+    """GET /v2/images/{id}/file streamed in 1 MiB chunks, hashed with md5 and `hash_algo`.
+
+    Glance does not verify stored data on download; the caller compares the hashes.
+    A 204 (Glance's answer when the store has no data for the image) is a Transfer of 0 bytes.
+    """
+    answer, resp = call(conn, "GET", f"/images/{image_id}/file", stream=True,
+                        endpoint_override=endpoint_override, timeout=timeout)
+    result = Transfer(**vars(answer))
+    result.hash_algo = hash_algo
+    if resp is None:
+        return result
+    md5, hasher, count = hashlib.md5(usedforsecurity=False), hashlib.new(hash_algo), 0
+    started = time.monotonic()
+    stop_at = started + deadline if deadline else None
+    try:
+        if not result.ok:
+            result.body = resp.text or ""
+            return result
+        for chunk in resp.iter_content(chunk_size):
+            md5.update(chunk)
+            hasher.update(chunk)
+            count += len(chunk)
+            if stop_at is not None and time.monotonic() > stop_at:
+                result.status, result.error = CLIENT_DEADLINE, (
+                    f"stopped after {count} bytes: the canary's deadline passed")
+                break
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a cut download is a result, not a crash
+        result.status = READ_TIMEOUT if "timed out" in str(exc).lower() else CONNECTION_RESET
+        result.error = _one_line(exc)
+    finally:
+        resp.close()
+        result.seconds += time.monotonic() - started
+        result.bytes = count
+        result.md5, result.hash_value = md5.hexdigest(), hasher.hexdigest()
+    return result
+
+
+class WaitTimeout(AssertionError):
+    """The image did not reach the wanted status in time (Tempest's TimeoutException)."""
+
+    def __init__(self, message: str, last_status: str | None, held_seconds: float):
+        super().__init__(message)
+        self.last_status = last_status
+        self.held_seconds = held_seconds
+
+
+class UnexpectedStatus(AssertionError):
+    """The image reached a status it cannot leave towards the wanted one (killed, gone)."""
+
+    def __init__(self, message: str, status: str | None):
+        super().__init__(message)
+        self.status = status
+
+
+def wait_for_status(conn, image_id: str, wanted: str | Iterable[str], deadline: float, *,
+                    endpoint_override: str | None = None, interval: float = 1.0,
+                    request_timeout: float | None = None,
+                    clock: Callable[[], float] = time.monotonic,
+                    sleep: Callable[[float], None] = time.sleep,
+                    get: Callable[[str], dict | None] | None = None) -> dict:
+    """Poll the image until its status is in `wanted`, for at most `deadline` seconds.
+
+    Returns the image record. On timeout raises WaitTimeout naming the last status seen
+    and how long it had held; raises UnexpectedStatus at once for killed/deleted or 404.
+    `clock`, `sleep` and `get` are for tests.
+    """
+    wanted_set = {wanted} if isinstance(wanted, str) else set(wanted)
+    fetch = get or (lambda iid: image_record(conn, iid, endpoint_override=endpoint_override,
+                                             timeout=request_timeout))
+    start = clock()
+    last_status, since, record, polls = None, start, None, 0
+    while True:
+        record = fetch(image_id)
+        polls += 1
+        now = clock()
+        status = (record or {}).get("status") if record is not None else "<unreadable>"
+        if status != last_status:
+            last_status, since = status, now
+        if status in wanted_set:
+            return record
+        if status in ("killed", "deleted", "pending_delete", "<gone>") and status not in wanted_set:
+            raise UnexpectedStatus(
+                f"image {image_id} went to {status} after {now - start:.1f}s while waiting for "
+                f"{'/'.join(sorted(wanted_set))}", status)
+        if now - start >= deadline:
+            held = now - since
+            raise WaitTimeout(
+                f"image {image_id} did not become {'/'.join(sorted(wanted_set))} within "
+                f"{deadline:g}s: last status {last_status!s} (held for {held:.1f}s, {polls} polls)",
+                last_status, held)
+        sleep(max(0.0, min(interval, deadline - (now - start))))
+
+
+@dataclass
+class Cleanup:
+    ok: bool
+    detail: str
+    steps: list[str] = field(default_factory=list)
+
+
+def delete_and_confirm(conn, image_id: str | None = None, *, name: str | None = None,
+                       endpoint_override: str | None = None, timeout: float = 30.0,
+                       request_timeout: float | None = None) -> Cleanup:
+    """Delete an image and confirm the API answers 404 for it; already gone is fine.
+
+    With only `name` (the create call may have worked without us seeing the id), every image
+    with exactly that name is deleted. Tries the default endpoint first, then
+    `endpoint_override` if the first cannot be reached.
+    """
+    steps: list[str] = []
+    endpoints = [None] + ([endpoint_override] if endpoint_override else [])
+    ids = [image_id] if image_id else []
+    if not ids and name:
+        for endpoint in endpoints:
+            answer, _ = call(conn, "GET", "/images", params={"name": name}, endpoint_override=endpoint,
+                             timeout=request_timeout)
+            steps.append(answer.describe())
+            if answer.ok and answer.json is not None:
+                ids = [img["id"] for img in answer.json.get("images", []) if img.get("name") == name]
+                break
+        else:
+            return Cleanup(False, f"could not look up images named {name}", steps)
+        if not ids:
+            return Cleanup(True, f"no image named {name}", steps)
+    problems = []
+    for iid in ids:
+        gone, why = _delete_one(conn, iid, endpoints, timeout, request_timeout, steps)
+        if not gone:
+            problems.append(f"{iid}: {why}")
+    if problems:
+        return Cleanup(False, "not deleted: " + "; ".join(problems), steps)
+    return Cleanup(True, f"deleted and confirmed gone: {', '.join(ids)}", steps)
+
+
+def _delete_one(conn, image_id, endpoints, timeout, request_timeout, steps) -> tuple[bool, str]:
+    stop_at = time.monotonic() + timeout
+    last = "no answer"
+    while True:
+        for endpoint in endpoints:
+            answer, _ = call(conn, "DELETE", f"/images/{image_id}", endpoint_override=endpoint,
+                             timeout=request_timeout)
+            steps.append(answer.describe())
+            if answer.status in (204, 404):
+                check, _ = call(conn, "GET", f"/images/{image_id}", endpoint_override=endpoint,
+                                timeout=request_timeout)
+                steps.append(check.describe())
+                if check.status == 404:
+                    return True, "gone"
+                status = (check.json or {}).get("status")
+                if status in ("deleted", "pending_delete"):
+                    return True, f"status {status}"
+                last = f"still listed after delete ({check.describe()})"
+            elif answer.status == 403:
+                return False, f"delete refused (protected image?): {answer.describe()}"
+            else:
+                last = answer.describe()
+            if isinstance(answer.status, int):
+                break  # the endpoint answered: no use trying the other one
+        if time.monotonic() >= stop_at:
+            return False, last
+        time.sleep(1.0)
+
+
+# ---------------------------------------------------------------------------- discovery
+
+
+def offered_stores(conn, *, timeout: float | None = None) -> tuple[list[dict] | None, Answer]:
+    """The stores /v2/info/stores lists ([{"id", "default"?, "description"}]); None on 404."""
+    answer, _ = call(conn, "GET", "/info/stores", timeout=timeout)
+    if answer.status == 404:
+        return None, answer
+    if answer.ok and answer.json is not None:
+        return list(answer.json.get("stores", [])), answer
+    return [], answer
+
+
+def is_default_store(entry: dict) -> bool:
+    return str(entry.get("default", "")).lower() == "true"
+
+
+def record_stores(record: dict | None) -> list[str]:
+    """The `stores` property of an image record ("fast,cheap") as a list."""
+    value = (record or {}).get("stores") or ""
+    return [s.strip() for s in str(value).split(",") if s.strip()]
+
+
+_HTTP_SOCKET = re.compile(r"^(?:(?P<host>\[[^\]]*\]|[^:]*):)?(?P<port>\d+)(?:,.*)?$")
+
+
+def node_api_url(host_facts) -> tuple[str | None, str]:
+    """The URL of one glance-api node, from its own config: (url or None, where from / why not).
+
+    In order: glance-api.conf `worker_self_reference_url` (the URL a worker gives its peers),
+    the uWSGI `http-socket` of the ini files read on the host, then glance's
+    `bind_host`/`bind_port`. A wildcard address cannot be reached as is: None.
+    """
+    config = getattr(host_facts, "config", None)
+    tried = []
+    if config is not None:
+        url = (config.get("DEFAULT", "worker_self_reference_url") or "").strip()
+        if url:
+            return url.rstrip("/"), f"{config.where('DEFAULT', 'worker_self_reference_url')}"
+        tried.append("worker_self_reference_url not set")
+    for path, text in sorted((getattr(host_facts, "files", None) or {}).items()):
+        if not re.search(r"^\s*\[uwsgi\]", text or "", re.M):
+            continue
+        from glance_hc import uwsgi  # noqa: PLC0415 - only when an ini was read
+
+        try:
+            sockets = uwsgi.parse_ini(text, source=path).http_sockets
+        except Exception as exc:  # noqa: BLE001 - an unreadable ini is only a missed source
+            tried.append(f"{path}: {exc}")
+            continue
+        for sock in sockets:
+            m = _HTTP_SOCKET.match(sock.strip())
+            if not m:
+                continue
+            host = (m.group("host") or "").strip("[]")
+            if host in ("", "0.0.0.0", "::", "*"):
+                tried.append(f"{path} http-socket = {sock} listens on every address")
+                continue
+            host = f"[{host}]" if ":" in host else host
+            return f"http://{host}:{m.group('port')}", f"{path} http-socket = {sock}"
+    if config is not None:
+        bind_host = (config.get("DEFAULT", "bind_host") or "").strip()
+        bind_port = (config.get("DEFAULT", "bind_port") or "9292").strip()
+        if bind_host and bind_host not in ("0.0.0.0", "::", "*"):
+            host = f"[{bind_host}]" if ":" in bind_host else bind_host
+            return f"http://{host}:{bind_port}", config.where("DEFAULT", "bind_host")
+        tried.append("bind_host not set or a wildcard")
+    if config is None:
+        tried.insert(0, "glance-api.conf not read")
+    return None, "; ".join(tried) or "no source for the node's address"
+
+
+def hashing_algorithm(host_facts_list) -> str:
+    """The [DEFAULT] hashing_algorithm the hosts configure (sha512 when none says)."""
+    for found in host_facts_list:
+        config = getattr(found, "config", None)
+        value = config.get("DEFAULT", "hashing_algorithm") if config is not None else None
+        if value:
+            return value.strip()
+    return DEFAULT_HASH_ALGO
+
+
+# ---------------------------------------------------------------------------- verification
+
+
+def verify_record(record: dict, source: PatternSource, store: str | None) -> list[tuple[str, str]]:
+    """Problems of an active canary's record against what was sent: [(pseudo-status, text)]."""
+    problems = []
+    if record.get("size") != source.size:
+        problems.append((SIZE_MISMATCH, f"size {record.get('size')} recorded, {source.size} sent"))
+    checksum = record.get("checksum")
+    if not checksum:
+        problems.append((MISSING_HASH, "no checksum (md5) recorded"))
+    elif checksum != source.digest("md5"):
+        problems.append((HASH_MISMATCH, f"checksum {checksum} recorded, {source.digest('md5')} sent"))
+    algo, value = record.get("os_hash_algo"), record.get("os_hash_value")
+    if not algo or not value:
+        problems.append((MISSING_HASH, f"os_hash_algo={algo!r} os_hash_value={value!r}"))
+    else:
+        try:
+            expected = source.digest(algo)
+        except ValueError:
+            problems.append((MISSING_HASH, f"os_hash_algo {algo!r} is not a hash this client knows"))
+        else:
+            if value != expected:
+                problems.append((HASH_MISMATCH, f"os_hash_value ({algo}) {value[:16]}... recorded, "
+                                                f"{expected[:16]}... sent"))
+    if store is not None:
+        stores = record_stores(record)
+        if store not in stores:
+            problems.append((WRONG_STORE, f"stores={','.join(stores) or '(none)'}, asked for {store}"))
+    return problems
+
+
+def verify_download(result: Transfer, record: dict, source: PatternSource) -> list[tuple[str, str]]:
+    """Problems of a downloaded copy against what was sent and recorded."""
+    if result.status == 204 or (result.ok and result.bytes == 0 and source.size):
+        return [(NO_DATA, f"download answered HTTP {result.status} with {result.bytes} bytes: "
+                          f"the store has no data for the image")]
+    problems = []
+    if result.bytes != source.size:
+        problems.append((SIZE_MISMATCH, f"{result.bytes} bytes downloaded, {source.size} sent"))
+    if result.md5 != source.digest("md5"):
+        problems.append((HASH_MISMATCH, f"md5 of the download {result.md5} differs from what was sent "
+                                        f"{source.digest('md5')}"))
+    algo = record.get("os_hash_algo") or source.hash_algo
+    if result.hash_algo == algo and result.hash_value != source.digest(algo):
+        problems.append((HASH_MISMATCH, f"{algo} of the download differs from what was sent"))
+    return problems
+
+
+# ---------------------------------------------------------------------------- classification
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One line of the classification table: all given conditions must hold.
+
+    `statuses`: HTTP codes or pseudo-statuses (empty = any); `body`, `log`: regexes searched
+    case-insensitively in the answer's body / in any correlated log line; `image_status`:
+    statuses of the image record read after the failure.
+    """
+
+    name: str
+    root_cause: str
+    reason: str
+    statuses: tuple = ()
+    body: str | None = None
+    image_status: tuple[str, ...] = ()
+    log: str | None = None
+
+    def matches(self, status, body: str, image_status: str | None, log_lines: list[str]) -> bool:
+        if self.statuses and status not in self.statuses:
+            return False
+        if self.body and not re.search(self.body, body or "", re.I | re.S):
+            return False
+        if self.image_status and image_status not in self.image_status:
+            return False
+        if self.log and not any(re.search(self.log, line, re.I) for line in log_lines):
+            return False
+        return True
+
+
+_PERMISSION_LOG = (r"permission denied|errno 13|storagewritedenied|permission to write|"
+                   r"insufficient permissions|operation not permitted")
+_FULL_LOG = r"no space left on device|errno 28|storage media is full|no enough disk space|not enough disk space"
+_CRASH_LOG = r"killed by signal|\) died|harakiri|out of memory|oom-kill|killed process"
+_READ_LOG = (r"error during read\(|unable to receive chunked part|timeout during read|client disconnected|"
+             r"disconnected after writing|ioerror: write error")
+_QUOTA_LOG = r"exceeds the storage quota|incoming image is too large|over limit of|will exceed the limit"
+
+RULES: tuple[Rule, ...] = (
+    # 413: glance answers it for a full store and for every kind of quota
+    Rule("store-full", "store_full", "the store has no room left for the image",
+         statuses=(413,), body=r"storage media is full|not enough disk space|no enough disk space|no space left"),
+    Rule("quota", "quota", "a quota or size limit refused the image",
+         statuses=(413,), body=r"exceed|quota|limit|too large"),
+    Rule("413-disk-full-log", "store_full", "HTTP 413 and the log says the disk is full",
+         statuses=(413,), log=_FULL_LOG),
+    Rule("413", "quota", "HTTP 413 without a known message: a size limit (quota, image_size_cap or a "
+                         "proxy's body size limit)", statuses=(413,)),
+    # 410: the store was disabled when glance-api configured it, or the image was deleted meanwhile
+    Rule("store-disabled-permissions", "store_permissions",
+         "the store is disabled because glance-api could not write its directory when it started",
+         statuses=(410,), body=r"error in store configuration", log=_PERMISSION_LOG),
+    Rule("store-disabled", "store_config",
+         "the store is disabled: glance-api could not configure it (missing or unusable directory, "
+         "pool or credentials)", statuses=(410,), body=r"error in store configuration"),
+    Rule("deleted-during-upload", "interrupted_upload",
+         "the image was deleted while its data was uploading", statuses=(410,),
+         body=r"could not be found after upload"),
+    # 503: glance's own (store write refused, store timeout) or the proxy's (no live server)
+    Rule("write-denied", "store_permissions", "glance-api was refused write access to the store",
+         statuses=(503,), body=r"insufficient permissions|permission to write"),
+    Rule("store-timeout", "store_config", "the store did not complete an operation in time",
+         statuses=(503,), body=r"operation timed out|check storage health"),
+    Rule("no-live-server", "availability", "the load balancer has no live glance-api server",
+         statuses=(503,), body=r"no server is available"),
+    Rule("503", "availability", "glance-api or its proxy answered 503 Service Unavailable",
+         statuses=(503,)),
+    # the connection to glance-api broke
+    Rule("bad-gateway", "worker_crash",
+         "the proxy lost its connection to glance-api mid-request: a worker died or was killed",
+         statuses=(502,)),
+    Rule("connection-reset", "worker_crash",
+         "glance-api closed the connection without answering: a worker died mid-request",
+         statuses=(CONNECTION_RESET,)),
+    # timeouts and hang-ups on the way
+    Rule("gateway-timeout", "interrupted_upload",
+         "the proxy gave up waiting for glance-api (its server timeout is shorter than the upload)",
+         statuses=(504,)),
+    Rule("request-timeout", "interrupted_upload",
+         "the request body did not arrive in time (proxy or server request timeout)", statuses=(408,)),
+    Rule("client-timeout", "interrupted_upload", "no answer within the client's timeout",
+         statuses=(READ_TIMEOUT, CLIENT_DEADLINE)),
+    Rule("client-disconnect", "interrupted_upload", "the client hung up before the body was complete",
+         statuses=(CLIENT_DISCONNECT,)),
+    Rule("size-mismatch-400", "interrupted_upload",
+         "glance-api received fewer bytes than announced: the body was cut short",
+         statuses=(400,), body=r"size mismatch"),
+    Rule("unknown-store", "store_config", "glance-api does not know the store the upload asked for",
+         statuses=(400,), body=r"store for identifier .* not found|unknown scheme|"
+                               r"store '[^']*' (does not exist|is not configured)"),
+    # the image itself tells: a saving that never ends is a dead worker
+    Rule("stuck-saving", "worker_crash",
+         "the image is stuck in saving: the worker that held the upload died", image_status=("saving",)),
+    Rule("stuck-importing", "worker_crash",
+         "the image is stuck in importing: the worker that ran the import died",
+         statuses=(STUCK,), image_status=("importing", "uploading")),
+    Rule("killed", "worker_crash", "the image went to killed (legacy status of a failed upload)",
+         image_status=("killed",)),
+    # 500: the log says what broke; a broken store configuration when it does not
+    Rule("500-disk-full", "store_full", "internal error, and the log says the disk is full",
+         statuses=(500,), log=_FULL_LOG),
+    Rule("500-permissions", "store_permissions", "internal error, and the log shows a permission error",
+         statuses=(500,), log=_PERMISSION_LOG),
+    Rule("500-worker-died", "worker_crash", "internal error, and the log shows a worker dying",
+         statuses=(500,), log=_CRASH_LOG),
+    Rule("500-body-unreadable", "interrupted_upload",
+         "internal error while reading the request body (cut, or sent chunked to a server that "
+         "cannot read chunked bodies)", statuses=(500,), log=_READ_LOG),
+    Rule("500-quota", "quota", "internal error, and the log shows a quota refusal",
+         statuses=(500,), log=_QUOTA_LOG),
+    Rule("500", "store_config",
+         "glance-api failed with an internal error and the log names no other cause: most often a "
+         "broken store configuration (default_backend, store sections)", statuses=(500,)),
+    # verification of what was stored
+    Rule("checksum", "checksum_mismatch", "the stored or downloaded data differs from what was sent",
+         statuses=(HASH_MISMATCH, SIZE_MISMATCH)),
+    Rule("no-data", "checksum_mismatch", "the store has no data for an active image",
+         statuses=(NO_DATA,)),
+    Rule("missing-hash", "checksum_mismatch", "the image has no checksum or os_hash_value to verify",
+         statuses=(MISSING_HASH,)),
+    Rule("wrong-store", "store_config", "the image landed in another store than the one asked for",
+         statuses=(WRONG_STORE,)),
+    Rule("stuck", "worker_crash", "the image never became active", statuses=(STUCK,)),
+    # reaching the API at all
+    Rule("unauthorized", "availability",
+         "the token was refused (expired during a long upload, or glance-api cannot reach Keystone)",
+         statuses=(401,)),
+    Rule("cannot-connect", "availability", "nothing accepts connections at the Image API address",
+         statuses=(CONNECT_FAILED, CONNECT_TIMEOUT)),
+)
+
+FALLBACK = Rule("unexpected", "availability", "glance-api refused the upload with an unexpected answer")
+
+
+@dataclass(frozen=True)
+class Classification:
+    root_cause: str
+    reason: str
+    rules_matched: tuple[str, ...]
+
+    @property
+    def title(self) -> str:
+        cause = ROOT_CAUSES.get(self.root_cause)
+        return cause.title if cause else self.root_cause
+
+
+def classify(http_status, body_text: str, image_record_after: dict | None, log_lines: Iterable[str],
+             rules: tuple[Rule, ...] = RULES) -> Classification:
+    """The root cause of a failed canary step: the first rule that matches wins.
+
+    `http_status` is an HTTP code or one of the pseudo-statuses above; `log_lines` are the
+    lines correlated with the request (by request id or image id) plus any context lines.
+    """
+    lines = [str(line) for line in (log_lines or [])]
+    image_status = (image_record_after or {}).get("status")
+    matched = [rule for rule in rules if rule.matches(http_status, body_text or "", image_status, lines)]
+    rule = matched[0] if matched else FALLBACK
+    what = f"HTTP {http_status}" if isinstance(http_status, int) else str(http_status)
+    detail = body_message(body_text or "", 240)
+    reason = f"{rule.reason} ({what}{': ' + detail if detail else ''}"
+    if image_status:
+        reason += f"; image {image_status}"
+    reason += ")"
+    return Classification(rule.root_cause, reason, tuple(r.name for r in matched) or (FALLBACK.name,))
+
+
+# ---------------------------------------------------------------------------- listings
+
+
+def parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def age_of(record: dict, now: datetime, field_name: str = "updated_at") -> timedelta | None:
+    when = parse_time(record.get(field_name)) or parse_time(record.get("created_at"))
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return now - when
+
+
+def list_images(conn, *, page_size: int = 200, timeout: float | None = None,
+                stop: Callable[[dict], bool] | None = None, **filters) -> tuple[list[dict], int]:
+    """GET /v2/images following `next` links; returns (images, pages read).
+
+    `stop(image)` ends the listing early (for a sorted walk). Raises RuntimeError with
+    the answer when a page cannot be read.
+    """
+    params = {"limit": page_size, **{k: v for k, v in filters.items() if v is not None}}
+    images, pages = [], 0
+    while True:
+        answer, _ = call(conn, "GET", "/images", params=params, timeout=timeout)
+        pages += 1
+        if not answer.ok or answer.json is None:
+            raise RuntimeError(f"listing images failed: {answer.describe()}")
+        for img in answer.json.get("images", []):
+            if stop is not None and stop(img):
+                return images, pages
+            images.append(img)
+        nxt = answer.json.get("next")
+        if not nxt or not answer.json.get("images"):
+            return images, pages
+        # "next" is "/v2/images?marker=...&limit=...": the query carries the whole state
+        params = dict(parse_qsl(urlsplit(nxt).query, keep_blank_values=True))
+
+
+def canary_images(conn, *, page_size: int = 200, timeout: float | None = None) -> tuple[list[dict], int]:
+    """Every image whose name starts with hc-canary-, walking the list sorted by name.
+
+    Glance has no prefix filter: the walk stops once names sort past the prefix
+    (both case-sensitive and case-insensitive collations end the range there).
+    """
+    end = CANARY_PREFIX + "\U0010ffff"
+
+    def past(img: dict) -> bool:
+        name = img.get("name")
+        return name is not None and name > end and name.lower() > end
+
+    images, pages = list_images(conn, page_size=page_size, timeout=timeout, stop=past,
+                                sort_key="name", sort_dir="asc")
+    return [img for img in images if (img.get("name") or "").startswith(CANARY_PREFIX)], pages
+
+
+# ---------------------------------------------------------------------------- signals
+
+
+class InterruptGuard:
+    """SIGTERM raises KeyboardInterrupt, so pytest's finalizers (the canary cleanup) run.
+
+    Inside `deferred()` (the cleanup itself) SIGTERM and SIGINT are held and raised as
+    KeyboardInterrupt once the block is done, so a second signal cannot cut a delete in half.
+    Works only in the main thread; elsewhere install() is a no-op.
+    """
+
+    def __init__(self):
+        self._previous: dict[int, object] = {}
+        self._depth = 0
+        self._pending: int | None = None
+        self.installed = False
+
+    def _on_term(self, signum, frame):
+        if self._depth:
+            self._pending = signum
+            return
+        raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
+
+    def _on_int(self, signum, frame):
+        if self._depth:
+            self._pending = signum
+            return
+        previous = self._previous.get(signal.SIGINT)
+        if callable(previous):
+            previous(signum, frame)
+        raise KeyboardInterrupt
+
+    def install(self) -> bool:
+        if self.installed or threading.current_thread() is not threading.main_thread():
+            return self.installed
+        try:
+            self._previous[signal.SIGTERM] = signal.signal(signal.SIGTERM, self._on_term)
+        except (ValueError, OSError):
+            return False
+        self.installed = True
+        return True
+
+    def uninstall(self) -> None:
+        if not self.installed:
+            return
+        for signum, handler in self._previous.items():
+            try:
+                signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+            except (ValueError, OSError, TypeError):
+                pass
+        self._previous.clear()
+        self.installed = False
+
+    @contextmanager
+    def deferred(self):
+        main = threading.current_thread() is threading.main_thread()
+        saved_int = None
+        if main and self._depth == 0:
+            try:
+                saved_int = signal.signal(signal.SIGINT, self._on_int)
+                self._previous.setdefault(signal.SIGINT, saved_int)
+            except (ValueError, OSError):
+                saved_int = None
+        self._depth += 1
+        try:
+            yield
+        finally:
+            self._depth -= 1
+            if main and self._depth == 0 and saved_int is not None:
+                try:
+                    signal.signal(signal.SIGINT, saved_int)
+                except (ValueError, OSError, TypeError):
+                    pass
+                self._previous.pop(signal.SIGINT, None)
+            if self._depth == 0 and self._pending is not None:
+                signum, self._pending = self._pending, None
+                raise KeyboardInterrupt(f"signal {signal.Signals(signum).name} (held during cleanup)")
