@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import io
 import random
 import re
 import signal
@@ -411,18 +412,55 @@ def _connection(conn, url: str, connect_timeout):
     return http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=connect_timeout)
 
 
+class _Prefixed(io.RawIOBase):
+    """A socket read that first hands out bytes already received."""
+
+    def __init__(self, head: bytes, sock):
+        self._head, self._sock = memoryview(head), sock
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self._head.nbytes:
+            n = min(len(buffer), self._head.nbytes)
+            buffer[:n] = self._head[:n]
+            self._head = self._head[n:]
+            return n
+        try:
+            return self._sock.recv_into(buffer)
+        except (ConnectionResetError, BrokenPipeError):
+            return 0  # what came before the reset is the answer
+
+
+class _SockLike:
+    def __init__(self, raw: io.RawIOBase):
+        self._raw = raw
+
+    def makefile(self, mode: str = "rb", *args, **kwargs):
+        return io.BufferedReader(self._raw)
+
+
 def _stream_put(conn, endpoint: str, path: str, source: PatternSource, headers: dict,
                 timeout) -> Answer:
+    """Send the body while watching the socket: an answer that comes early is read at once.
+
+    Glance (or the proxy) may answer before the body is complete (413 for a quota or a
+    full store) and close; our next bytes then get a reset that would also discard the
+    unread answer. So, until the body is sent, the socket is non-blocking and every
+    byte that arrives is read before the next write.
+    """
     import http.client  # noqa: PLC0415
-    import select  # noqa: PLC0415
+    import selectors  # noqa: PLC0415
     import socket  # noqa: PLC0415
+    import ssl  # noqa: PLC0415
 
     gid = new_request_id()
     answer = Answer(method="PUT", path=path, global_request_id=gid)
     url = endpoint + path
     connect_timeout, read_timeout = _timeouts(timeout)
     started = time.monotonic()
-    hc = None
+    hc, sent_all, head = None, False, bytearray()
     try:
         token = conn.session.get_token()
         hc = _connection(conn, url, connect_timeout)
@@ -436,23 +474,59 @@ def _stream_put(conn, endpoint: str, path: str, source: PatternSource, headers: 
                             "User-Agent": "glance-hc-canary"}.items():
             hc.putheader(name, value)
         hc.endheaders()
-        sock, early, send_error = hc.sock, False, None
+        sock = hc.sock
+        sock.setblocking(False)
+        chunks, pending, closed = iter(source), memoryview(b""), False
+        idle_since = time.monotonic()
+        watch = selectors.DefaultSelector()
+        watch.register(sock, selectors.EVENT_READ | selectors.EVENT_WRITE)
         try:
-            for chunk in source:
-                view = memoryview(chunk)
-                for offset in range(0, len(view), _SEND_BLOCK):
-                    if select.select([sock], [], [], 0)[0]:
-                        early = True  # an answer (or a close) came before the body ended
-                        break
-                    sock.sendall(view[offset:offset + _SEND_BLOCK])
-                if early:
-                    break
+            while not sent_all and not head and not closed:
+                mask = sum(events for _, events in watch.select(1.0))
+                readable, writable = mask & selectors.EVENT_READ, mask & selectors.EVENT_WRITE
+                if readable:
+                    try:
+                        data = sock.recv(65536)
+                    except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
+                        data = None
+                    if data == b"":
+                        closed = True
+                    elif data:
+                        head += data
+                    continue
+                if writable:
+                    if not pending.nbytes:
+                        try:
+                            pending = memoryview(next(chunks))
+                        except StopIteration:
+                            sent_all = True
+                            continue
+                    try:
+                        sent = sock.send(pending[:_SEND_BLOCK])
+                    except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
+                        sent = 0
+                    if sent:
+                        pending, idle_since = pending[sent:], time.monotonic()
+                if read_timeout and time.monotonic() - idle_since > read_timeout:
+                    raise socket.timeout(f"no byte could be sent for {read_timeout:g}s")
         except (BrokenPipeError, ConnectionResetError) as exc:
-            send_error = exc  # the answer may still be readable
+            watch.close()
+            if not head:  # one last look: the answer may be waiting
+                try:
+                    head += sock.recv(65536)
+                except OSError:
+                    pass
+            if not head:
+                answer.status, answer.error = CONNECTION_RESET, _one_line(exc)
+                return answer
+        watch.close()
+        sock.setblocking(True)
+        sock.settimeout(read_timeout)
+        resp = http.client.HTTPResponse(_SockLike(_Prefixed(bytes(head), sock)), method="PUT")
         try:
-            resp = hc.getresponse()
-        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as exc:
-            answer.status, answer.error = CONNECTION_RESET, _one_line(send_error or exc)
+            resp.begin()
+        except (http.client.RemoteDisconnected, http.client.BadStatusLine, ConnectionResetError) as exc:
+            answer.status, answer.error = CONNECTION_RESET, _one_line(exc)
             return answer
         answer.status = resp.status
         answer.headers = {k.lower(): v for k, v in resp.getheaders()}
@@ -461,8 +535,9 @@ def _stream_put(conn, endpoint: str, path: str, source: PatternSource, headers: 
             answer.body = resp.read(_BODY_LIMIT).decode("utf-8", "replace")
         except (OSError, http.client.HTTPException):
             pass
-        if early and answer.status < 300:
-            answer.error = f"answered before the body was complete ({source.bytes_sent} of {len(source)} bytes)"
+        if not sent_all:
+            answer.error = (f"answered before the body was complete "
+                            f"({source.bytes_sent - pending.nbytes} of {len(source)} bytes sent)")
     except DeadlineExceeded as exc:
         answer.status, answer.error = CLIENT_DEADLINE, str(exc)
     except socket.timeout as exc:

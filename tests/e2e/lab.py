@@ -50,13 +50,15 @@ class SuiteRun:
         return [c for c in self.health["checks"] if c["outcome"] == outcome]
 
 
-def run_suite(outdir: Path, *extra: str, args=None, timeout: int = SUITE_TIMEOUT) -> SuiteRun:
+def run_suite(outdir: Path, *extra: str, args=None, timeout: int = SUITE_TIMEOUT,
+              env: dict | None = None) -> SuiteRun:
     """`pytest checks/` against the lab in a child process, reports written to outdir."""
     outdir.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, "-m", "pytest", str(ROOT / "checks"), *(LAB_ARGS if args is None else args),
            f"--health-json={outdir}/health.json", f"--html={outdir}/health.html",
            f"--junitxml={outdir}/junit.xml", "-q", "-p", "no:cacheprovider", *extra]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=lab_env())
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+                          env={**lab_env(), **(env or {})})
     health_file = outdir / "health.json"
     health = json.loads(health_file.read_text()) if health_file.exists() else {"checks": []}
     return SuiteRun(proc.returncode, proc.stdout + proc.stderr, health, outdir)

@@ -1,0 +1,163 @@
+"""Bad input ends with a clear reason, within a bound, without a traceback, and other hosts unaffected."""
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import pytest
+import yaml
+
+from tests.e2e import lab
+
+pytestmark = [pytest.mark.lab]
+
+GOOD = f"--ssh-config={lab.STATE}/ssh_config"
+BOUND_SECONDS = 45  # a whole run with a bad host or cloud, canary excluded
+
+
+@pytest.fixture(scope="module", autouse=True)
+def require_lab():
+    if not lab.lab_is_up():
+        pytest.fail("the lab is not running: `make lab-up` (make test starts it)")
+
+
+@pytest.fixture
+def silent_listener():
+    """A loopback port that accepts connections and never says a word (a hung sshd or API)."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.3", 0))
+    sock.listen(16)
+    sock.settimeout(0.2)
+    held, stop = [], threading.Event()
+
+    def accept():
+        while not stop.is_set():
+            try:
+                held.append(sock.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield sock.getsockname()
+    stop.set()
+    thread.join(2)
+    for conn in held:
+        conn.close()
+    sock.close()
+
+
+def run(tmp_path, *args, timeout=120, env=None):
+    """The suite with these arguments, canary left out (it is not what is being tested here)."""
+    args = list(args)
+    marker = "not canary" if "-m" not in args else f"({args.pop(args.index('-m') + 1)}) and not canary"
+    args = [a for a in args if a != "-m"]
+    started = time.monotonic()
+    result = lab.run_suite(tmp_path, "-m", marker, args=args, timeout=timeout, env=env)
+    return result, time.monotonic() - started
+
+
+def outcome_of(result, test_name: str, target: str | None = None) -> set[str]:
+    return {c["outcome"] for c in result.health["checks"]
+            if c["nodeid"].split("::")[-1].split("[")[0] == test_name
+            and (target is None or c.get("target") == target)}
+
+
+def assert_clean(result, elapsed):
+    assert elapsed < BOUND_SECONDS, f"took {elapsed:.0f}s"
+    assert "Traceback" not in result.stdout, result.stdout[-3000:]
+
+
+@pytest.mark.parametrize("bad_host, reason", [
+    ("nosuchhost", "Could not resolve hostname"),
+    ("ssh://hcops@127.0.0.2:2299", "Connection refused"),
+])
+def test_unreachable_host_fails_alone_with_its_reason(tmp_path, bad_host, reason):
+    result, elapsed = run(tmp_path, f"--host={bad_host}", "--host=controller1", GOOD, "--largest-image=64MiB")
+    assert_clean(result, elapsed)
+    failed = result.checks("failed")
+    assert [c["nodeid"].split("::")[-1].split("[")[0] for c in failed] == ["test_host_is_reachable_for_checks"]
+    assert reason in failed[0]["message"]
+    assert outcome_of(result, "test_glance_api_is_running", "controller1") == {"passed"}
+
+
+def test_ssh_that_accepts_and_never_answers_is_bounded(tmp_path, silent_listener):
+    addr, port = silent_listener
+    result, elapsed = run(tmp_path, f"--host=ssh://hcops@{addr}:{port}", "--host=controller1", GOOD,
+                          "--largest-image=64MiB", "--ssh-connect-timeout=3")
+    assert_clean(result, elapsed)
+    assert "timed out" in result.checks("failed")[0]["message"]
+    assert outcome_of(result, "test_glance_api_is_running", "controller1") == {"passed"}
+
+
+def write_clouds(tmp_path, **changes) -> str:
+    clouds = yaml.safe_load((lab.STATE / "clouds.yaml").read_text())
+    cloud = clouds["clouds"]["hc-lab"]
+    cloud["auth"].update(changes)
+    path = tmp_path / "clouds.yaml"
+    path.write_text(yaml.safe_dump(clouds))
+    return str(path)
+
+
+@pytest.mark.parametrize("cloud_args, reason", [
+    (["--os-cloud=nosuchcloud"], "was not found"),
+])
+def test_wrong_cloud_name_fails_the_identity_check_only(tmp_path, cloud_args, reason):
+    result, elapsed = run(tmp_path, "--host=controller1", GOOD, "--largest-image=64MiB", *cloud_args)
+    assert_clean(result, elapsed)
+    assert outcome_of(result, "test_identity_accepts_the_cloud_credentials") == {"failed"}
+    assert reason in result.checks("failed")[0]["message"]
+    assert {c["outcome"] for c in result.health["checks"] if c["scope"] == "api"} <= {"failed", "skipped"}
+    assert outcome_of(result, "test_glance_api_is_running", "controller1") == {"passed"}
+
+
+def test_wrong_password_is_reported_as_refused_credentials(tmp_path):
+    clouds = write_clouds(tmp_path, password="not-the-password")
+    result, elapsed = run(tmp_path, "--os-cloud=hc-lab", "-m", "api", env={"OS_CLIENT_CONFIG_FILE": clouds})
+    assert_clean(result, elapsed)
+    assert "credentials were refused" in result.checks("failed")[0]["message"]
+    assert "not-the-password" not in (tmp_path / "health.json").read_text() + result.stdout
+
+
+def test_identity_api_that_hangs_is_bounded(tmp_path, silent_listener):
+    addr, port = silent_listener
+    clouds = write_clouds(tmp_path, auth_url=f"http://{addr}:{port}/v3")
+    result, elapsed = run(tmp_path, "--os-cloud=hc-lab", "-m", "api", "--api-timeout=3",
+                          env={"OS_CLIENT_CONFIG_FILE": clouds})
+    assert_clean(result, elapsed)
+    assert "unreachable within 3s" in result.checks("failed")[0]["message"]
+
+
+@pytest.fixture
+def injected(request):
+    name = request.param
+    lab.fault("inject", name)
+    yield name
+    lab.fault("revert", name)
+
+
+@pytest.mark.parametrize("injected", ["garbage-config"], indirect=True)
+def test_garbage_config_fails_the_parse_check_and_skips_what_needs_it(tmp_path, injected):
+    result, elapsed = run(tmp_path, "--host=controller1", GOOD, "--largest-image=64MiB")
+    assert_clean(result, elapsed)
+    assert outcome_of(result, "test_glance_api_conf_is_readable_and_parses") == {"failed"}
+    assert "not an ini file" in result.checks("failed")[0]["message"]
+    assert result.failing_root_causes == {"store_config"}
+
+
+@pytest.mark.parametrize("injected", ["huge-log"], indirect=True)
+def test_gigabyte_log_is_read_in_bounded_time(tmp_path, injected):
+    result, elapsed = run(tmp_path, "--host=controller1", GOOD, "--largest-image=64MiB")
+    assert_clean(result, elapsed)
+    assert result.failing_root_causes == set()
+
+
+def test_operator_without_sudo_gets_skips_that_say_why(tmp_path):
+    result, elapsed = run(tmp_path, "--host=controller1-nosudo", GOOD, "--largest-image=64MiB", "-m", "host")
+    assert_clean(result, elapsed)
+    assert result.checks("failed") == []
+    reasons = {c["message"] for c in result.checks("skipped")}
+    assert reasons and all("not accessible" in r or "root or sudo" in r for r in reasons), reasons
+    assert result.health["verdict"] == "degraded"
