@@ -150,6 +150,7 @@ class HostFacts:
     window: timedelta = timedelta(hours=1)
     round_trips: int = 0
     seconds: float = 0.0
+    gate: dict[str, tuple[int, str]] | None = None  # command -> (exit code, output), on demand
 
     @property
     def name(self) -> str:
@@ -527,3 +528,23 @@ def request_lines(facts: HostFacts, host, request_id: str, timeout: int = 30) ->
     facts.round_trips += 1
     return [f"{name}: {line}" for name, body in split_sections(out) if name != "end"
             for line in body.splitlines() if line.strip()]
+
+
+def gate_results(facts: HostFacts, host, timeout: int = 300) -> dict[str, tuple[int, str]]:
+    """glance-manage db check and glance-status upgrade check, run once per host when asked."""
+    if facts.gate is None:
+        dep = facts.deployment
+        container = dep.container if dep and dep.style == "container" else ""
+        conf = "/etc/glance/glance-api.conf" if container else (dep.config_path if dep else None)
+        out = run_script(host, probe_scripts.GATE, conf or "/etc/glance/glance-api.conf",
+                         (dep.worker_user if dep else None) or "glance", container or "",
+                         (dep.runtime if dep else None) or "", timeout=timeout)
+        facts.round_trips += 1
+        results = {}
+        for name, body in split_sections(out):
+            if name.startswith("gate "):
+                first, _, rest = body.partition("\n")
+                rc = int(first.split("=", 1)[1]) if first.startswith("@@rc=") else -1
+                results[name[5:]] = (rc, rest.strip())
+        facts.gate = results
+    return facts.gate

