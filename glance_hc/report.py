@@ -18,10 +18,13 @@ from __future__ import annotations
 
 import datetime
 import html
+import importlib.metadata
 import json
 import math
 import os
+import platform
 import re
+import subprocess
 import tempfile
 import time
 from collections import Counter, defaultdict
@@ -32,7 +35,7 @@ from typing import Any
 import pytest
 
 from glance_hc.catalogue import API_SCOPE, HOST_SCOPE, ROOT_CAUSES
-from glance_hc.redact import redact, redact_obj
+from glance_hc.redact import MASK, is_secret_name, redact, redact_obj
 
 CONTEXT_KEY = pytest.StashKey[dict]()
 COLLECTOR_PLUGIN_NAME = "glance_hc_health_collector"
@@ -53,6 +56,83 @@ MESSAGE_MAX_CHARS = 2000
 def context(config: pytest.Config) -> dict:
     """The run-context dict fixtures fill in (hosts, cloud, deployment, thresholds...)."""
     return config.stash.setdefault(CONTEXT_KEY, {})
+
+
+# Distributions whose versions the report names (the Glance version comes from
+# the hosts or the cloud, where fixtures record it).
+VERSIONED_DISTRIBUTIONS = ("pytest", "pytest-html", "pytest-testinfra", "openstacksdk")
+_SUITE_ROOT = Path(__file__).resolve().parents[1]
+
+
+def suite_version() -> str:
+    """glance_hc.__version__ when set, else the checkout's `git describe`."""
+    import glance_hc  # noqa: PLC0415 - the package this module belongs to
+
+    version = getattr(glance_hc, "__version__", None)
+    if version:
+        return str(version)
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(_SUITE_ROOT), "describe", "--always", "--dirty", "--tags"],
+            capture_output=True, text=True, timeout=5, check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return f"git {out.stdout.strip()}" if out.returncode == 0 and out.stdout.strip() else "unknown"
+
+
+def _distribution_version(name: str) -> str:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _glance_version(ctx: dict) -> str | None:
+    """Glance's version where a fixture recorded it: per host, or for the cloud."""
+    found = []
+    hosts = ctx.get("hosts")
+    if isinstance(hosts, dict):
+        for name, info in hosts.items():
+            if isinstance(info, dict) and info.get("glance_version"):
+                found.append(f"{info['glance_version']} on {name}")
+    cloud = ctx.get("cloud")
+    if isinstance(cloud, dict):
+        for key in ("glance_version", "image_api_version"):
+            if cloud.get(key):
+                found.append(f"{key.replace('_', ' ')} {cloud[key]}")
+    return ", ".join(found) or None
+
+
+def _thresholds_in_force(config: pytest.Config) -> dict | None:
+    """The suite's thresholds, from its options plugin, when fixtures did not record them."""
+    options = config.pluginmanager.get_plugin("fixtures.options")
+    thresholds_of = getattr(options, "thresholds_of", None)
+    if thresholds_of is None:
+        return None
+    try:
+        return dict(thresholds_of(config).as_report())
+    except Exception:  # noqa: BLE001 - the report must not fail for want of a table row
+        return None
+
+
+def complete_context(config: pytest.Config) -> dict:
+    """Add what every run has to the context: thresholds in force and versions."""
+    ctx = context(config)
+    if "thresholds" not in ctx:
+        thresholds = _thresholds_in_force(config)
+        if thresholds:
+            ctx["thresholds"] = thresholds
+    versions = ctx.setdefault("versions", {})
+    if isinstance(versions, dict):
+        versions.setdefault("suite", suite_version())
+        versions.setdefault("python", platform.python_version())
+        for name in VERSIONED_DISTRIBUTIONS:
+            versions.setdefault(name, _distribution_version(name))
+        glance = _glance_version(ctx)
+        if glance:
+            versions.setdefault("glance", glance)
+    return ctx
 
 
 def compute_verdict(outcomes) -> str:
@@ -90,6 +170,19 @@ def check_identity(item: pytest.Item) -> dict[str, Any]:
         "target": None if target is None else str(target),
         "store": None if properties.get("hc_store") is None else str(properties["hc_store"]),
     }
+
+
+def claim_of_nodeid(nodeid: str) -> str:
+    """What a check claims, read from its name: one claim per check, named as a sentence.
+
+    ``checks/x.py::test_file_store_has_free_inodes[controller1-fast]`` ->
+    ``File store has free inodes [controller1-fast]``.
+    """
+    name = nodeid.rsplit("::", 1)[-1]
+    base, bracket, params = name.partition("[")
+    words = base.removeprefix("test_").replace("_", " ").strip() or base
+    claim = words[:1].upper() + words[1:]
+    return f"{claim} [{params}" if bracket else claim
 
 
 def _last_user_properties(user_properties) -> dict[str, Any]:
@@ -155,6 +248,7 @@ class CheckRecord:
             "scope": self.scope,
             "target": self.target,
             "store": self.store,
+            "claim": claim_of_nodeid(self.nodeid),
             "message": self.message,
             "duration": round(self.duration, 3),
             "evidence": evidence_of(self.user_properties),
@@ -268,6 +362,7 @@ class HealthCollector:
         self.exitstatus = int(exitstatus)
         if hasattr(self.config, "workerinput"):  # xdist worker: the controller writes
             return
+        complete_context(self.config)
         if self.config.option.collectonly:  # nothing ran: keep the last real verdict
             return
         health_json = self.config.getoption("health_json")
@@ -529,26 +624,105 @@ def redacted_longrepr(longrepr):
 
 # --------------------------------------------------------------------------
 # pytest-html 4.x
+#
+# The page an operator opens: the verdict and the root cause x target matrix
+# first, then every failed check (claim, what was found, evidence, remediation),
+# every skip with its reason, the figures and the run's context. pytest-html's
+# own table (all checks, failed first, passed hidden until asked for) and its
+# environment table come last. Everything dynamic passes through `_esc`.
 
 _VERDICT_COLOURS = {
     HEALTHY: "#2e7d32",
-    DEGRADED: "#ef8f00",
+    DEGRADED: "#b45f06",
     UNHEALTHY: "#c62828",
     UNKNOWN: "#616161",
 }
+_VERDICT_MEANING = {
+    HEALTHY: "every check passed",
+    DEGRADED: "nothing failed, but some checks could not look: a skip is not a pass",
+    UNHEALTHY: "at least one check found a fault",
+    UNKNOWN: "no check ran",
+}
 _CELL_COLOURS = {"fail": "#f8d7da", "skip": "#fff3cd", "pass": "#d4edda", "none": "#f5f5f5"}
+_OUTCOME_LABEL = {FAILED: "FAILED", ERROR: "ERROR", SKIPPED: "SKIPPED", PASSED: "passed"}
 
+# The page is pytest-html's; these rules only restyle it. The body becomes a
+# column so that its environment table can move below the results without JS.
 _HC_STYLE = """<style>
-.hc-verdict{font-size:2em;font-weight:bold;color:#fff;padding:.5em 1em;margin:.5em 0;border-radius:6px}
-.hc-matrix{border-collapse:collapse;margin:.5em 0}
-.hc-matrix th,.hc-matrix td{border:1px solid #ccc;padding:.3em .6em;text-align:center}
-.hc-matrix th[scope=row]{text-align:left}
-.hc-matrix a{color:inherit;text-decoration:none;display:block}
-.hc-cell-checks{margin:.3em 0}
-.hc-kv{border-collapse:collapse}
-.hc-kv th,.hc-kv td{border:1px solid #ddd;padding:.2em .5em;text-align:left;vertical-align:top}
-.hc-evidence pre,.hc-block pre{max-height:24em;overflow:auto;background:#f7f7f7;padding:.5em;white-space:pre-wrap}
+body{display:flex;flex-direction:column;color:#222;font-size:14px;max-width:1500px;margin:0 auto;padding:0 12px}
+body>h1,body>p{order:0;margin:.4em 0}
+body>.summary{order:1}
+body>#results-table{order:2;color:#333;font-size:13px}
+#environment-header{order:3;margin-top:2em}
+#environment{order:4}
+.summary__data{flex:none}
+.summary__data>h2:first-child{display:none}
+a{color:#0b57d0}
+#hc-report{color:#222;font-size:14px;line-height:1.4}
+#hc-report h2{font-size:20px;margin:1.2em 0 .4em;border-bottom:2px solid #ddd;padding-bottom:.15em}
+#hc-report h3{font-size:16px;margin:.2em 0}
+#hc-report pre{font-family:Menlo,Consolas,"DejaVu Sans Mono",monospace;font-size:12.5px;background:#f6f8fa;
+  border:1px solid #e1e4e8;border-radius:4px;padding:.5em .7em;margin:.3em 0;white-space:pre-wrap;
+  word-break:break-word;max-height:20em;overflow:auto;color:#222}
+#hc-report code{font-family:Menlo,Consolas,"DejaVu Sans Mono",monospace;font-size:12.5px}
+.hc-verdict{color:#fff;padding:.5em 1em;margin:.3em 0 .6em;border-radius:6px}
+.hc-verdict__title{font-size:28px;font-weight:bold}
+.hc-verdict__counts{font-size:15px;margin-top:.15em}
+.hc-verdict__detail{font-size:14px;margin-top:.35em}
+.hc-verdict__detail li{margin:.1em 0}
+.hc-verdict a{color:#fff}
+.hc-matrix{border-collapse:collapse;margin:.4em 0}
+.hc-matrix th,.hc-matrix td{border:1px solid #bbb;padding:.35em .7em;text-align:center;white-space:nowrap}
+.hc-matrix thead th{background:#eee}
+.hc-matrix th[scope=row]{text-align:left;font-weight:normal;background:#fafafa}
+.hc-matrix th[scope=row] small{color:#666}
+.hc-matrix td a{color:#222;text-decoration:none;display:block}
+.hc-matrix td a:hover{text-decoration:underline}
+.hc-cell--fail{font-weight:bold}
+.hc-cell--fail a{color:#8a1020 !important}
+.hc-n0{color:#999;font-weight:normal}
+.hc-legend{font-size:12px;color:#555}
+.hc-legend span{display:inline-block;padding:0 .5em;margin-right:.4em;border:1px solid #bbb}
+.hc-failure{border:1px solid #e0a0a6;border-left:6px solid #c62828;border-radius:4px;padding:.5em .8em;margin:.7em 0;background:#fff}
+.hc-failure--error{border-left-color:#6a1b9a}
+.hc-failure__meta{font-size:13px;color:#444;margin:.1em 0 .3em}
+.hc-badge{display:inline-block;padding:0 .45em;border-radius:3px;font-size:12px;font-weight:bold;color:#fff;background:#c62828;margin-right:.4em}
+.hc-badge--error{background:#6a1b9a}
+.hc-badge--skipped{background:#b45f06}
+.hc-label{font-weight:bold;margin:.5em 0 .1em}
+.hc-evidence h4,.hc-block h4{font-size:14px;margin:.5em 0 .1em}
+.hc-remediation{background:#eef6ee;border:1px solid #b7d8b7;border-radius:4px;padding:.3em .8em;margin:.5em 0}
+.hc-remediation ol{margin:.2em 0 .3em 1.2em;padding:0}
+.hc-nodeid{font-family:Menlo,Consolas,monospace;font-size:12px;color:#555}
+.hc-skip-group{border-left:6px solid #e0a100;background:#fffaf0;padding:.4em .8em;margin:.5em 0;border-radius:4px}
+.hc-skip-group ul{margin:.2em 0 .2em 1.2em;padding:0}
+.hc-kv{border-collapse:collapse;margin:.3em 0}
+.hc-kv th,.hc-kv td{border:1px solid #ddd;padding:.25em .6em;text-align:left;vertical-align:top}
+.hc-kv thead th{background:#eee}
+.hc-kv>tbody>tr>th{background:#fafafa;white-space:nowrap}
+.hc-kv .hc-kv{margin:0}
+.hc-num{text-align:right !important;font-variant-numeric:tabular-nums}
+.hc-cell-checks{margin:.4em 0;scroll-margin-top:1em}
+.hc-cell-checks:target,.hc-failure:target{outline:3px solid #0b57d0}
+.hc-cell-checks ul{margin:.1em 0 .1em 1.2em;padding:0;font-size:13px}
+.hc-o-passed{color:#2e7d32}.hc-o-failed,.hc-o-error{color:#c62828;font-weight:bold}.hc-o-skipped{color:#b45f06}
+.hc-muted{color:#666}
 </style>"""
+
+# Runs before pytest-html's app.js (which sits in the page's footer): unless
+# the address already says which outcomes to show, the results table opens
+# with passed checks hidden; the Passed box shows them again.
+_HC_SCRIPT = """<script>
+(function () {
+  try {
+    var url = new URL(window.location.href);
+    if (!url.searchParams.has("visible")) {
+      url.searchParams.set("visible", "failed,error,skipped,xfailed,xpassed,rerun");
+      window.history.replaceState(null, "", url.href);
+    }
+  } catch (e) { /* the table then lists every check, failed first */ }
+})();
+</script>"""
 
 NO_TARGET = "n/a"
 
@@ -562,6 +736,10 @@ def _anchor(root_cause: str, target: str) -> str:
     return "hc-cell-" + re.sub(r"[^A-Za-z0-9_-]", "_", f"{root_cause}--{target}")
 
 
+def _check_anchor(index: int) -> str:
+    return f"hc-check-{index}"
+
+
 def _cell_state(counts: Counter) -> str:
     if counts[FAILED] or counts[ERROR]:
         return "fail"
@@ -572,121 +750,343 @@ def _cell_state(counts: Counter) -> str:
     return "none"
 
 
+def _natural_key(text: str):
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", text)]
+
+
 def matrix_targets(checks: list[dict], run_context: dict) -> list[str]:
-    """Hosts first (from the context, then any the checks ran on), "api" last."""
-    targets: list[str] = []
-    hosts = run_context.get("hosts") if isinstance(run_context, dict) else None
-    if isinstance(hosts, dict):
-        hosts = list(hosts)
-    for host in hosts or []:
-        if str(host) not in targets:
-            targets.append(str(host))
+    """Hosts (from the context and the checks) in natural order, "api" last."""
+    hosts: list[str] = []
+    known = run_context.get("hosts") if isinstance(run_context, dict) else None
+    for host in known or []:
+        if str(host) not in hosts and str(host) != "api":
+            hosts.append(str(host))
     for check in checks:
         target = check["target"] or NO_TARGET
-        if target not in targets and target != "api":
-            targets.append(target)
-    targets.append("api")
-    return targets
+        if target not in hosts and target != "api":
+            hosts.append(target)
+    return sorted(hosts, key=_natural_key) + ["api"]
+
+
+def _cause_label(key: str) -> str:
+    cause = ROOT_CAUSES.get(key)
+    return cause.title if cause else "unclassified"
+
+
+def _count_html(n: int, word: str) -> str:
+    return f'<span class="hc-n{0 if n == 0 else ""}">{n}&nbsp;{word}</span>'
 
 
 def render_summary_html(collector: HealthCollector) -> list[str]:
-    """Verdict banner, matrix, checks per cell, run context and figures."""
+    """Everything above pytest-html's own table, as html fragments."""
     checks = collector.check_dicts()
+    for index, check in enumerate(checks):
+        check["anchor"] = _check_anchor(index)
     run_context = redact_obj(_jsonable(context(collector.config)))
-    verdict = collector.verdict
-    summary = collector.summary()
-    parts = [_HC_STYLE]
-
+    parts = [_HC_STYLE, _HC_SCRIPT, '<div id="hc-report">']
+    parts.append(_verdict_html(collector, checks))
+    parts.append(_matrix_html(checks, run_context))
+    parts.append(_failures_html(checks))
+    parts.append(_skips_html(checks))
+    parts.append(_figures_html(checks))
+    parts.append(_context_html(collector, run_context))
+    parts.append(_cells_html(checks, run_context))
     parts.append(
-        f'<div class="hc-verdict hc-verdict--{_esc(verdict)}" '
-        f'style="background:{_VERDICT_COLOURS[verdict]}">Glance upload health: {_esc(verdict.upper())}'
-        f'<div style="font-size:.45em;font-weight:normal">'
-        f"{summary[PASSED]} passed, {summary[FAILED]} failed, {summary[ERROR]} errors, "
-        f"{summary[SKIPPED]} skipped</div></div>"
+        '<h2 id="hc-all-results">All checks</h2><p class="hc-muted">pytest-html\'s table: failed and '
+        "errored checks first, with their evidence, remediation and log. Passed checks are hidden; "
+        "tick <b>Passed</b> to list them. Click a row to fold it.</p>"
     )
-
-    targets = matrix_targets(checks, run_context)
-    root_causes = list(ROOT_CAUSES)
-    if any(check["root_cause"] is None for check in checks):
-        root_causes.append("")
-    cells: dict[tuple[str, str], list[dict]] = defaultdict(list)
-    for check in checks:
-        cells[(check["root_cause"] or "", check["target"] or NO_TARGET)].append(check)
-
-    rows = ["<tr><th>Root cause</th>" + "".join(f"<th>{_esc(t)}</th>" for t in targets) + "</tr>"]
-    for key in root_causes:
-        cause = ROOT_CAUSES.get(key)
-        label = f"{cause.title} ({key})" if cause else "unclassified"
-        row = [f'<th scope="row">{_esc(label)}</th>']
-        for target in targets:
-            in_cell = cells.get((key, target), [])
-            counts = Counter(check["outcome"] for check in in_cell)
-            state = _cell_state(counts)
-            if not in_cell:
-                row.append(f'<td class="hc-cell hc-cell--none" style="background:{_CELL_COLOURS["none"]}">-</td>')
-                continue
-            text = (
-                f"{counts[PASSED]} pass / {counts[FAILED] + counts[ERROR]} fail / {counts[SKIPPED]} skip"
-            )
-            row.append(
-                f'<td class="hc-cell hc-cell--{state}" style="background:{_CELL_COLOURS[state]}">'
-                f'<a href="#{_anchor(key, target)}">{text}</a></td>'
-            )
-        rows.append("<tr>" + "".join(row) + "</tr>")
-    parts.append('<h2>Root cause x target</h2><table class="hc-matrix">' + "".join(rows) + "</table>")
-
-    listing = []
-    for (key, target), in_cell in cells.items():
-        items = "".join(
-            f"<li><b>{_esc(check['outcome'])}</b> {_esc(check['nodeid'])}"
-            + (f" - {_esc(check['message'].splitlines()[0])}" if check["message"] else "")
-            + "</li>"
-            for check in in_cell
-        )
-        listing.append(
-            f'<div class="hc-cell-checks" id="{_anchor(key, target)}">'
-            f"<b>{_esc(key or 'unclassified')} on {_esc(target)}</b><ul>{items}</ul></div>"
-        )
-    if listing:
-        # Not collapsed: the matrix cells link here and a closed <details> hides the target.
-        parts.append('<h3>Checks by cell</h3><div class="hc-cell-list">' + "".join(listing) + "</div>")
-
-    if run_context:
-        context_rows = "".join(
-            f"<tr><th>{_esc(key)}</th><td>{_context_value_html(value)}</td></tr>"
-            for key, value in run_context.items()
-        )
-        parts.append(f'<h2>Run context</h2><table class="hc-kv">{context_rows}</table>')
-
-    figures = [
-        (check, metric) for check in checks for metric in check["metrics"]
-    ]
-    if figures:
-        figure_rows = "".join(
-            f"<tr><td>{_esc(metric['name'])}</td><td>{_esc(metric['value'])}</td>"
-            f"<td>{_esc(metric['unit'])}</td>"
-            f"<td>{_esc(', '.join(f'{k}={v}' for k, v in metric['labels'].items()))}</td>"
-            f"<td>{_esc(check['target'])}</td><td>{_esc(check['nodeid'])}</td></tr>"
-            for check, metric in figures
-        )
-        parts.append(
-            '<h2>Figures</h2><table class="hc-kv"><tr><th>Metric</th><th>Value</th>'
-            "<th>Unit</th><th>Labels</th><th>Target</th><th>Check</th></tr>"
-            f"{figure_rows}</table>"
-        )
+    parts.append("</div>")
     return parts
 
 
-def _context_value_html(value) -> str:
-    if isinstance(value, (dict, list)):
+def _cells_by_key(checks: list[dict]) -> dict[tuple[str, str], list[dict]]:
+    cells: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for check in checks:
+        cells[(check["root_cause"] or "", check["target"] or NO_TARGET)].append(check)
+    return cells
+
+
+def _root_cause_rows(checks: list[dict]) -> list[str]:
+    rows = list(ROOT_CAUSES)
+    rows += sorted({c["root_cause"] for c in checks if c["root_cause"] and c["root_cause"] not in ROOT_CAUSES})
+    if any(check["root_cause"] is None for check in checks):
+        rows.append("")
+    return rows
+
+
+def _verdict_html(collector: HealthCollector, checks: list[dict]) -> str:
+    verdict = collector.verdict
+    summary = collector.summary()
+    counts = (
+        f"{summary[FAILED]} failed, {summary[ERROR]} errors, {summary[SKIPPED]} skipped "
+        f"(could not look), {summary[PASSED]} passed - {summary['total']} checks"
+    )
+    if collector.duration:
+        counts += f" in {collector.duration:.1f} s"
+    details = []
+    bad = [c for c in checks if c["outcome"] in (FAILED, ERROR)]
+    if bad:
+        by_cell = Counter((c["root_cause"] or "", c["target"] or NO_TARGET) for c in bad)
+        items = "".join(
+            f'<li><a href="#{_anchor(key, target)}">{_esc(_cause_label(key))} on {_esc(target)}</a>: '
+            f"{n} failing check{'s' if n > 1 else ''}</li>"
+            for (key, target), n in by_cell.items()
+        )
+        details.append(f"<div>Failing:</div><ul>{items}</ul>")
+    skipped = [c for c in checks if c["outcome"] == SKIPPED]
+    if skipped:
+        targets = Counter(c["target"] or NO_TARGET for c in skipped)
+        where = ", ".join(f"{_esc(t)} ({n})" for t, n in sorted(targets.items(), key=lambda i: _natural_key(i[0])))
+        details.append(f'<div>Could not look: {where} - <a href="#hc-skipped">why</a></div>')
+    return (
+        f'<div class="hc-verdict hc-verdict--{_esc(verdict)}" style="background:{_VERDICT_COLOURS[verdict]}">'
+        f'<div class="hc-verdict__title">Glance upload health: {_esc(verdict.upper())}</div>'
+        f'<div class="hc-verdict__counts">{_esc(_VERDICT_MEANING[verdict])}. {_esc(counts)}</div>'
+        f'<div class="hc-verdict__detail">{"".join(details)}</div></div>'
+    )
+
+
+def _matrix_html(checks: list[dict], run_context: dict) -> str:
+    targets = matrix_targets(checks, run_context)
+    cells = _cells_by_key(checks)
+    head = "<tr><th>Root cause</th>" + "".join(f"<th>{_esc(t)}</th>" for t in targets) + "</tr>"
+    rows = []
+    for key in _root_cause_rows(checks):
+        label = f"{_esc(_cause_label(key))} <small>{_esc(key)}</small>" if key else "unclassified"
+        row = [f'<th scope="row">{label}</th>']
+        for target in targets:
+            in_cell = cells.get((key, target), [])
+            if not in_cell:
+                row.append(
+                    f'<td class="hc-cell hc-cell--none" style="background:{_CELL_COLOURS["none"]}">-</td>'
+                )
+                continue
+            counts = Counter(check["outcome"] for check in in_cell)
+            state = _cell_state(counts)
+            failed = counts[FAILED] + counts[ERROR]
+            text = " / ".join(
+                (_count_html(failed, "fail"), _count_html(counts[SKIPPED], "skip"), _count_html(counts[PASSED], "pass"))
+            )
+            row.append(
+                f'<td class="hc-cell hc-cell--{state}" style="background:{_CELL_COLOURS[state]}" '
+                f'data-root-cause="{_esc(key)}" data-target="{_esc(target)}" data-failed="{failed}" '
+                f'data-skipped="{counts[SKIPPED]}" data-passed="{counts[PASSED]}">'
+                f'<a href="#{_anchor(key, target)}">{text}</a></td>'
+            )
+        rows.append("<tr>" + "".join(row) + "</tr>")
+    legend = "".join(
+        f'<span style="background:{_CELL_COLOURS[state]}">{word}</span>'
+        for state, word in (("fail", "a check failed"), ("skip", "could not look"), ("pass", "all passed"),
+                            ("none", "no check"))
+    )
+    return (
+        '<h2 id="hc-matrix-title">Root cause x target</h2>'
+        f'<table class="hc-matrix" id="hc-matrix"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
+        f'<div class="hc-legend">{legend} Click a cell for its checks.</div>'
+    )
+
+
+def _failures_html(checks: list[dict]) -> str:
+    bad = [c for c in checks if c["outcome"] in (FAILED, ERROR)]
+    if not bad:
+        return '<h2 id="hc-failed">Failed checks</h2><p>None.</p>'
+    order = {key: i for i, key in enumerate(_root_cause_rows(checks))}
+    bad.sort(key=lambda c: (order.get(c["root_cause"] or "", len(order)), _natural_key(c["target"] or "")))
+    cards = "".join(_failure_card(check) for check in bad)
+    return f'<h2 id="hc-failed">Failed checks ({len(bad)})</h2>{cards}'
+
+
+def _failure_card(check: dict) -> str:
+    errored = check["outcome"] == ERROR
+    where = f"on <b>{_esc(check['target'] or NO_TARGET)}</b>"
+    if check["store"]:
+        where += f", store <b>{_esc(check['store'])}</b>"
+    key = check["root_cause"] or ""
+    meta = (
+        f'<span class="hc-badge{" hc-badge--error" if errored else ""}">{_OUTCOME_LABEL[check["outcome"]]}</span>'
+        f'root cause <a href="#{_anchor(key, check["target"] or NO_TARGET)}"><b>{_esc(_cause_label(key))}</b></a>'
+        f' <span class="hc-muted">({_esc(key or "no marker")})</span> {where}'
+    )
+    evidence = "".join(evidence_html(entry) for entry in check["evidence"])
+    return (
+        f'<div class="hc-failure{" hc-failure--error" if errored else ""}" id="{check["anchor"]}" '
+        f'data-nodeid="{_esc(check["nodeid"])}">'
+        f'<div class="hc-failure__meta">{meta}</div>'
+        f'<h3 class="hc-claim">Claim: {_esc(check["claim"])}</h3>'
+        f'<div class="hc-nodeid">{_esc(check["nodeid"])}</div>'
+        f'<div class="hc-label">{"Error" if errored else "Found"}</div><pre class="hc-message">{_esc(check["message"])}</pre>'
+        f'{evidence or ""}'
+        f"{remediation_html(check['root_cause'], errored)}</div>"
+    )
+
+
+def _skips_html(checks: list[dict]) -> str:
+    skipped = [c for c in checks if c["outcome"] == SKIPPED]
+    if not skipped:
+        return ""
+    groups: dict[str, list[dict]] = defaultdict(list)
+    for check in skipped:
+        groups[check["message"] or "no reason given"].append(check)
+    blocks = []
+    for reason, in_group in sorted(groups.items(), key=lambda item: -len(item[1])):
+        items = "".join(
+            f'<li id="{check["anchor"]}">{_esc(check["claim"])} <span class="hc-muted">- '
+            f'{_esc(_cause_label(check["root_cause"] or ""))} on {_esc(check["target"] or NO_TARGET)}</span></li>'
+            for check in in_group
+        )
+        count = f"{len(in_group)} check{'s' if len(in_group) > 1 else ''}"
+        listing = (
+            f"<ul>{items}</ul>" if len(in_group) <= 5
+            else f"<details><summary>{count}</summary><ul>{items}</ul></details>"
+        )
+        blocks.append(
+            f'<div class="hc-skip-group"><span class="hc-badge hc-badge--skipped">SKIPPED</span>'
+            f'{count} could not look because:<pre class="hc-skip-reason">{_esc(reason)}</pre>{listing}</div>'
+        )
+    return (
+        f'<h2 id="hc-skipped">Skipped checks ({len(skipped)})</h2>'
+        '<p class="hc-muted">A skipped check proves nothing: fix what stopped it and run again.</p>'
+        + "".join(blocks)
+    )
+
+
+def _figures_html(checks: list[dict]) -> str:
+    figures = [(check, metric) for check in checks for metric in check["metrics"]]
+    if not figures:
+        return ""
+    rows = "".join(
+        f"<tr><td>{_esc(metric['name'])}</td><td class=\"hc-num\">{_esc(_figure_value(metric['value']))}</td>"
+        f"<td>{_esc(metric['unit'])}</td>"
+        f"<td>{_esc(', '.join(f'{k}={v}' for k, v in metric['labels'].items()))}</td>"
+        f"<td>{_esc(check['target'])}</td><td class=\"hc-o-{_esc(check['outcome'])}\">{_esc(check['outcome'])}</td>"
+        f"<td class=\"hc-nodeid\">{_esc(check['claim'])}</td></tr>"
+        for check, metric in figures
+    )
+    return (
+        '<h2 id="hc-figures">Figures</h2><table class="hc-kv" id="hc-figures-table"><thead><tr><th>Metric</th>'
+        "<th>Value</th><th>Unit</th><th>Labels</th><th>Target</th><th>Check</th><th>Claim</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table>"
+    )
+
+
+def _figure_value(value) -> str:
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:.4g}"
+    return "" if value is None else str(value)
+
+
+def _context_html(collector: HealthCollector, run_context: dict) -> str:
+    rows = []
+    ctx = dict(run_context) if isinstance(run_context, dict) else {}
+    hosts = ctx.pop("hosts", None)
+    if hosts:
+        rows.append(("Hosts", _hosts_html(hosts)))
+    cloud = ctx.pop("cloud", None)
+    if cloud is not None:
+        rows.append(("Cloud", _value_html(cloud)))
+    thresholds = ctx.pop("thresholds", None)
+    if thresholds is not None:
+        rows.append(("Thresholds in force", _value_html(thresholds)))
+    versions = ctx.pop("versions", None)
+    if isinstance(versions, dict):
+        versions = {**versions}
+        versions.setdefault("glance", "not recorded")
+        rows.append(("Versions", _value_html(versions)))
+    elif versions is not None:
+        rows.append(("Versions", _value_html(versions)))
+    started = collector.started_at.astimezone().isoformat(timespec="seconds")
+    rows.append(("Started", _esc(started)))
+    rows.append(("Duration", _esc(f"{collector.duration:.1f} s")))
+    if collector.exitstatus is not None:
+        rows.append(("pytest exit status", _esc(collector.exitstatus)))
+    for key, value in ctx.items():
+        rows.append((_esc(key), _value_html(value)))
+    body = "".join(f"<tr><th>{label}</th><td>{value}</td></tr>" for label, value in rows)
+    return f'<h2 id="hc-context">Run context</h2><table class="hc-kv" id="hc-context-table"><tbody>{body}</tbody></table>'
+
+
+def _hosts_html(hosts) -> str:
+    if isinstance(hosts, list):
+        hosts = {str(host): {} for host in hosts}
+    if not isinstance(hosts, dict):
+        return _value_html(hosts)
+    columns: list[str] = []
+    for info in hosts.values():
+        for key in info if isinstance(info, dict) else {}:
+            if key not in columns:
+                columns.append(key)
+    if not columns:
+        return _esc(", ".join(sorted(hosts, key=_natural_key)))
+    head = "<tr><th>host</th>" + "".join(f"<th>{_esc(c)}</th>" for c in columns) + "</tr>"
+    rows = []
+    for name in sorted(hosts, key=_natural_key):
+        info = hosts[name] if isinstance(hosts[name], dict) else {}
+        rows.append(
+            f"<tr><th>{_esc(name)}</th>"
+            + "".join(f"<td>{_value_html(info.get(c))}</td>" for c in columns)
+            + "</tr>"
+        )
+    return f'<table class="hc-kv hc-hosts"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
+
+
+def _value_html(value) -> str:
+    if isinstance(value, dict):
+        if not value:
+            return ""
+        if all(not isinstance(v, (dict, list)) for v in value.values()):
+            rows = "".join(f"<tr><th>{_esc(k)}</th><td>{_esc(_plain(v))}</td></tr>" for k, v in value.items())
+            return f'<table class="hc-kv"><tbody>{rows}</tbody></table>'
         return f"<pre>{_esc(json.dumps(value, indent=2, default=str))}</pre>"
-    return _esc(value)
+    if isinstance(value, list):
+        if all(not isinstance(v, (dict, list)) for v in value):
+            return _esc(", ".join(_plain(v) for v in value))
+        return f"<pre>{_esc(json.dumps(value, indent=2, default=str))}</pre>"
+    return _esc(_plain(value))
+
+
+def _plain(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def _cells_html(checks: list[dict], run_context: dict) -> str:
+    cells = _cells_by_key(checks)
+    if not cells:
+        return ""
+    targets = matrix_targets(checks, run_context)
+    order = {key: i for i, key in enumerate(_root_cause_rows(checks))}
+    listing = []
+    for key, target in sorted(cells, key=lambda kt: (order.get(kt[0], len(order)), targets.index(kt[1])
+                                                      if kt[1] in targets else len(targets))):
+        in_cell = sorted(cells[(key, target)], key=lambda c: (c["outcome"] == PASSED, c["outcome"] == SKIPPED))
+        items = []
+        for check in in_cell:
+            outcome = check["outcome"]
+            line = f'<span class="hc-o-{_esc(outcome)}">{_esc(outcome)}</span> '
+            if outcome in (FAILED, ERROR, SKIPPED):
+                line += f'<a href="#{check["anchor"]}">{_esc(check["claim"])}</a>'
+                if check["message"]:
+                    line += f' <span class="hc-muted">- {_esc(check["message"].splitlines()[0][:200])}</span>'
+            else:
+                line += _esc(check["claim"])
+            items.append(f"<li>{line}</li>")
+        listing.append(
+            f'<div class="hc-cell-checks" id="{_anchor(key, target)}">'
+            f"<b>{_esc(_cause_label(key))}</b> <span class=\"hc-muted\">({_esc(key or 'no marker')})</span> "
+            f"on <b>{_esc(target)}</b><ul>{''.join(items)}</ul></div>"
+        )
+    # Not collapsed: the matrix cells link here and a closed <details> hides the target.
+    return '<h2 id="hc-cells">Checks by cell</h2><div class="hc-cell-list">' + "".join(listing) + "</div>"
 
 
 def evidence_html(entry: dict) -> str:
     command = f"<div><code>$ {_esc(entry['command'])}</code></div>" if entry["command"] else ""
     return (
-        f'<div class="hc-evidence"><h4>{_esc(entry["title"])}</h4>{command}'
+        f'<div class="hc-evidence"><h4>Evidence: {_esc(entry["title"])}</h4>{command}'
         f"<pre>{_esc(entry['body'])}</pre></div>"
     )
 
@@ -700,7 +1100,7 @@ def remediation_html(root_cause: str | None, errored: bool) -> str:
     cause = ROOT_CAUSES.get(root_cause or "")
     if cause is None:
         return (
-            '<div class="hc-block"><h4>Remediation</h4><p>This check has no root-cause '
+            '<div class="hc-block hc-remediation"><h4>Remediation</h4><p>This check has no root-cause '
             "marker, so there is no runbook entry for it.</p></div>"
         )
     note = (
@@ -727,6 +1127,21 @@ class HtmlReportHooks:
 
     def __init__(self, collector: HealthCollector):
         self.collector = collector
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self, session) -> None:
+        """pytest-metadata's environment table is a report too (CI variables land in it)."""
+        try:
+            from pytest_metadata.plugin import metadata_key  # noqa: PLC0415
+        except ImportError:
+            return
+        metadata = session.config.stash.get(metadata_key, None)
+        if isinstance(metadata, dict):
+            for key, value in list(metadata.items()):
+                if isinstance(key, str) and is_secret_name(key) and value not in (None, ""):
+                    metadata[key] = MASK
+                else:
+                    metadata[key] = redact_obj(value)
 
     def pytest_html_report_title(self, report) -> None:
         report.title = "Glance upload health"

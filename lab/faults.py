@@ -36,17 +36,18 @@ def ns(*args: str, check=True, capture=False) -> str:
     return out.stdout if capture else ""
 
 
-def inner(action: str) -> None:
+def inner(action: str, node: str = "controller1") -> None:
     """Run one of labctl's inside-the-namespace actions (restart, reload, rotate...)."""
-    labctl.in_namespace([labctl.venv_bin("python"), str(labctl.HERE / "labctl.py"), "_inner", action])
+    labctl.in_namespace([labctl.venv_bin("python"), str(labctl.HERE / "labctl.py"), "_inner", action],
+                        node=node)
 
 
-def edit_conf(pattern: str, replacement: str) -> None:
-    text = ns("cat", CONF, capture=True)
+def edit_conf(pattern: str, replacement: str, node: str = "controller1") -> None:
+    text = labctl.in_namespace(["cat", CONF], node=node, capture_output=True, text=True).stdout
     new, count = re.subn(pattern, replacement, text, flags=re.M)
     if not count:
         raise RuntimeError(f"{pattern!r} not found in {CONF}")
-    labctl.in_namespace(["sh", "-c", 'cat > "$1"', "sh", CONF], input=new, text=True)
+    labctl.in_namespace(["sh", "-c", 'cat > "$1"', "sh", CONF], input=new, text=True, node=node)
 
 
 def conn():
@@ -329,6 +330,26 @@ FAULTS: dict[str, Fault] = {
                             small_image_size_cap, revert_config),
 }
 
+
+def drift_second_controller() -> None:
+    """controller2 alone gets a smaller image_size_cap: uploads fail on one node only."""
+    if "controller2" not in labctl.controllers():
+        raise RuntimeError("needs the two-controller lab: HC_LAB_CONTROLLERS=2 make lab-up")
+    edit_conf(r"^image_size_cap = .*$", "image_size_cap = 2097152", node="controller2")
+    inner("restart-glance", node="controller2")
+
+
+def undrift_second_controller() -> None:
+    inner("render", node="controller2")
+    inner("restart-glance", node="controller2")
+    inner("rotate-logs", node="controller2")
+
+
+# Faults of the two-controller lab (HC_LAB_CONTROLLERS=2).
+NODE_FAULTS: dict[str, Fault] = {
+    "controller2-drift": Fault("store_config", "image_size_cap of 2 MiB on controller2 only; restart it",
+                               drift_second_controller, undrift_second_controller, also=("quota",)),
+}
 
 # Not root causes: bad input the suite must survive with a clear reason.
 BAD_INPUTS: dict[str, Fault] = {

@@ -38,6 +38,10 @@ ADDR = {
     "ssh_addr": "127.0.0.2",
     "ssh_port": "2222",
 }
+# The controllers: controller1 always; controller2 (sharing controller1's stores and database, as
+# an NFS-backed pair does) when the lab is started with HC_LAB_CONTROLLERS=2.
+NODES = {"controller1": "127.0.0.2", "controller2": "127.0.0.3"}
+NODE = os.environ.get("HC_LAB_NODE", "controller1")  # the node an inner command acts for
 STORE_MB_FAST = int(os.environ.get("HC_LAB_STORE_MB", "1536"))
 STORE_MB_SMALL = int(os.environ.get("HC_LAB_SMALL_STORE_MB", "96"))
 HEALTHY_TIMEOUTS = {"timeout_client": "15m", "timeout_server": "15m"}
@@ -120,9 +124,22 @@ def read_pid(path: Path) -> int | None:
         return None
 
 
-def ns_pid() -> int | None:
-    pid = read_pid(RUN / "ns.pid")
+def ns_pidfile(node: str = "controller1") -> Path:
+    return RUN / ("ns.pid" if node == "controller1" else f"ns-{node}.pid")
+
+
+def ns_pid(node: str = "controller1") -> int | None:
+    pid = read_pid(ns_pidfile(node))
     return pid if pid_alive(pid) else None
+
+
+def controllers() -> list[str]:
+    """The nodes this lab runs, as chosen at `up` (kept in the state dir for later commands)."""
+    try:
+        count = int((STATE / "controllers").read_text())
+    except (OSError, ValueError):
+        count = 1
+    return list(NODES)[:max(1, min(count, len(NODES)))]
 
 
 def wait_for(what: str, probe, timeout: float, interval: float = 0.2):
@@ -166,8 +183,11 @@ def secrets_file() -> dict:
     return json.loads(path.read_text())
 
 
-def template_vars() -> dict:
-    return {**ADDR, **secrets_file(), **HEALTHY_TIMEOUTS, "state": str(STATE)}
+def template_vars(node: str | None = None) -> dict:
+    node = node or NODE
+    servers = "\n".join(f"    server {n} {NODES[n]}:9292 check inter 1s fall 5 rise 1" for n in controllers())
+    return {**ADDR, **secrets_file(), **HEALTHY_TIMEOUTS, "state": str(STATE), "node": node,
+            "glance_addr": NODES[node], "glance_servers": servers}
 
 
 def render(name: str, **extra) -> str:
@@ -209,6 +229,7 @@ def ensure_ssh_material() -> None:
             run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "glance-hc-lab",
                  "-f", str(ssh / key)])
     (STATE / "sshd_config").write_text(render("sshd_config"))
+    (STATE / "sshd_config-controller2").write_text(render("sshd_config", ssh_addr=NODES["controller2"]))
     (STATE / "ssh_config").write_text(render("ssh_config"))
 
 
@@ -231,16 +252,34 @@ def start_namespace() -> int:
     return ns_pid()
 
 
-def in_namespace(args: list[str], check=True, **kw):
-    pid = ns_pid()
+def start_second_controller() -> int:
+    """controller2: a copy of controller1's mount table (same stores, same database), its own /etc."""
+    pid = ns_pid("controller2")
+    if pid:
+        return pid
+    ns_pidfile("controller2").unlink(missing_ok=True)
+    logf = open(STATE / "ns-controller2.log", "ab")
+    subprocess.Popen(
+        ["nsenter", "-t", str(ns_pid()), "-m", "--", "unshare", "--mount", "--uts", "--propagation",
+         "private", "--", "/bin/sh", str(HERE / "ns_init_node.sh"), str(STATE), "controller2"],
+        stdin=subprocess.DEVNULL, stdout=logf, stderr=logf, start_new_session=True,
+    )
+    wait_for("controller2 namespace", lambda: ns_pid("controller2"), 15)
+    wait_for("controller2 sshd", lambda: port_open(NODES["controller2"], int(ADDR["ssh_port"])), 15)
+    return ns_pid("controller2")
+
+
+def in_namespace(args: list[str], check=True, node: str = "controller1", **kw):
+    pid = ns_pid(node)
     if not pid:
-        die("the lab is not running: `make lab-up`")
-    return run(["nsenter", "-t", str(pid), "-m", "-u", "--", *args], check=check, **kw)
+        die(f"{node} is not running: `make lab-up`")
+    env = {**os.environ, **kw.pop("env", {}), "HC_LAB_NODE": node}
+    return run(["nsenter", "-t", str(pid), "-m", "-u", "--", *args], check=check, env=env, **kw)
 
 
-def namespace_members() -> list[int]:
-    """Every process living in controller1's mount namespace: all of them are ours."""
-    pid = ns_pid()
+def namespace_members(node: str = "controller1") -> list[int]:
+    """Every process living in a controller's mount namespace: all of them are ours."""
+    pid = ns_pid(node)
     if not pid:
         return []
     target = os.readlink(f"/proc/{pid}/ns/mnt")
@@ -338,7 +377,16 @@ def start_haproxy() -> None:
           "/var/log/haproxy/haproxy.log")
 
 
+def inner_up_node() -> None:
+    """A further glance-api node: its own config and workers; keystone and haproxy stay on controller1."""
+    render_configs()
+    start_uwsgi("glance", "/etc/glance/glance-api-uwsgi.ini", "/run/glance-api-uwsgi.pid",
+                "/var/log/glance/glance-api-uwsgi.out")
+
+
 def inner_up() -> None:
+    if NODE != "controller1":
+        return inner_up_node()
     render_configs()
     keystone_bootstrap()
     start_uwsgi("keystone", "/etc/keystone/keystone-uwsgi.ini", "/run/keystone-uwsgi.pid",
@@ -350,8 +398,9 @@ def inner_up() -> None:
         run([venv_bin("python"), str(HERE / "provision.py")],
             env={**os.environ, **{k.upper(): v for k, v in template_vars().items()}})
         Path("/var/lib/keystone/.provisioned").write_text("1")
-    if glance_db_needs_reset():
+    if glance_db_needs_reset():  # a fresh namespace: empty stores, so a fresh start all round
         glance_db_reset()
+        inner_action("rotate-logs")
     start_uwsgi("glance", "/etc/glance/glance-api-uwsgi.ini", "/run/glance-api-uwsgi.pid",
                 "/var/log/glance/glance-api-uwsgi.out")
 
@@ -370,7 +419,7 @@ def stop_pidfile(pidfile: str, grace: float = 15) -> None:
 
 
 def glance_healthy() -> bool:
-    return http_status(f"http://{ADDR['glance_addr']}:9292/healthcheck") == 200
+    return http_status(f"http://{NODES[NODE]}:9292/healthcheck") == 200
 
 
 def wait_for_vip_steady(checks: int = 3) -> None:
@@ -425,7 +474,7 @@ def clouds_yaml() -> str:
             f"  hc-lab-member:\n{cloud('demo', s['demo_password'], 'demo')}")
 
 
-def cmd_up(_args) -> None:
+def cmd_up(args) -> None:
     if os.geteuid() != 0:
         die("the lab needs root (namespaces, mounts): run it as root")
     t0 = time.monotonic()
@@ -433,9 +482,17 @@ def cmd_up(_args) -> None:
     ensure_tools()
     ensure_venv()
     t_venv = time.monotonic()
+    count = int(os.environ.get("HC_LAB_CONTROLLERS", "1"))
+    (STATE / "controllers").write_text(str(count))
     ensure_ssh_material()
     start_namespace()
     in_namespace([venv_bin("python"), str(Path(__file__).resolve()), "_inner-up"])
+    for node in controllers()[1:]:
+        start_second_controller()
+        in_namespace([venv_bin("python"), str(Path(__file__).resolve()), "_inner-up"], node=node)
+        wait_for(f"glance on {node}", lambda: http_status(f"http://{NODES[node]}:9292/healthcheck") == 200, 60)
+    for node in [n for n in NODES if n not in controllers()]:
+        stop_node(node)
     (STATE / "clouds.yaml").write_text(clouds_yaml())
     (STATE / "clouds.yaml").chmod(0o600)
     vip = ADDR["vip"]
@@ -466,10 +523,17 @@ def cmd_down(_args) -> None:
         for sock in [*(STATE / "ssh").glob("cm-*"), *lab_socks]:
             run(["ssh", "-F", str(ssh_cfg), "-o", f"ControlPath={sock}", "-O", "exit", "controller1"],
                 check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=10)
-    members = namespace_members()
-    if not members:
+    if not ns_pid():
         log("lab is not running")
         return
+    for node in reversed(NODES):
+        stop_node(node)
+    log("lab stopped: no lab process left; its mounts went with its namespaces")
+
+
+def stop_node(node: str) -> None:
+    """End every process in a controller's namespace; its mounts go with the namespace."""
+    members = namespace_members(node)
     for sig, grace in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
         for pid in members:
             try:
@@ -482,10 +546,9 @@ def cmd_down(_args) -> None:
         members = [p for p in members if pid_alive(p)]
         if not members:
             break
-    (RUN / "ns.pid").unlink(missing_ok=True)
+    ns_pidfile(node).unlink(missing_ok=True)
     if members:
-        die(f"processes would not stop: {members}")
-    log("lab stopped: no lab process left; its mounts went with its namespace")
+        die(f"processes of {node} would not stop: {members}")
 
 
 def service_rows() -> list[tuple[str, str]]:
@@ -501,9 +564,13 @@ def service_rows() -> list[tuple[str, str]]:
         p = out.stdout.strip()
         rows.append((name, f"pid {p}" if p and pid_alive(int(p)) else "down"))
     rows.append(("sshd", "listening" if port_open(ADDR["ssh_addr"], int(ADDR["ssh_port"])) else "down"))
-    for name, url in (("keystone via VIP", f"http://{ADDR['vip']}:5000/v3"),
-                      ("glance via VIP", f"http://{ADDR['vip']}:9292/healthcheck"),
-                      ("glance direct", f"http://{ADDR['glance_addr']}:9292/healthcheck")):
+    for node in controllers()[1:]:
+        pid2 = ns_pid(node)
+        rows.append((f"{node} namespace", f"pid {pid2}" if pid2 else "down"))
+    urls = [("keystone via VIP", f"http://{ADDR['vip']}:5000/v3"),
+            ("glance via VIP", f"http://{ADDR['vip']}:9292/healthcheck")]
+    urls += [(f"glance on {n}", f"http://{NODES[n]}:9292/healthcheck") for n in controllers()]
+    for name, url in urls:
         try:
             rows.append((name, f"HTTP {http_status(url)}"))
         except OSError as exc:
@@ -532,9 +599,9 @@ def cmd_fault(args) -> None:
     if Path(sys.executable).resolve() != Path(venv_bin("python")).resolve() and sys.prefix != str(VENV):
         # the faults talk to the API through openstacksdk, which the lab venv has
         os.execv(venv_bin("python"), [venv_bin("python"), str(Path(__file__).resolve()), *sys.argv[1:]])
-    from faults import BAD_INPUTS, FAULTS  # noqa: PLC0415 - faults.py sits beside this file
+    from faults import BAD_INPUTS, FAULTS, NODE_FAULTS  # noqa: PLC0415 - faults.py sits beside this file
 
-    FAULTS = {**FAULTS, **BAD_INPUTS}
+    FAULTS = {**FAULTS, **NODE_FAULTS, **BAD_INPUTS}
 
     if args.action == "list":
         for name, fault in FAULTS.items():
@@ -551,7 +618,7 @@ def cmd_fault(args) -> None:
             fault.inject()
             active.append(name)
             log(f"injected {name}")
-        elif name in active or args.name != "all":
+        elif (name in active or args.name != "all") and (name not in NODE_FAULTS or len(controllers()) > 1):
             fault.revert()
             active = [a for a in active if a != name]
             log(f"reverted {name}")
