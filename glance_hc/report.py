@@ -683,13 +683,16 @@ a{color:#0b57d0}
 .hc-n0{color:#999;font-weight:normal}
 .hc-legend{font-size:12px;color:#555}
 .hc-legend span{display:inline-block;padding:0 .5em;margin-right:.4em;border:1px solid #bbb}
-.hc-failure{border:1px solid #e0a0a6;border-left:6px solid #c62828;border-radius:4px;padding:.5em .8em;margin:.7em 0;background:#fff}
-.hc-failure--error{border-left-color:#6a1b9a}
+.hc-cause{border:1px solid #e0a0a6;border-left:6px solid #c62828;border-radius:4px;padding:.4em .8em;margin:.8em 0;background:#fffafa}
+.hc-cause__title{font-size:17px !important;color:#8a1020}
+.hc-failure{border-top:1px solid #eed;padding:.4em 0 .3em;margin:.3em 0}
+.hc-claim{font-size:15px;font-weight:bold;margin:.2em 0}
 .hc-failure__meta{font-size:13px;color:#444;margin:.1em 0 .3em}
 .hc-badge{display:inline-block;padding:0 .45em;border-radius:3px;font-size:12px;font-weight:bold;color:#fff;background:#c62828;margin-right:.4em}
 .hc-badge--error{background:#6a1b9a}
 .hc-badge--skipped{background:#b45f06}
-.hc-label{font-weight:bold;margin:.5em 0 .1em}
+.hc-label{font-weight:bold;margin:.3em 0 .1em}
+.hc-claim .hc-label{font-weight:normal;color:#555}
 .hc-evidence h4,.hc-block h4{font-size:14px;margin:.5em 0 .1em}
 .hc-remediation{background:#eef6ee;border:1px solid #b7d8b7;border-radius:4px;padding:.3em .8em;margin:.5em 0}
 .hc-remediation ol{margin:.2em 0 .3em 1.2em;padding:0}
@@ -888,13 +891,35 @@ def _matrix_html(checks: list[dict], run_context: dict) -> str:
 
 
 def _failures_html(checks: list[dict]) -> str:
+    """One block per root cause: its failed checks, then the catalogue's remediation once."""
     bad = [c for c in checks if c["outcome"] in (FAILED, ERROR)]
     if not bad:
         return '<h2 id="hc-failed">Failed checks</h2><p>None.</p>'
-    order = {key: i for i, key in enumerate(_root_cause_rows(checks))}
-    bad.sort(key=lambda c: (order.get(c["root_cause"] or "", len(order)), _natural_key(c["target"] or "")))
-    cards = "".join(_failure_card(check) for check in bad)
-    return f'<h2 id="hc-failed">Failed checks ({len(bad)})</h2>{cards}'
+    groups: dict[str, list[dict]] = defaultdict(list)
+    for check in bad:
+        groups[check["root_cause"] or ""].append(check)
+    blocks = []
+    for key in _root_cause_rows(checks):
+        in_group = groups.get(key)
+        if not in_group:
+            continue
+        in_group.sort(key=lambda c: (_natural_key(c["target"] or ""), _natural_key(c["store"] or "")))
+        targets = sorted({c["target"] or NO_TARGET for c in in_group}, key=_natural_key)
+        errored = all(c["outcome"] == ERROR for c in in_group)
+        blocks.append(
+            f'<div class="hc-cause" data-root-cause="{_esc(key)}">'
+            f'<h3 class="hc-cause__title">{_esc(_cause_label(key))} <span class="hc-muted">({_esc(key or "no marker")})'
+            f"</span> - {len(in_group)} failing on {_esc(', '.join(targets))}</h3>"
+            + "".join(_failure_card(check) for check in in_group)
+            + remediation_html(key or None, errored)
+            + "</div>"
+        )
+    return f'<h2 id="hc-failed">Failed checks ({len(bad)})</h2>' + "".join(blocks)
+
+
+def _display_message(message: str | None) -> str:
+    """The claim's own words: pytest's `AssertionError: ` prefix adds nothing for an operator."""
+    return (message or "").removeprefix("AssertionError: ")
 
 
 def _failure_card(check: dict) -> str:
@@ -902,22 +927,17 @@ def _failure_card(check: dict) -> str:
     where = f"on <b>{_esc(check['target'] or NO_TARGET)}</b>"
     if check["store"]:
         where += f", store <b>{_esc(check['store'])}</b>"
-    key = check["root_cause"] or ""
-    meta = (
-        f'<span class="hc-badge{" hc-badge--error" if errored else ""}">{_OUTCOME_LABEL[check["outcome"]]}</span>'
-        f'root cause <a href="#{_anchor(key, check["target"] or NO_TARGET)}"><b>{_esc(_cause_label(key))}</b></a>'
-        f' <span class="hc-muted">({_esc(key or "no marker")})</span> {where}'
-    )
     evidence = "".join(evidence_html(entry) for entry in check["evidence"])
     return (
         f'<div class="hc-failure{" hc-failure--error" if errored else ""}" id="{check["anchor"]}" '
         f'data-nodeid="{_esc(check["nodeid"])}">'
-        f'<div class="hc-failure__meta">{meta}</div>'
-        f'<h3 class="hc-claim">Claim: {_esc(check["claim"])}</h3>'
-        f'<div class="hc-nodeid">{_esc(check["nodeid"])}</div>'
-        f'<div class="hc-label">{"Error" if errored else "Found"}</div><pre class="hc-message">{_esc(check["message"])}</pre>'
-        f'{evidence or ""}'
-        f"{remediation_html(check['root_cause'], errored)}</div>"
+        f'<div class="hc-failure__meta"><span class="hc-badge{" hc-badge--error" if errored else ""}">'
+        f'{_OUTCOME_LABEL[check["outcome"]]}</span>{where} '
+        f'<span class="hc-nodeid">{_esc(check["nodeid"])}</span></div>'
+        f'<div class="hc-claim"><span class="hc-label">Claim:</span> {_esc(check["claim"])}</div>'
+        f'<div class="hc-label">{"Error" if errored else "Found"}</div>'
+        f'<pre class="hc-message">{_esc(_display_message(check["message"]))}</pre>'
+        f"{evidence}</div>"
     )
 
 

@@ -351,9 +351,24 @@ NODE_FAULTS: dict[str, Fault] = {
                                drift_second_controller, undrift_second_controller, also=("quota",)),
 }
 
+PLANTED_TOKEN = "gAAAAABpLantedFernetTokenForTheNoSecretsTest0123456789abcdefABCDEF_-xyz"
+
+
+def secret_in_log() -> None:
+    """A log line that carries secrets, as careless debug logging does; the suite will quote it."""
+    password = labctl.secrets_file()["glance_password"]
+    line = (f"2026-01-01 00:00:00.000 1 ERROR glance.api.v2.image_data [-] Permission denied while "
+            f"uploading; X-Auth-Token: {PLANTED_TOKEN} password={password}\n")
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+    labctl.in_namespace(["sh", "-c", 'cat >> "$1"', "sh", "/var/log/glance/glance-api.log"],
+                        input=line.replace("2026-01-01 00:00:00", stamp), text=True)
+
+
 # Not root causes: bad input the suite must survive with a clear reason.
 BAD_INPUTS: dict[str, Fault] = {
     "garbage-config": Fault("store_config", "glance-api.conf replaced by random bytes (no restart)",
                             garbage_config, restore_config_file),
     "huge-log": Fault("", "glance-api.log grown by a sparse gigabyte", huge_log, normal_log),
+    "secret-in-log": Fault("store_permissions", "a log line quoting a token and a password",
+                           secret_in_log, rotate_only),
 }

@@ -18,7 +18,9 @@ LAB_ARGS = ["--host=controller1", f"--ssh-config={STATE}/ssh_config", "--os-clou
 SUITE_TIMEOUT = 300
 
 sys.path.insert(0, str(ROOT / "lab"))
-from faults import FAULTS  # noqa: E402  (lab/faults.py: the fault catalogue and what it breaks)
+import faults as FAULTS_MODULE  # noqa: E402  (lab/faults.py: the fault catalogue and what it breaks)
+
+FAULTS = FAULTS_MODULE.FAULTS
 
 
 def lab_env() -> dict:
