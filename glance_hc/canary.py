@@ -208,13 +208,14 @@ def body_message(text: str, limit: int = 400) -> str:
     """The readable part of an error body (webob HTML, text/plain or JSON) on one line."""
     if not text:
         return ""
-    text = re.sub(r"(?is)<head>.*?</head>|<title>.*?</title>", " ", text)
+    # the status line is said elsewhere: drop webob's and HAProxy's <title>/<h1> and the
+    # first line of webob's text/plain pages ("413 Request Entity Too Large\n\n...")
+    text = re.sub(r"(?is)<head>.*?</head>|<title>.*?</title>|<h1>.*?</h1>", " ", text)
+    text = re.sub(r"^\s*\d{3} [A-Za-z][A-Za-z -]*\r?\n\s*\r?\n", "", text)
     text = re.sub(r"(?i)<br\s*/?>", " ", text)
     text = re.sub(r"<[^>]+>", " ", text)
     text = html.unescape(text)
     text = re.sub(r"\s+", " ", text).strip()
-    # webob text/plain repeats the title first: "413 Request Entity Too Large The request ..."
-    text = re.sub(r"^(\d{3} [A-Za-z -]+?) \1 ", r"\1 ", text)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -340,7 +341,7 @@ def image_record(conn, image_id: str, *, endpoint_override: str | None = None,
 
 def upload(conn, image_id: str, source: PatternSource, store: str | None = None, *,
            endpoint_override: str | None = None, timeout: float | tuple[float, float] | None = None,
-           deadline: float | None = None) -> Transfer:
+           deadline: float | None = None, hold_body: float = 0.0) -> Transfer:
     """PUT /v2/images/{id}/file, streaming `source` with a Content-Length.
 
     `store` goes in X-Image-Meta-Store (multistore). `deadline` (seconds from now) stops
@@ -352,6 +353,10 @@ def upload(conn, image_id: str, source: PatternSource, store: str | None = None,
     store full) while the client is still sending, and a client that keeps writing gets
     the connection reset and loses that answer (requests does). Behind an HTTP proxy
     from the environment the session itself sends the body (no early-answer watch).
+
+    `hold_body` (seconds) waits for an answer after the headers before sending any byte:
+    the probe for an answer a proxy lost (HAProxy in front of uWSGI loses an early answer
+    when uWSGI closes with body bytes unread: the client then sees a reset).
     """
     headers = {"Content-Type": "application/octet-stream"}
     if store:
@@ -364,10 +369,10 @@ def upload(conn, image_id: str, source: PatternSource, store: str | None = None,
             answer, _ = call(conn, "PUT", path, data=source, headers=headers,
                              endpoint_override=endpoint_override, timeout=timeout)
         else:
-            answer = _stream_put(conn, endpoint, path, source, headers, timeout)
+            answer = _stream_put(conn, endpoint, path, source, headers, timeout, hold_body)
             if answer.status == 401:  # the token expired: once more with a new one
                 conn.session.invalidate()
-                answer = _stream_put(conn, endpoint, path, source, headers, timeout)
+                answer = _stream_put(conn, endpoint, path, source, headers, timeout, hold_body)
     finally:
         source.deadline = None
     result = Transfer(**vars(answer))
@@ -442,7 +447,7 @@ class _SockLike:
 
 
 def _stream_put(conn, endpoint: str, path: str, source: PatternSource, headers: dict,
-                timeout) -> Answer:
+                timeout, hold_body: float = 0.0) -> Answer:
     """Send the body while watching the socket: an answer that comes early is read at once.
 
     Glance (or the proxy) may answer before the body is complete (413 for a quota or a
@@ -477,7 +482,20 @@ def _stream_put(conn, endpoint: str, path: str, source: PatternSource, headers: 
         sock = hc.sock
         sock.setblocking(False)
         chunks, pending, closed = iter(source), memoryview(b""), False
-        idle_since = time.monotonic()
+        if hold_body > 0:  # the probe: any answer before the first body byte?
+            with selectors.DefaultSelector() as held:
+                held.register(sock, selectors.EVENT_READ)
+                if held.select(hold_body):
+                    try:
+                        data = sock.recv(65536)
+                    except (ssl.SSLWantReadError, BlockingIOError):
+                        data = None
+                    except OSError:
+                        data = b""
+                    if data == b"":
+                        closed = True
+                    elif data:
+                        head += data
         watch = selectors.DefaultSelector()
         watch.register(sock, selectors.EVENT_READ | selectors.EVENT_WRITE)
         try:
@@ -535,9 +553,10 @@ def _stream_put(conn, endpoint: str, path: str, source: PatternSource, headers: 
             answer.body = resp.read(_BODY_LIMIT).decode("utf-8", "replace")
         except (OSError, http.client.HTTPException):
             pass
-        if not sent_all:
+        unsent = pending.nbytes + len(source) - source.bytes_sent
+        if unsent > 0:
             answer.error = (f"answered before the body was complete "
-                            f"({source.bytes_sent - pending.nbytes} of {len(source)} bytes sent)")
+                            f"({len(source) - unsent} of {len(source)} bytes sent)")
     except DeadlineExceeded as exc:
         answer.status, answer.error = CLIENT_DEADLINE, str(exc)
     except socket.timeout as exc:
@@ -799,6 +818,67 @@ def node_api_url(host_facts) -> tuple[str | None, str]:
     return None, "; ".join(tried) or "no source for the node's address"
 
 
+def parse_node_urls(values: Iterable[str]) -> dict[str, str]:
+    """`name=url` entries (comma, space or newline separated) into {host name: url}."""
+    urls: dict[str, str] = {}
+    for value in values or []:
+        for item in re.split(r"[\s,]+", str(value)):
+            name, sep, url = item.partition("=")
+            if sep and name.strip() and url.strip():
+                urls[name.strip()] = url.strip().rstrip("/")
+    return urls
+
+
+def api_endpoint(node_url: str) -> str:
+    """The Image API v2 endpoint of a node URL (http://host:9292 -> http://host:9292/v2)."""
+    url = node_url.rstrip("/")
+    return url if url.endswith("/v2") else url + "/v2"
+
+
+_UWSGI_REQUEST = re.compile(r"\b(?P<method>[A-Z]+) (?P<path>/\S+) => generated .*\(HTTP/[\d.]+ (?P<status>\d{3})\)")
+_HAPROXY_REQUEST = re.compile(r" (?P<status>-1|\d{3}) -?\d+ .*\"(?P<method>[A-Z]+) (?P<path>/\S+) HTTP/[\d.]+\"")
+
+
+def answered_status(log_lines: Iterable[str], image_id: str, method: str = "PUT") -> int | None:
+    """The status glance-api (uWSGI's request log) or HAProxy gave the image's data request.
+
+    For a client that lost the answer (connection reset): the logs still say what it was.
+    uWSGI's own line wins over HAProxy's; -1 (HAProxy: no answer) gives None.
+    """
+    found: dict[str, int] = {}
+    for line in log_lines or []:
+        for kind, pattern in (("uwsgi", _UWSGI_REQUEST), ("haproxy", _HAPROXY_REQUEST)):
+            m = pattern.search(line)
+            if m and m.group("method") == method and image_id in m.group("path") \
+                    and m.group("path").rstrip("/").endswith("/file") and m.group("status") != "-1":
+                found[kind] = int(m.group("status"))
+    return found.get("uwsgi") or found.get("haproxy")
+
+
+def node_url_overrides(config) -> dict[str, str]:
+    """Node URLs the operator gave: ini `glance_api_urls` and `--glance-api-url NAME=URL`.
+
+    `config` is a pytest Config (duck-typed); options that are not registered count as unset.
+    """
+    values: list[str] = []
+    try:
+        ini = config.getini("glance_api_urls")
+    except (ValueError, KeyError):
+        ini = None
+    if ini:
+        values += ini if isinstance(ini, list) else [str(ini)]
+    values += list(config.getoption("glance_api_url", default=None) or [])
+    return parse_node_urls(values)
+
+
+def node_url_for(config, host_facts) -> tuple[str | None, str]:
+    """A node's glance-api URL: the operator's override first, then the node's own config."""
+    given = node_url_overrides(config).get(host_facts.name)
+    if given:
+        return given, "ini glance_api_urls / --glance-api-url"
+    return node_api_url(host_facts)
+
+
 def hashing_algorithm(host_facts_list) -> str:
     """The [DEFAULT] hashing_algorithm the hosts configure (sha512 when none says)."""
     for found in host_facts_list:
@@ -906,6 +986,8 @@ RULES: tuple[Rule, ...] = (
          statuses=(413,), body=r"exceed|quota|limit|too large"),
     Rule("413-disk-full-log", "store_full", "HTTP 413 and the log says the disk is full",
          statuses=(413,), log=_FULL_LOG),
+    Rule("413-quota-log", "quota", "HTTP 413 and the log shows a quota refusal",
+         statuses=(413,), log=_QUOTA_LOG),
     Rule("413", "quota", "HTTP 413 without a known message: a size limit (quota, image_size_cap or a "
                          "proxy's body size limit)", statuses=(413,)),
     # 410: the store was disabled when glance-api configured it, or the image was deleted meanwhile
@@ -931,6 +1013,10 @@ RULES: tuple[Rule, ...] = (
     Rule("bad-gateway", "worker_crash",
          "the proxy lost its connection to glance-api mid-request: a worker died or was killed",
          statuses=(502,)),
+    Rule("reset-answer-lost", "availability",
+         "the connection was reset and the image is back in queued: glance-api refused the upload "
+         "early and its answer was lost on the way (HAProxy drops an answer uWSGI sends before "
+         "reading the whole body); no worker died", statuses=(CONNECTION_RESET,), image_status=("queued",)),
     Rule("connection-reset", "worker_crash",
          "glance-api closed the connection without answering: a worker died mid-request",
          statuses=(CONNECTION_RESET,)),
@@ -1048,11 +1134,12 @@ def age_of(record: dict, now: datetime, field_name: str = "updated_at") -> timed
 
 
 def list_images(conn, *, page_size: int = 200, timeout: float | None = None,
-                stop: Callable[[dict], bool] | None = None, **filters) -> tuple[list[dict], int]:
+                stop: Callable[[dict], bool] | None = None, max_items: int | None = None,
+                **filters) -> tuple[list[dict], int]:
     """GET /v2/images following `next` links; returns (images, pages read).
 
-    `stop(image)` ends the listing early (for a sorted walk). Raises RuntimeError with
-    the answer when a page cannot be read.
+    `stop(image)` ends the listing early (for a sorted walk), as does `max_items`.
+    Raises RuntimeError with the answer when a page cannot be read.
     """
     params = {"limit": page_size, **{k: v for k, v in filters.items() if v is not None}}
     images, pages = [], 0
@@ -1062,9 +1149,11 @@ def list_images(conn, *, page_size: int = 200, timeout: float | None = None,
         if not answer.ok or answer.json is None:
             raise RuntimeError(f"listing images failed: {answer.describe()}")
         for img in answer.json.get("images", []):
-            if stop is not None and stop(img):
+            if (stop is not None and stop(img)) or (max_items is not None and len(images) >= max_items):
                 return images, pages
             images.append(img)
+        if max_items is not None and len(images) >= max_items:
+            return images, pages
         nxt = answer.json.get("next")
         if not nxt or not answer.json.get("images"):
             return images, pages

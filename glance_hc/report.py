@@ -35,6 +35,7 @@ from typing import Any
 import pytest
 
 from glance_hc.catalogue import API_SCOPE, HOST_SCOPE, ROOT_CAUSES
+from glance_hc.sizes import KIB, human
 from glance_hc.redact import MASK, is_secret_name, redact, redact_obj
 
 CONTEXT_KEY = pytest.StashKey[dict]()
@@ -105,13 +106,14 @@ def _glance_version(ctx: dict) -> str | None:
 
 
 def _thresholds_in_force(config: pytest.Config) -> dict | None:
-    """The suite's thresholds, from its options plugin, when fixtures did not record them."""
+    """The suite's thresholds as given (ini or flag), when fixtures did not record them."""
     options = config.pluginmanager.get_plugin("fixtures.options")
-    thresholds_of = getattr(options, "thresholds_of", None)
-    if thresholds_of is None:
+    names = getattr(options, "THRESHOLDS", None)
+    raw_threshold = getattr(options, "raw_threshold", None)
+    if not names or raw_threshold is None:
         return None
     try:
-        return dict(thresholds_of(config).as_report())
+        return {name: raw_threshold(config, name) for name in names}
     except Exception:  # noqa: BLE001 - the report must not fail for want of a table row
         return None
 
@@ -661,10 +663,10 @@ a{color:#0b57d0}
 #hc-report{color:#222;font-size:14px;line-height:1.4}
 #hc-report h2{font-size:20px;margin:1.2em 0 .4em;border-bottom:2px solid #ddd;padding-bottom:.15em}
 #hc-report h3{font-size:16px;margin:.2em 0}
-#hc-report pre{font-family:Menlo,Consolas,"DejaVu Sans Mono",monospace;font-size:12.5px;background:#f6f8fa;
+.hc-evidence pre,.hc-block pre,#hc-report pre{font-family:Menlo,Consolas,"DejaVu Sans Mono",monospace;font-size:12.5px;background:#f6f8fa;
   border:1px solid #e1e4e8;border-radius:4px;padding:.5em .7em;margin:.3em 0;white-space:pre-wrap;
   word-break:break-word;max-height:20em;overflow:auto;color:#222}
-#hc-report code{font-family:Menlo,Consolas,"DejaVu Sans Mono",monospace;font-size:12.5px}
+.hc-evidence code,.hc-block code,#hc-report code{font-family:Menlo,Consolas,"DejaVu Sans Mono",monospace;font-size:12.5px}
 .hc-verdict{color:#fff;padding:.5em 1em;margin:.3em 0 .6em;border-radius:6px}
 .hc-verdict__title{font-size:28px;font-weight:bold}
 .hc-verdict__counts{font-size:15px;margin-top:.15em}
@@ -694,6 +696,8 @@ a{color:#0b57d0}
 .hc-label{font-weight:bold;margin:.3em 0 .1em}
 .hc-claim .hc-label{font-weight:normal;color:#555}
 .hc-evidence h4,.hc-block h4{font-size:14px;margin:.5em 0 .1em}
+.hc-remediation code{background:#dfeedf;padding:0 .2em;border-radius:3px}
+.extraHTML{max-width:calc(100vw - 60px)}
 .hc-remediation{background:#eef6ee;border:1px solid #b7d8b7;border-radius:4px;padding:.3em .8em;margin:.5em 0}
 .hc-remediation ol{margin:.2em 0 .3em 1.2em;padding:0}
 .hc-nodeid{font-family:Menlo,Consolas,monospace;font-size:12px;color:#555}
@@ -713,16 +717,23 @@ a{color:#0b57d0}
 </style>"""
 
 # Runs before pytest-html's app.js (which sits in the page's footer): unless
-# the address already says which outcomes to show, the results table opens
-# with passed checks hidden; the Passed box shows them again.
+# the address already says otherwise, the results table opens with passed
+# checks hidden (the Passed box shows them) and skipped rows folded (their
+# reasons are listed above), so failed rows with their details come first.
 _HC_SCRIPT = """<script>
 (function () {
   try {
     var url = new URL(window.location.href);
+    var changed = false;
     if (!url.searchParams.has("visible")) {
       url.searchParams.set("visible", "failed,error,skipped,xfailed,xpassed,rerun");
-      window.history.replaceState(null, "", url.href);
+      changed = true;
     }
+    if (!url.searchParams.has("collapsed")) {
+      url.searchParams.set("collapsed", "passed,skipped,xfailed");
+      changed = true;
+    }
+    if (changed) { window.history.replaceState(null, "", url.href); }
   } catch (e) { /* the table then lists every check, failed first */ }
 })();
 </script>"""
@@ -796,8 +807,8 @@ def render_summary_html(collector: HealthCollector) -> list[str]:
     parts.append(_cells_html(checks, run_context))
     parts.append(
         '<h2 id="hc-all-results">All checks</h2><p class="hc-muted">pytest-html\'s table: failed and '
-        "errored checks first, with their evidence, remediation and log. Passed checks are hidden; "
-        "tick <b>Passed</b> to list them. Click a row to fold it.</p>"
+        "errored checks first, with their evidence, remediation and log; skipped rows are folded. "
+        "Passed checks are hidden: tick <b>Passed</b> to list them. Click a row to fold or unfold it.</p>"
     )
     parts.append("</div>")
     return parts
@@ -830,7 +841,10 @@ def _verdict_html(collector: HealthCollector, checks: list[dict]) -> str:
     details = []
     bad = [c for c in checks if c["outcome"] in (FAILED, ERROR)]
     if bad:
+        order = {key: i for i, key in enumerate(_root_cause_rows(checks))}
         by_cell = Counter((c["root_cause"] or "", c["target"] or NO_TARGET) for c in bad)
+        by_cell = dict(sorted(by_cell.items(), key=lambda item: (order.get(item[0][0], len(order)),
+                                                                 _natural_key(item[0][1]))))
         items = "".join(
             f'<li><a href="#{_anchor(key, target)}">{_esc(_cause_label(key))} on {_esc(target)}</a>: '
             f"{n} failing check{'s' if n > 1 else ''}</li>"
@@ -845,7 +859,7 @@ def _verdict_html(collector: HealthCollector, checks: list[dict]) -> str:
     return (
         f'<div class="hc-verdict hc-verdict--{_esc(verdict)}" style="background:{_VERDICT_COLOURS[verdict]}">'
         f'<div class="hc-verdict__title">Glance upload health: {_esc(verdict.upper())}</div>'
-        f'<div class="hc-verdict__counts">{_esc(_VERDICT_MEANING[verdict])}. {_esc(counts)}</div>'
+        f'<div class="hc-verdict__counts">{_esc(_VERDICT_MEANING[verdict].capitalize())}. {_esc(counts)}</div>'
         f'<div class="hc-verdict__detail">{"".join(details)}</div></div>'
     )
 
@@ -894,7 +908,7 @@ def _failures_html(checks: list[dict]) -> str:
     """One block per root cause: its failed checks, then the catalogue's remediation once."""
     bad = [c for c in checks if c["outcome"] in (FAILED, ERROR)]
     if not bad:
-        return '<h2 id="hc-failed">Failed checks</h2><p>None.</p>'
+        return '<section id="hc-failed"><h2>Failed checks</h2><p>None.</p></section>'
     groups: dict[str, list[dict]] = defaultdict(list)
     for check in bad:
         groups[check["root_cause"] or ""].append(check)
@@ -914,12 +928,15 @@ def _failures_html(checks: list[dict]) -> str:
             + remediation_html(key or None, errored)
             + "</div>"
         )
-    return f'<h2 id="hc-failed">Failed checks ({len(bad)})</h2>' + "".join(blocks)
+    return f'<section id="hc-failed"><h2>Failed checks ({len(bad)})</h2>' + "".join(blocks) + "</section>"
 
 
 def _display_message(message: str | None) -> str:
     """The claim's own words: pytest's `AssertionError: ` prefix adds nothing for an operator."""
-    return (message or "").removeprefix("AssertionError: ")
+    text = message or ""
+    for prefix in ("AssertionError: ", "Failed: "):
+        text = text.removeprefix(prefix)
+    return text
 
 
 def _failure_card(check: dict) -> str:
@@ -965,9 +982,10 @@ def _skips_html(checks: list[dict]) -> str:
             f'{count} could not look because:<pre class="hc-skip-reason">{_esc(reason)}</pre>{listing}</div>'
         )
     return (
-        f'<h2 id="hc-skipped">Skipped checks ({len(skipped)})</h2>'
+        f'<section id="hc-skipped"><h2>Skipped checks ({len(skipped)})</h2>'
         '<p class="hc-muted">A skipped check proves nothing: fix what stopped it and run again.</p>'
         + "".join(blocks)
+        + "</section>"
     )
 
 
@@ -975,8 +993,11 @@ def _figures_html(checks: list[dict]) -> str:
     figures = [(check, metric) for check in checks for metric in check["metrics"]]
     if not figures:
         return ""
+    # The canary's figures (what a user's upload sees) first, the rest in run order.
+    figures.sort(key=lambda item: not item[1]["name"].startswith("canary"))
     rows = "".join(
-        f"<tr><td>{_esc(metric['name'])}</td><td class=\"hc-num\">{_esc(_figure_value(metric['value']))}</td>"
+        f"<tr><td>{_esc(metric['name'])}</td>"
+        f"<td class=\"hc-num\">{_esc(_figure_value(metric['value'], metric['unit']))}</td>"
         f"<td>{_esc(metric['unit'])}</td>"
         f"<td>{_esc(', '.join(f'{k}={v}' for k, v in metric['labels'].items()))}</td>"
         f"<td>{_esc(check['target'])}</td><td class=\"hc-o-{_esc(check['outcome'])}\">{_esc(check['outcome'])}</td>"
@@ -984,16 +1005,22 @@ def _figures_html(checks: list[dict]) -> str:
         for check, metric in figures
     )
     return (
-        '<h2 id="hc-figures">Figures</h2><table class="hc-kv" id="hc-figures-table"><thead><tr><th>Metric</th>'
-        "<th>Value</th><th>Unit</th><th>Labels</th><th>Target</th><th>Check</th><th>Claim</th></tr></thead>"
-        f"<tbody>{rows}</tbody></table>"
+        '<section id="hc-figures"><h2>Figures</h2><table class="hc-kv" id="hc-figures-table"><thead><tr><th>Metric</th>'
+        "<th>Value</th><th>Unit</th><th>Labels</th><th>Target</th><th>Outcome</th><th>Check</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table></section>"
     )
 
 
-def _figure_value(value) -> str:
+def _figure_value(value, unit=None) -> str:
+    if isinstance(value, bool) or value is None:
+        return "" if value is None else str(value)
+    if unit in ("bytes", "B") and isinstance(value, (int, float)) and abs(value) >= KIB:
+        return f"{human(value)} ({value:g})" if isinstance(value, float) else f"{human(value)} ({value})"
+    if unit == "ratio" and isinstance(value, (int, float)):
+        return f"{value:g} ({100 * value:.1f}%)"
     if isinstance(value, float) and not value.is_integer():
         return f"{value:.4g}"
-    return "" if value is None else str(value)
+    return str(value)
 
 
 def _context_html(collector: HealthCollector, run_context: dict) -> str:
@@ -1023,7 +1050,10 @@ def _context_html(collector: HealthCollector, run_context: dict) -> str:
     for key, value in ctx.items():
         rows.append((_esc(key), _value_html(value)))
     body = "".join(f"<tr><th>{label}</th><td>{value}</td></tr>" for label, value in rows)
-    return f'<h2 id="hc-context">Run context</h2><table class="hc-kv" id="hc-context-table"><tbody>{body}</tbody></table>'
+    return (
+        f'<section id="hc-context"><h2>Run context</h2>'
+        f'<table class="hc-kv" id="hc-context-table"><tbody>{body}</tbody></table></section>'
+    )
 
 
 def _hosts_html(hosts) -> str:
@@ -1100,7 +1130,7 @@ def _cells_html(checks: list[dict], run_context: dict) -> str:
             f"on <b>{_esc(target)}</b><ul>{''.join(items)}</ul></div>"
         )
     # Not collapsed: the matrix cells link here and a closed <details> hides the target.
-    return '<h2 id="hc-cells">Checks by cell</h2><div class="hc-cell-list">' + "".join(listing) + "</div>"
+    return '<section id="hc-cells"><h2>Checks by cell</h2>' + "".join(listing) + "</section>"
 
 
 def evidence_html(entry: dict) -> str:
@@ -1128,11 +1158,16 @@ def remediation_html(root_cause: str | None, errored: bool) -> str:
         if errored
         else ""
     )
-    steps = "".join(f"<li>{_esc(step)}</li>" for step in cause.remediation)
+    steps = "".join(f"<li>{_code_spans(_esc(step))}</li>" for step in cause.remediation)
     return (
         f'<div class="hc-block hc-remediation"><h4>Remediation: {_esc(cause.title)}</h4>'
-        f"<p>{_esc(cause.runbook_step)}. {_esc(cause.symptom)}</p>{note}<ol>{steps}</ol></div>"
+        f"<p>{_esc(cause.runbook_step)}. {_code_spans(_esc(cause.symptom))}</p>{note}<ol>{steps}</ol></div>"
     )
+
+
+def _code_spans(escaped: str) -> str:
+    """`command` in the catalogue's text -> <code>: applied to already escaped html only."""
+    return re.sub(r"`([^`<>]+)`", r"<code>\1</code>", escaped)
 
 
 def skip_html(reason: str) -> str:
@@ -1140,6 +1175,17 @@ def skip_html(reason: str) -> str:
         '<div class="hc-block hc-skip"><h4>Skipped: this check could not look</h4>'
         f"<pre>{_esc(reason)}</pre></div>"
     )
+
+
+def _metadata_html(value):
+    """pytest-html's javascript inserts environment values (and nested keys) as html."""
+    if isinstance(value, str):
+        return html.escape(value)
+    if isinstance(value, dict):
+        return {_metadata_html(k) if isinstance(k, str) else k: _metadata_html(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_metadata_html(item) for item in value]
+    return value
 
 
 class HtmlReportHooks:
@@ -1161,7 +1207,7 @@ class HtmlReportHooks:
                 if isinstance(key, str) and is_secret_name(key) and value not in (None, ""):
                     metadata[key] = MASK
                 else:
-                    metadata[key] = redact_obj(value)
+                    metadata[key] = _metadata_html(redact_obj(value))
 
     def pytest_html_report_title(self, report) -> None:
         report.title = "Glance upload health"
@@ -1174,6 +1220,12 @@ class HtmlReportHooks:
         cells.insert(3, '<th class="sortable" data-column-type="target">Target</th>')
 
     def pytest_html_results_table_row(self, report, cells) -> None:
+        # pytest-html puts the node id in as html; a test id made from a remote
+        # config (a store name) must stay text.
+        test_id = report.nodeid if report.when in ("call", None) else f"{report.nodeid}::{report.when}"
+        for index, cell in enumerate(cells):
+            if cell.startswith('<td class="col-testId">'):
+                cells[index] = f'<td class="col-testId">{_esc(test_id)}</td>'
         root_cause = getattr(report, "hc_root_cause", None) or ""
         target = getattr(report, "hc_target", None) or ""
         cells.insert(2, f'<td class="col-rootCause">{_esc(root_cause)}</td>')

@@ -323,16 +323,17 @@ def test_html_report_has_matrix_and_escapes_evidence(suite):
     assert "hc-verdict--unhealthy" in report
     assert 'class="hc-matrix"' in report
     # store_config on controller1: 1 pass, 1 fail, 1 skip -> red; availability on api -> green
-    assert (
-        '<td class="hc-cell hc-cell--fail" style="background:#f8d7da">'
-        '<a href="#hc-cell-store_config--controller1">1 pass / 1 fail / 1 skip</a></td>'
-    ) in report
-    assert 'class="hc-cell hc-cell--pass"' in report
+    cell = re.search(r'<td class="hc-cell hc-cell--fail" [^>]*data-root-cause="store_config"[^>]*>(.*?)</td>', report)
+    assert cell, "no red store_config cell"
+    assert 'data-target="controller1" data-failed="1" data-skipped="1" data-passed="1"' in cell.group(0)
+    assert cell.group(1).startswith('<a href="#hc-cell-store_config--controller1">')
+    assert re.sub(r"<[^>]+>", "", cell.group(1)).replace("&nbsp;", " ") == "1 fail / 1 skip / 1 pass"
+    assert re.search(r'class="hc-cell hc-cell--pass"[^>]*data-root-cause="availability" data-target="api"', report)
     assert 'id="hc-cell-store_config--controller1"' in report
     assert 'data-column-type="rootCause">Root cause</th>' in report
     assert 'data-column-type="target">Target</th>' in report
-    assert "<h2>Figures</h2>" in report
-    assert "<td>canary_upload_throughput</td><td>42.5</td><td>MiB/s</td>" in report
+    assert '<section id="hc-figures"><h2>Figures</h2>' in report
+    assert '<td>canary_upload_throughput</td><td class="hc-num">42.5</td><td>MiB/s</td>' in report
     assert "<script>alert" not in report
 
     data = _html_test_data(report)
@@ -390,3 +391,133 @@ def test_planted_password_never_reaches_an_output_file(suite):
     assert PLANTED_PASSWORD not in terminal
     assert "connecting with password=***" in terminal
     assert "FAILED test_checks.py::test_conf - AssertionError: login refused, password = ***" in terminal
+
+
+# --------------------------------------------------------------------------
+# what the page gives an operator
+
+OPERATOR_SOURCE = """
+import pytest
+pytestmark = [pytest.mark.host, pytest.mark.store_full]
+
+@pytest.fixture(params=["controller10", "controller2"])
+def host(request):
+    request.node.user_properties.append(("hc_target", request.param))
+    return request.param
+
+def test_store_has_room(host, evidence):
+    evidence.add("df", "/dev/vdb 50G 49G 1G 98% /var/lib/glance/images", command="df -h")
+    evidence.metric("store_available_bytes", 1610612736, "bytes", {"store": "fast"})
+    assert False, "store fast on " + host + " is 98% full"
+
+def test_cache_dir(host):
+    pytest.skip("no image cache configured")
+
+@pytest.mark.store_config
+def test_conf_parses(host, evidence):
+    evidence.metric("store_used_ratio", 0.25, "ratio")
+    evidence.metric("canary_upload_mib_per_s", 2.5, "MiB/s", {"store": "fast"})
+"""
+
+
+def _summary_section(report: str) -> str:
+    """Our part of the page: from the verdict to pytest-html's own table."""
+    return report[report.index('<div id="hc-report">'):report.index('id="hc-all-results"')]
+
+
+def test_html_groups_failures_by_root_cause_with_remediation_once(suite):
+    _, health = run(suite, OPERATOR_SOURCE, "--html=out/report.html")
+    report = (suite.path / "out" / "report.html").read_text()
+    ours = _summary_section(report)
+
+    # the claim is the check's name as a sentence, in health.json and on the page
+    claims = sorted(c["claim"] for c in health["checks"] if c["outcome"] == "failed")
+    assert claims == ["Store has room [controller10]", "Store has room [controller2]"]
+    assert '<span class="hc-label">Claim:</span> Store has room [controller2]</div>' in ours
+
+    # both failures under one store_full block, remediation shown once for it
+    assert ours.count('class="hc-cause"') == 1
+    assert 'data-root-cause="store_full"><h3 class="hc-cause__title">' in ours
+    assert ours.count("Remediation: " + html.escape(ROOT_CAUSES["store_full"].title)) == 1
+    assert "- 2 failing on controller2, controller10</h3>" in ours
+    # the pytest prefix is dropped from what was found
+    assert '<pre class="hc-message">store fast on controller2 is 98% full' in ours
+    # the catalogue's `commands` are code
+    assert "<code>df -h /var/lib/glance/images</code>" in ours
+
+    # skips grouped by their reason, every check listed under it
+    assert ours.count('class="hc-skip-group"') == 1
+    assert '2 checks could not look because:<pre class="hc-skip-reason">no image cache configured</pre>' in ours
+
+    # hosts in natural order, the API column last
+    header = re.search(r'<table class="hc-matrix" id="hc-matrix"><thead>(.*?)</thead>', ours).group(1)
+    # (controller1 is in the run context: a host with no checks still gets its column)
+    assert re.findall(r"<th>(.*?)</th>", header) == ["Root cause", "controller1", "controller2", "controller10", "api"]
+    # the banner names the failing cells and where checks could not look
+    assert "Store backend full on controller2</a>: 1 failing check" in ours
+    assert "Could not look: controller2 (1), controller10 (1)" in ours
+    # figures: the canary's first, bytes read as sizes, ratios as percentages
+    figures = re.findall(r"<tr><td>([a-z_]+)</td><td class=\"hc-num\">(.*?)</td>", ours)
+    assert [name for name, _ in figures[:2]] == ["canary_upload_mib_per_s"] * 2
+    assert ("store_available_bytes", "1.5 GiB (1610612736)") in figures
+    assert ("store_used_ratio", "0.25 (25.0%)") in figures
+
+
+def test_html_results_table_opens_on_failures(suite):
+    run(suite, OPERATOR_SOURCE, "--html=out/report.html")
+    report = (suite.path / "out" / "report.html").read_text()
+    # one script of ours, before pytest-html's: passed hidden, skipped folded, unless the address says
+    assert report.count("<script>") == 2
+    ours = report[report.index("<script>"):report.index("</script>")]
+    assert 'url.searchParams.set("visible", "failed,error,skipped,xfailed,xpassed,rerun")' in ours
+    assert 'url.searchParams.set("collapsed", "passed,skipped,xfailed")' in ours
+    assert report.index("<script>") < report.index('id="data-container"')
+    # the environment table moves below the results (CSS order, no script)
+    assert "#environment{order:4}" in report
+
+
+def test_run_context_has_versions_and_given_thresholds(suite):
+    _, health = run(suite, PASSING, "--html=out/report.html")
+    versions = health["context"]["versions"]
+    assert set(versions) >= {"suite", "python", "pytest", "pytest-html", "pytest-testinfra", "openstacksdk"}
+    assert versions["pytest"] == pytest.__version__
+    # thresholds a fixture recorded are kept as they are
+    assert health["context"]["thresholds"] == {"store_usage_ratio": 0.8}
+    ours = _summary_section((suite.path / "out" / "report.html").read_text())
+    assert "<tr><th>Thresholds in force</th>" in ours
+    assert f"<tr><th>pytest</th><td>{pytest.__version__}</td></tr>" in ours
+    assert "<tr><th>glance</th><td>not recorded</td></tr>" in ours
+    assert "<tr><th>Duration</th>" in ours
+
+
+def test_thresholds_in_force_come_from_the_options_plugin(pytester):
+    """With the suite's own options plugin, the report lists thresholds as the operator gave them."""
+    pytester.syspathinsert(REPO_ROOT)
+    pytester.makeini(INI)
+    pytester.makeconftest('pytest_plugins = ["fixtures.options", "glance_hc.report"]\n')
+    pytester.makepyfile(test_checks=PASSING)
+    pytester.runpytest("--health-json=out/health.json", "--largest-image=64MiB")
+    health = json.loads((pytester.path / "out" / "health.json").read_text())
+    thresholds = health["context"]["thresholds"]
+    assert thresholds["largest_image"] == "64MiB"
+    assert thresholds["store_usage_max_percent"] == "80"
+
+
+def test_test_ids_and_environment_are_text_in_pytest_html_table(suite):
+    source = """
+import pytest
+pytestmark = [pytest.mark.host, pytest.mark.store_config]
+
+@pytest.mark.parametrize("store", ["<b>bold</b>"])
+def test_store(controller1, store):
+    assert False
+"""
+    run(suite, source, "--html=out/report.html", "--metadata", "branch", "<i>x</i>",
+        "--metadata", "OS_PASSWORD", PLANTED_PASSWORD)
+    report = (suite.path / "out" / "report.html").read_text()
+    data = _html_test_data(report)
+    row = next(iter(data["tests"].values()))[0]["resultsTableRow"]
+    assert '<td class="col-testId">test_checks.py::test_store[&lt;b&gt;bold&lt;/b&gt;]</td>' in row
+    assert data["environment"]["branch"] == "&lt;i&gt;x&lt;/i&gt;"
+    assert data["environment"]["OS_PASSWORD"] == "***"
+    assert PLANTED_PASSWORD not in report

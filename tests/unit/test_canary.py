@@ -1,0 +1,523 @@
+"""The canary's logic: the data source, the transport, the waiter, cleanup and classification.
+
+Classification is table-driven on tests/data/api/*.json: answers and log lines
+captured from the lab (captured: real) or, where the lab cannot produce them
+without a fault, built from Glance's and HAProxy's own wording (captured: synthetic).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import socket
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from glance_hc import canary
+from glance_hc.catalogue import ROOT_CAUSES
+from glance_hc.config import GlanceConfig
+
+DATA = Path(__file__).parent.parent / "data" / "api"
+CASES = sorted(DATA.glob("*.json"))
+
+
+def load(name: str) -> dict:
+    return json.loads((DATA / f"{name}.json").read_text())
+
+
+# ---------------------------------------------------------------------------- data source
+
+
+@pytest.mark.parametrize("size", [0, 1, 4095, 4096, 4097, 3 * 4096 + 123, 64 * 1024])
+def test_pattern_source_yields_exactly_size_bytes_with_matching_hashes(size):
+    source = canary.PatternSource(size, seed=7, chunk_size=4096)
+    data = b"".join(source)
+    assert len(data) == len(source) == size == source.bytes_sent
+    assert source.complete
+    assert source.md5 == hashlib.md5(data).hexdigest()
+    assert source.hash_value == hashlib.sha512(data).hexdigest()
+    assert source.digest("sha256") == hashlib.sha256(data).hexdigest()
+    assert source.digest("md5") == source.md5
+
+
+def test_pattern_source_chunks_are_bounded_distinct_and_deterministic():
+    a = list(canary.PatternSource(10 * 4096, seed=1, chunk_size=4096).chunks())
+    b = list(canary.PatternSource(10 * 4096, seed=1, chunk_size=4096).chunks())
+    c = list(canary.PatternSource(10 * 4096, seed=2, chunk_size=4096).chunks())
+    assert a == b and a != c
+    assert all(len(chunk) == 4096 for chunk in a)
+    assert len(set(a)) == len(a), "every chunk differs, so no store can dedup or compress them away"
+
+
+def test_pattern_source_restarts_on_a_second_pass():
+    source = canary.PatternSource(3 * 4096 + 5, seed=3, chunk_size=4096)
+    first = b"".join(source)
+    it = iter(source)
+    next(it)  # a pass cut short...
+    assert not source.complete
+    second = b"".join(source)  # ...and a full one: hashes describe the last pass
+    assert first == second
+    assert source.md5 == hashlib.md5(second).hexdigest() and source.passes == 3
+
+
+def test_pattern_source_with_another_algorithm_and_bad_one():
+    source = canary.PatternSource(5000, seed=4, hash_algo="sha256", chunk_size=1024)
+    data = b"".join(source)
+    assert source.hash_value == hashlib.sha256(data).hexdigest()
+    assert source.digest("sha512") == hashlib.sha512(data).hexdigest()
+    with pytest.raises(ValueError):
+        canary.PatternSource(10, hash_algo="nope")
+    with pytest.raises(ValueError):
+        canary.PatternSource(-1)
+
+
+def test_pattern_source_is_requests_friendly_and_never_holds_the_image():
+    source = canary.PatternSource(1 << 30, seed=5)  # 1 GiB: only one 1 MiB block is held
+    assert len(source) == 1 << 30 and not hasattr(source, "read")
+    assert len(source._block) == canary.CHUNK_SIZE
+    assert "bytes" in repr(source) and len(repr(source)) < 100
+
+
+def test_pattern_source_stops_at_its_deadline():
+    source = canary.PatternSource(10 * 4096, seed=6, chunk_size=4096)
+    source.deadline = time.monotonic() - 1
+    with pytest.raises(canary.DeadlineExceeded, match="0 of 40960 bytes"):
+        b"".join(source)
+
+
+def test_pattern_source_generates_and_hashes_fast():
+    source = canary.PatternSource(128 << 20, seed=8)
+    started = time.monotonic()
+    for _ in source:
+        pass
+    rate = 128 / (time.monotonic() - started)
+    assert rate > 40, f"{rate:.0f} MiB/s: too slow to stream a 1 GiB canary"
+
+
+# ---------------------------------------------------------------------------- waiter
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+def test_wait_for_status_returns_the_record_once_wanted():
+    clock = FakeClock()
+    statuses = iter(["queued", "saving", "saving", "active"])
+    record = canary.wait_for_status(None, "img", "active", 60, clock=clock, sleep=clock.sleep,
+                                    get=lambda iid: {"id": iid, "status": next(statuses)})
+    assert record == {"id": "img", "status": "active"} and clock.now == 3.0
+
+
+def test_wait_for_status_timeout_names_the_last_status_and_how_long_it_held():
+    clock = FakeClock()
+    seq = ["queued", "queued"] + ["saving"] * 100
+
+    def get(iid):
+        return {"status": seq.pop(0)}
+
+    with pytest.raises(canary.WaitTimeout) as info:
+        canary.wait_for_status(None, "img-1", "active", 10, interval=1, clock=clock, sleep=clock.sleep, get=get)
+    message = str(info.value)
+    assert "img-1" in message and "within 10s" in message
+    assert "last status saving" in message and "held for 8.0s" in message
+    assert info.value.last_status == "saving" and info.value.held_seconds == 8.0
+
+
+@pytest.mark.parametrize("status", ["killed", "<gone>", "deleted"])
+def test_wait_for_status_stops_at_once_on_a_dead_end(status):
+    clock = FakeClock()
+    with pytest.raises(canary.UnexpectedStatus, match=status):
+        canary.wait_for_status(None, "img", "active", 60, clock=clock, sleep=clock.sleep,
+                               get=lambda iid: {"status": status})
+    assert clock.now == 0
+
+
+def test_wait_for_status_unreadable_record_is_reported():
+    clock = FakeClock()
+    with pytest.raises(canary.WaitTimeout, match="last status <unreadable>"):
+        canary.wait_for_status(None, "img", "active", 3, clock=clock, sleep=clock.sleep, get=lambda iid: None)
+
+
+# ---------------------------------------------------------------------------- classification
+
+
+def test_classification_rules_name_catalogued_root_causes_and_are_unique():
+    names = [rule.name for rule in canary.RULES]
+    assert len(names) == len(set(names))
+    assert {rule.root_cause for rule in canary.RULES} | {canary.FALLBACK.root_cause} <= set(ROOT_CAUSES)
+
+
+def test_api_data_covers_every_root_cause_and_is_mostly_real():
+    data = [json.loads(path.read_text()) for path in CASES]
+    produced = {rule.root_cause for rule in canary.RULES}
+    assert produced <= {d["expected"]["root_cause"] for d in data}, "a case for every cause a rule names"
+    real = [d for d in data if d["captured"] == "real"]
+    assert len(real) >= 12
+    assert all(d.get("lab_faults", "none") == "none" for d in real), "real answers come from a healthy lab"
+
+
+@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+def test_classify_captured_answers(path):
+    case = json.loads(path.read_text())
+    status = case["expected"].get("as_status", case["status"])
+    result = canary.classify(status, case["body"], case["image_after"], case["log_lines"])
+    assert (result.root_cause, result.rules_matched[0]) == (case["expected"]["root_cause"], case["expected"]["rule"])
+    assert result.reason and result.title == ROOT_CAUSES[result.root_cause].title
+
+
+def test_store_disabled_is_permissions_only_when_logs_say_so():
+    case = load("store-disabled-410-permission-denied")
+    with_logs = canary.classify(410, case["body"], case["image_after"], case["log_lines"])
+    without = canary.classify(410, case["body"], case["image_after"], [])
+    assert (with_logs.root_cause, without.root_cause) == ("store_permissions", "store_config")
+
+
+def test_500_is_store_config_unless_the_logs_name_another_cause():
+    body = load("internal-error-500")["body"]
+    assert canary.classify(500, body, None, []).root_cause == "store_config"
+    assert canary.classify(500, body, None, load("chunked-body-direct-500")["log_lines"]).root_cause == \
+        "interrupted_upload"
+    assert canary.classify(500, body, None, ["... died, killed by signal 9 ..."]).root_cause == "worker_crash"
+    assert canary.classify(500, body, None, ["OSError: [Errno 13] Permission denied"]).root_cause == \
+        "store_permissions"
+
+
+def test_a_reset_is_a_dead_worker_only_when_the_image_stayed_in_saving():
+    assert canary.classify(canary.CONNECTION_RESET, "", {"status": "saving"}, []).root_cause == "worker_crash"
+    lost = canary.classify(canary.CONNECTION_RESET, "", {"status": "queued"}, [])
+    assert lost.rules_matched[0] == "reset-answer-lost" and lost.root_cause == "availability"
+
+
+@pytest.mark.parametrize(("status", "root_cause"), [
+    (canary.HASH_MISMATCH, "checksum_mismatch"), (canary.SIZE_MISMATCH, "checksum_mismatch"),
+    (canary.NO_DATA, "checksum_mismatch"), (canary.MISSING_HASH, "checksum_mismatch"),
+    (canary.WRONG_STORE, "store_config"), (canary.READ_TIMEOUT, "interrupted_upload"),
+    (canary.CLIENT_DEADLINE, "interrupted_upload"), (canary.CONNECT_TIMEOUT, "availability"),
+    (canary.CONNECT_FAILED, "availability"), (401, "availability"), (418, "availability"),
+])
+def test_pseudo_statuses(status, root_cause):
+    assert canary.classify(status, "", {"status": "queued"}, []).root_cause == root_cause
+
+
+def test_body_message_reads_webob_haproxy_and_plain_pages():
+    assert canary.body_message(load("unknown-store-400")["body"]) == "Store for identifier nosuch not found"
+    assert canary.body_message(load("haproxy-502")["body"]) == "The server returned an invalid or incomplete response."
+    assert canary.body_message("413 Request Entity Too Large\n\nThe quota.\n\n  ") == "The quota."
+    assert canary.body_message("") == ""
+    assert canary.body_message("x" * 1000, 50).endswith("...")
+
+
+def test_answered_status_reads_uwsgi_and_haproxy_request_lines():
+    lines = load("quota-unified-limits-413-vip")["log_lines"]
+    image_id = next(line for line in lines if "PUT /v2/images/" in line).split("/v2/images/")[1].split("/")[0]
+    assert canary.answered_status(lines, image_id) == 413
+    haproxy_only = [line for line in lines if "haproxy" in line]
+    assert canary.answered_status(haproxy_only, image_id) == 413
+    assert canary.answered_status(lines, "another-image") is None
+    disconnect = load("client-disconnect-vip")["log_lines"]  # HAProxy: -1, uWSGI: 500
+    disconnect_id = next(line for line in disconnect if "PUT /v2/images/" in line).split("/v2/images/")[1].split("/")[0]
+    assert canary.answered_status([line for line in disconnect if "haproxy" in line], disconnect_id) is None
+    assert canary.answered_status(disconnect, disconnect_id) == 500
+
+
+# ---------------------------------------------------------------------------- verification
+
+
+def test_verify_record_and_download():
+    source = canary.PatternSource(10_000, seed=9, chunk_size=4096)
+    data = b"".join(source)
+    good = {"size": 10_000, "checksum": hashlib.md5(data).hexdigest(), "os_hash_algo": "sha512",
+            "os_hash_value": hashlib.sha512(data).hexdigest(), "stores": "fast"}
+    assert canary.verify_record(good, source, "fast") == []
+    assert canary.verify_record(good, source, None) == []
+    kinds = [kind for kind, _ in canary.verify_record({**good, "stores": "cheap", "size": 9_999}, source, "fast")]
+    assert kinds == [canary.SIZE_MISMATCH, canary.WRONG_STORE]
+    assert canary.verify_record({**good, "checksum": "0" * 32}, source, None)[0][0] == canary.HASH_MISMATCH
+    assert canary.verify_record({**good, "os_hash_value": None}, source, None)[0][0] == canary.MISSING_HASH
+    sha256 = {**good, "os_hash_algo": "sha256", "os_hash_value": hashlib.sha256(data).hexdigest()}
+    assert canary.verify_record(sha256, source, None) == []
+
+    down = canary.Transfer("GET", "/x", status=200, bytes=10_000, md5=good["checksum"],
+                           hash_value=good["os_hash_value"], hash_algo="sha512")
+    assert canary.verify_download(down, good, source) == []
+    empty = canary.Transfer("GET", "/x", status=204, bytes=0)
+    assert canary.verify_download(empty, good, source)[0][0] == canary.NO_DATA
+    cut = canary.Transfer("GET", "/x", status=200, bytes=4096, md5="x", hash_value="y", hash_algo="sha512")
+    assert [k for k, _ in canary.verify_download(cut, good, source)] == [
+        canary.SIZE_MISMATCH, canary.HASH_MISMATCH, canary.HASH_MISMATCH]
+
+
+# ---------------------------------------------------------------------------- node addresses
+
+
+def _facts(conf: str | None, files: dict | None = None, name="controller1"):
+    config = GlanceConfig.parse(conf) if conf is not None else None
+    return SimpleNamespace(name=name, config=config, files=files or {})
+
+
+def test_node_api_url_sources_in_order():
+    lab = (DATA.parent / "config" / "lab-multistore.conf").read_text()
+    url, how = canary.node_api_url(_facts(lab))
+    assert url is not None and "worker_self_reference_url" in how
+    ini = "[uwsgi]\nhttp-socket = 10.0.0.11:9292\nmodule = glance.wsgi.api:application\n"
+    url, how = canary.node_api_url(_facts("[DEFAULT]\ndebug = false\n", {"/etc/glance/glance-api-uwsgi.ini": ini}))
+    assert (url, how) == ("http://10.0.0.11:9292", "/etc/glance/glance-api-uwsgi.ini http-socket = 10.0.0.11:9292")
+    wildcard = "[uwsgi]\nhttp-socket = :9292\n"
+    url, how = canary.node_api_url(_facts("[DEFAULT]\nbind_host = 10.0.0.12\n", {"/etc/u.ini": wildcard}))
+    assert url == "http://10.0.0.12:9292" and "bind_host" in how
+    url, how = canary.node_api_url(_facts("[DEFAULT]\nbind_host = 0.0.0.0\n", {"/etc/u.ini": wildcard}))
+    assert url is None and "every address" in how
+    assert canary.node_api_url(_facts(None))[0] is None
+
+
+def test_node_url_overrides_and_endpoints():
+    assert canary.parse_node_urls(["c1=http://a:9292/, c2=http://b:9292", "c3=https://c/v2\nbad"]) == {
+        "c1": "http://a:9292", "c2": "http://b:9292", "c3": "https://c/v2"}
+    assert canary.api_endpoint("http://a:9292/") == "http://a:9292/v2"
+    assert canary.api_endpoint("https://c/v2") == "https://c/v2"
+
+    class Config:
+        def getini(self, name):
+            raise ValueError(name)
+
+        def getoption(self, name, default=None):
+            return ["controller1=http://10.1.1.1:9292"] if name == "glance_api_url" else default
+
+    url, how = canary.node_url_for(Config(), _facts(None))
+    assert url == "http://10.1.1.1:9292" and "--glance-api-url" in how
+
+
+# ---------------------------------------------------------------------------- API calls on a fake session
+
+
+class FakeResponse:
+    def __init__(self, status, payload=None, text=""):
+        self.status_code = status
+        self._payload = payload
+        self.text = json.dumps(payload) if payload is not None else text
+        self.headers = {"content-type": "application/json"} if payload is not None else {}
+
+    def json(self):
+        return self._payload
+
+
+class FakeImageAPI:
+    def __init__(self, handler):
+        self.handler, self.calls = handler, []
+
+    def request(self, path, method, **kwargs):
+        self.calls.append((method, path, kwargs.get("params")))
+        return self.handler(method, path, kwargs)
+
+
+def fake_conn(handler):
+    return SimpleNamespace(image=FakeImageAPI(handler))
+
+
+def test_canary_images_walk_sorted_pages_and_stop_past_the_prefix():
+    pages = {
+        None: ([{"id": "1", "name": "a-image"}, {"id": "2", "name": "hc-canary-fast-1"}], "m2"),
+        "m2": ([{"id": "3", "name": None}, {"id": "4", "name": "hc-canary-node-x"}], "m4"),
+        "m4": ([{"id": "5", "name": "ubuntu"}, {"id": "6", "name": "zz"}], "m6"),
+        "m6": ([{"id": "7", "name": "zzz"}], None),
+    }
+
+    def handler(method, path, kwargs):
+        images, nxt = pages[kwargs["params"].get("marker")]
+        body = {"images": images}
+        if nxt:
+            body["next"] = f"/v2/images?marker={nxt}&limit=2&sort_key=name&sort_dir=asc"
+        return FakeResponse(200, body)
+
+    conn = fake_conn(handler)
+    found, read = canary.canary_images(conn, page_size=2)
+    assert [img["id"] for img in found] == ["2", "4"]
+    assert read == 3, "the walk stops at the first name past the prefix"
+    assert conn.image.calls[0][2] == {"limit": 2, "sort_key": "name", "sort_dir": "asc"}
+    assert conn.image.calls[1][2]["marker"] == "m2"
+
+
+def test_list_images_max_items_and_errors():
+    conn = fake_conn(lambda m, p, k: FakeResponse(200, {"images": [{"id": str(i)} for i in range(5)],
+                                                        "next": "/v2/images?marker=4"}))
+    found, read = canary.list_images(conn, max_items=3, status="active")
+    assert [img["id"] for img in found] == ["0", "1", "2"] and read == 1
+    broken = fake_conn(lambda m, p, k: FakeResponse(500, text="boom"))
+    with pytest.raises(RuntimeError, match="HTTP 500"):
+        canary.list_images(broken)
+
+
+def test_delete_and_confirm():
+    state = {"deleted": False}
+
+    def handler(method, path, kwargs):
+        if method == "DELETE":
+            state["deleted"] = True
+            return FakeResponse(204, text="")
+        if method == "GET" and path == "/images":
+            return FakeResponse(200, {"images": [{"id": "abc", "name": "hc-canary-x"}]})
+        return FakeResponse(404, text="gone") if state["deleted"] else FakeResponse(200, {"status": "active"})
+
+    result = canary.delete_and_confirm(fake_conn(handler), "abc")
+    assert result.ok and "confirmed gone" in result.detail
+    state["deleted"] = False
+    result = canary.delete_and_confirm(fake_conn(handler), None, name="hc-canary-x")
+    assert result.ok and "abc" in result.detail
+    already = canary.delete_and_confirm(fake_conn(lambda m, p, k: FakeResponse(404, text="no")), "abc")
+    assert already.ok
+    refused = canary.delete_and_confirm(fake_conn(lambda m, p, k: FakeResponse(403, text="protected")), "abc")
+    assert not refused.ok and "refused" in refused.detail
+
+
+def test_call_turns_transport_failures_into_pseudo_statuses():
+    import requests
+    from keystoneauth1 import exceptions as ksa
+
+    def raising(exc_type, message, cause):
+        def handler(method, path, kwargs):
+            try:
+                raise cause
+            except Exception:  # noqa: BLE001
+                raise exc_type(message)
+        return handler
+
+    cases = [
+        (ksa.ConnectFailure, "Unable to establish connection: [Errno 111] Connection refused",
+         requests.exceptions.ConnectionError("refused"), canary.CONNECT_FAILED),
+        (ksa.ConnectFailure, "Unable to establish connection: ('Connection aborted.', RemoteDisconnected())",
+         requests.exceptions.ConnectionError("aborted"), canary.CONNECTION_RESET),
+        (ksa.ConnectTimeout, "Request to x timed out", requests.exceptions.ReadTimeout("read"), canary.READ_TIMEOUT),
+        (ksa.ConnectTimeout, "Request to x timed out", requests.exceptions.ConnectTimeout("c"), canary.CONNECT_TIMEOUT),
+    ]
+    for exc_type, message, cause, expected in cases:
+        answer, resp = canary.call(fake_conn(raising(exc_type, message, cause)), "GET", "/images")
+        assert (answer.status, resp) == (expected, None), message
+        assert answer.error and answer.global_request_id.startswith("req-")
+
+
+# ---------------------------------------------------------------------------- the upload transport
+
+
+class TinyGlance:
+    """A one-connection HTTP server: reads headers, then acts like Glance does."""
+
+    def __init__(self, mode: str):
+        self.mode, self.received, self.headers = mode, 0, {}
+        self.server = socket.socket()
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen(1)
+        self.port = self.server.getsockname()[1]
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        conn, _ = self.server.accept()
+        with conn:
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += conn.recv(65536)
+            head, _, body = data.partition(b"\r\n\r\n")
+            lines = head.decode().split("\r\n")
+            self.headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+            length = int(self.headers.get("content-length", 0))
+            self.received = len(body)
+            if self.mode == "early-413":  # answer at once, close without reading the body
+                page = b"Image storage media is full: There is not enough disk space."
+                conn.sendall(b"HTTP/1.1 413 Request Entity Too Large\r\nContent-Length: %d\r\n"
+                             b"x-openstack-request-id: req-x\r\nConnection: close\r\n\r\n%s" % (len(page), page))
+                return
+            if self.mode == "hang-up":
+                return
+            while self.received < length:
+                chunk = conn.recv(1 << 20)
+                if not chunk:
+                    return
+                self.received += len(chunk)
+            conn.sendall(b"HTTP/1.1 204 No Content\r\nx-openstack-request-id: req-ok\r\nConnection: close\r\n\r\n")
+
+
+def _tiny_conn(port):
+    return SimpleNamespace(session=SimpleNamespace(get_token=lambda: "tok", verify=True, cert=None),
+                           image=SimpleNamespace(get_endpoint=lambda: f"http://127.0.0.1:{port}/v2/"))
+
+
+def test_upload_streams_the_whole_body_with_a_content_length(monkeypatch):
+    monkeypatch.delenv("http_proxy", raising=False)
+    server = TinyGlance("read-all")
+    source = canary.PatternSource(8 << 20, seed=10)
+    result = canary.upload(_tiny_conn(server.port), "img", source, "fast", timeout=(5, 10))
+    server.thread.join(5)
+    assert result.status == 204 and result.request_id == "req-ok" and result.error is None
+    assert server.received == 8 << 20 and server.headers["content-length"] == str(8 << 20)
+    assert server.headers["x-image-meta-store"] == "fast" and server.headers["x-auth-token"] == "tok"
+    assert server.headers["x-openstack-request-id"] == result.global_request_id
+    assert "transfer-encoding" not in server.headers
+    assert result.md5 == source.md5 and result.bytes == 8 << 20 and result.mib_per_s > 0
+
+
+def test_upload_reads_an_answer_that_comes_before_the_body_is_sent(monkeypatch):
+    monkeypatch.delenv("http_proxy", raising=False)
+    server = TinyGlance("early-413")
+    result = canary.upload(_tiny_conn(server.port), "img", canary.PatternSource(1 << 30, seed=11), timeout=(5, 10))
+    assert result.status == 413 and "storage media is full" in result.body
+    assert "before the body was complete" in result.error and result.md5 is None
+
+
+def test_upload_reports_a_hang_up_as_a_reset_and_no_server_as_connect_failed(monkeypatch):
+    monkeypatch.delenv("http_proxy", raising=False)
+    server = TinyGlance("hang-up")
+    result = canary.upload(_tiny_conn(server.port), "img", canary.PatternSource(64 << 20, seed=12), timeout=(5, 10))
+    assert result.status == canary.CONNECTION_RESET
+    free = socket.socket()
+    free.bind(("127.0.0.1", 0))
+    port = free.getsockname()[1]
+    free.close()
+    refused = canary.upload(_tiny_conn(port), "img", canary.PatternSource(10, seed=13), timeout=(5, 10))
+    assert refused.status == canary.CONNECT_FAILED
+
+
+# ---------------------------------------------------------------------------- signals
+
+
+@pytest.mark.skipif(threading.current_thread() is not threading.main_thread(), reason="signals need the main thread")
+def test_interrupt_guard_turns_sigterm_into_keyboard_interrupt_and_defers_it_in_cleanup():
+    guard = canary.InterruptGuard()
+    previous = signal.getsignal(signal.SIGTERM)
+    assert guard.install()
+    try:
+        with pytest.raises(KeyboardInterrupt, match="SIGTERM"):
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(1)
+        done = []
+        with pytest.raises(KeyboardInterrupt, match="held during cleanup"):
+            with guard.deferred():
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(0.05)
+                done.append("cleanup finished")
+        assert done == ["cleanup finished"]
+    finally:
+        guard.uninstall()
+    assert signal.getsignal(signal.SIGTERM) == previous
+
+
+def test_age_of_and_canary_names():
+    now = datetime(2026, 1, 1, 12, tzinfo=timezone.utc)
+    assert canary.age_of({"updated_at": "2026-01-01T10:00:00Z"}, now) == timedelta(hours=2)
+    assert canary.age_of({"created_at": "2026-01-01T11:00:00Z"}, now, "updated_at") == timedelta(hours=1)
+    assert canary.age_of({}, now) is None
+    name = canary.canary_name("node controller/1")
+    assert name.startswith("hc-canary-node-controller-1-") and len(name) == len("hc-canary-node-controller-1-") + 10
