@@ -4,11 +4,13 @@ PYTHON ?= /usr/bin/python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 HC_LAB_DIR ?= /opt/glance-hc-lab
-export HC_LAB_DIR
+# two glance-api controllers behind HAProxy, sharing their stores and database
+HC_LAB_CONTROLLERS ?= 2
+export HC_LAB_DIR HC_LAB_CONTROLLERS
 LAB := $(PYTHON) lab/labctl.py
 LAB_STATE := $(HC_LAB_DIR)/state
 # How the suite reaches the lab, and thresholds sized for its small stores.
-LAB_ARGS := --host=controller1 --ssh-config=$(LAB_STATE)/ssh_config --os-cloud=hc-lab \
+LAB_ARGS := --host=controller1 --host=controller2 --ssh-config=$(LAB_STATE)/ssh_config --os-cloud=hc-lab \
 	--largest-image=64MiB --slowest-client-rate=10MiB --canary-size=4MiB
 LAB_ENV := OS_CLIENT_CONFIG_FILE=$(LAB_STATE)/clouds.yaml HC_LAB_DIR=$(HC_LAB_DIR)
 

@@ -116,6 +116,8 @@ class _Failure:
         record = (canary.image_record(self.conn, self.image_id, timeout=self.t.api_timeout)
                   if self.image_id else None)
         lines, notes, context = self._log_lines(ids)
+        if isinstance(status, str) and not body and answer is not None and answer.error:
+            body = answer.error  # a transport failure: its message is the only text there is
         classification = canary.classify(status, body, record, lines + context)
         if status == canary.CONNECTION_RESET and self.image_id:
             # The client lost the answer. Glance restored the image to queued, so it did answer
@@ -145,7 +147,7 @@ class _Failure:
         if detail and answer:
             self.evidence.add("request", answer.describe())
         if body:
-            self.evidence.add("HTTP answer body", body[:4000])
+            self.evidence.add("HTTP answer body" if isinstance(status, int) else "error", body[:4000])
         if answer is not None and answer.headers:
             self.evidence.add("HTTP answer headers",
                               [f"{k}: {v}" for k, v in answer.headers.items() if k != "x-auth-token"])
@@ -250,16 +252,15 @@ def test_canary_upload_roundtrip(canary_case, cloud, thresholds, evidence, reque
         record = canary.wait_for_status(
             cloud, fail.image_id, "active", max(1.0, t.canary_timeout - (time.monotonic() - started)),
             endpoint_override=endpoint, interval=0.5, request_timeout=t.api_timeout)
-    except canary.WaitTimeout as exc:
-        fail("wait for active", canary.STUCK, "", None, detail=str(exc))
-    except canary.UnexpectedStatus as exc:
-        fail("wait for active", canary.STUCK, "", None, detail=str(exc))
+    except (canary.WaitTimeout, canary.UnexpectedStatus) as exc:
+        fail("wait for active", canary.STUCK, str(exc), None, detail=str(exc))
     seconds_to_active = time.monotonic() - started
     evidence.add("image record", _describe_record(fail.image_id, record))
 
     problems = canary.verify_record(record, source, case.store)
     if problems:
-        fail("verify the image record", problems[0][0], "", up, detail="; ".join(text for _, text in problems))
+        what = "; ".join(text for _, text in problems)
+        fail("verify the image record", problems[0][0], what, up, detail=what)
 
     down = canary.download(cloud, fail.image_id, hash_algo=record.get("os_hash_algo") or source.hash_algo,
                            endpoint_override=endpoint, timeout=(t.api_timeout, t.canary_timeout),
@@ -269,10 +270,12 @@ def test_canary_upload_roundtrip(canary_case, cloud, thresholds, evidence, reque
         fail("download", down.status, down.body, down)
     problems = canary.verify_download(down, record, source)
     if problems:
-        fail("verify the download", problems[0][0], "", down, detail="; ".join(text for _, text in problems))
+        what = "; ".join(text for _, text in problems)
+        fail("verify the download", problems[0][0], what, down, detail=what)
 
     labels = {"store": case.store or "default", "size": str(source.size)}
     evidence.metric("canary_upload_mib_per_s", round(up.mib_per_s, 2), "MiB/s", labels)
+    evidence.metric("canary_upload_seconds", round(up.seconds, 3), "s", labels)
     evidence.metric("canary_download_mib_per_s", round(down.mib_per_s, 2), "MiB/s", labels)
     evidence.metric("canary_seconds_to_active", round(seconds_to_active, 3), "s", labels)
     evidence.add("result", f"{human(source.size)} up in {up.seconds:.2f}s ({up.mib_per_s:.1f} MiB/s), active after "

@@ -5,12 +5,16 @@ through openstacksdk's keystoneauth session (so a per-node ``endpoint_override``
 works for every call), a Tempest-style status waiter, the cleanup helper and
 the classification of a failed upload into one root cause of the catalogue.
 
-Why raw calls rather than ``conn.image.upload_image``: the SDK's upload and
-stage take ``data=`` as bytes in memory. `PatternSource` is an iterable with
-``__len__``, so requests sends it with a Content-Length header, pulling one
-1 MiB chunk at a time. Glance under uWSGI's http-socket refuses chunked
-bodies ("OSError: unable to receive chunked part", HTTP 500), so the length
-matters; it also lets Glance enforce quotas before a byte is written.
+Why not ``conn.image.upload_image``: the SDK's upload and stage take ``data=``
+as bytes in memory. `PatternSource` generates the image 1 MiB at a time and
+hashes it on the way out; `upload()` sends it with a Content-Length (uWSGI's
+http-socket answers a chunked body with HTTP 500 "unable to receive chunked
+part", and a length lets Glance enforce quotas before a byte is written) on a
+connection that reads an early answer (413 for a quota or a full store) before
+writing more: a client that keeps writing gets the connection reset and loses
+it. Token and endpoint come from the SDK's session; every other call goes
+through the session itself (`call()`), with an optional ``endpoint_override``
+to reach one glance-api node directly.
 
 The rules that turn an answer into a root cause are data (`RULES`), built
 from glance/api/v2/image_data.py, glance_store, HAProxy and what the lab

@@ -75,6 +75,12 @@ class Deployment:
     config_path: str | None = None
     uwsgi_ini_path: str | None = None
     log_sources: list[str] = field(default_factory=list)  # log:PATH unit:NAME ctrlog:NAME
+    inside: bool = False            # a container seen from inside (docker://, podman://): no exec needed
+
+    @property
+    def exec_container(self) -> str:
+        """The container the probe must `exec` into: none when it already runs inside."""
+        return (self.container or "") if self.style == "container" and not self.inside else ""
 
 
 @dataclass
@@ -237,7 +243,7 @@ def discover(facts: HostFacts, sections: list[tuple[str, str]]) -> None:
     procenv: dict[int, dict[str, str]] = {}
     current = None
     systemd_units: list[dict[str, str]] = []
-    runtime, container = None, {}
+    runtime, container, inside = None, {}, False
     for name, body in sections:
         if name == "whoami":
             info = kv(body)
@@ -246,6 +252,9 @@ def discover(facts: HostFacts, sections: list[tuple[str, str]]) -> None:
             systemd_units = parse_systemd(body)
         elif name == "container":
             runtime, container = parse_container(body)
+        elif name == "container-outside":  # added by gather() for a docker:// or podman:// host
+            runtime, container = parse_container(body)
+            inside = bool(container)
         elif name == "ps":
             facts.processes = parse_processes(body)
         elif name == "procenv":
@@ -270,26 +279,14 @@ def discover(facts: HostFacts, sections: list[tuple[str, str]]) -> None:
                 facts.kernel_lines = [logscan.parse_stamped("kernel", line)
                                       for line in body.splitlines()
                                       if re.search(r"glance|uwsgi|python", line, re.I)]
-    facts.deployment = _deployment(facts, systemd_units, runtime, container, procenv)
+    facts.deployment = _deployment(facts, systemd_units, runtime, container, procenv, inside)
     _load_config(facts)
     _log_sources(facts)
 
 
-def _deployment(facts, systemd_units, runtime, container, procenv) -> Deployment:
+def _deployment(facts, systemd_units, runtime, container, procenv, inside=False) -> Deployment:
     if container:
-        state = container.get("State", {}) or {}
-        user = (container.get("Config", {}) or {}).get("User") or "glance"
-        health = (state.get("Health") or {}).get("Status")
-        running = bool(state.get("Running")) and health in (None, "", "healthy", "starting")
-        return Deployment(
-            style="container", runtime=runtime, container=container.get("Name", "glance_api").lstrip("/"),
-            running=running, container_state=state, worker_user=user.split(":")[0],
-            restarts=container.get("RestartCount"),
-            detail=f"{runtime} container glance_api: {state.get('Status')}"
-                   f"{', health ' + health if health else ''}, restarts {container.get('RestartCount')}",
-            config_path="container:/etc/glance/glance-api.conf",
-            log_sources=["log:/var/log/kolla/glance/glance-api.log", f"ctrlog:glance_api"],
-        )
+        return _container_deployment(facts, runtime, container, procenv, inside)
     procs = glance_processes(facts.processes)
     by_pid = {p.pid: p for p in procs}
     masters = [p for p in procs if p.ppid not in by_pid]
@@ -322,6 +319,40 @@ def _deployment(facts, systemd_units, runtime, container, procenv) -> Deployment
             uwsgi_ini_path=env.get("ini"),
         )
     return Deployment(style="none", running=False, detail="no glance-api unit, container or process found")
+
+
+def _container_deployment(facts, runtime, container, procenv, inside) -> Deployment:
+    """A Kolla-style glance_api container, from `inspect` (and `ps` seen from the host or inside it)."""
+    state = container.get("State", {}) or {}
+    # podman 4 says Healthcheck where docker says Health
+    health = (state.get("Health") or state.get("Healthcheck") or {}).get("Status")
+    running = bool(state.get("Running")) and health in (None, "", "healthy", "starting")
+    procs = glance_processes(facts.processes)
+    by_pid = {p.pid: p for p in procs}
+    if inside:  # the probe's ps sees only the container: its master is the one without a glance parent
+        master = next((p for p in procs if p.ppid not in by_pid), None)
+    else:       # the host's ps sees every process: the container's main process is its master
+        master = by_pid.get(state.get("Pid") or -1)
+    workers = [p for p in procs if master and p.ppid == master.pid]
+    # inside, ps names the workers' user; outside it may only show a uid the host does not know
+    user = (workers[0].user if inside and workers else None) or (
+        container.get("Config", {}) or {}).get("User") or "glance"
+    name = container.get("Name", "glance_api").lstrip("/")
+    seen = f"; seen from inside: master pid {master.pid}, {len(workers)} workers" if inside and master else ""
+    return Deployment(
+        style="container", runtime=runtime, container=name, inside=inside,
+        running=running and (master is not None or not inside), container_state=state,
+        worker_user=user.split(":")[0], restarts=container.get("RestartCount"),
+        master_pid=master.pid if master else None, worker_pids=[p.pid for p in workers],
+        detail=f"{runtime} container {name}: {state.get('Status')}"
+               f"{', health ' + health if health else ''}, restarts {container.get('RestartCount')}{seen}",
+        config_path=_config_path(facts, procenv, master.pid if master else -1) if inside
+        else "container:/etc/glance/glance-api.conf",
+        uwsgi_ini_path=(procenv.get(master.pid, {}).get("ini") if master else None) if inside
+        else next((p for p in ("container:/etc/glance/glance-api-uwsgi.ini",) if p in facts.files), None),
+        # inside, `<runtime> logs` cannot be run: the files are read instead (see _log_sources)
+        log_sources=[] if inside else ["log:/var/log/kolla/glance/glance-api.log", f"ctrlog:{name}"],
+    )
 
 
 def _config_path(facts, procenv, pid) -> str | None:
@@ -362,7 +393,14 @@ def _load_config(facts: HostFacts) -> None:
 def _log_sources(facts: HostFacts) -> None:
     """Where glance-api logs: the config's log_file, else the packaging default."""
     dep = facts.deployment
-    if dep is None or dep.style == "container":
+    if dep is None:
+        return
+    if dep.style == "container":
+        # Kolla: glance's log_file and uWSGI's logto2 in /var/log/kolla/glance, read in the container
+        logs = [f"log:{facts.config.log_path()}"] if facts.config and facts.config.log_path() else []
+        uwsgi_log = _uwsgi_log(facts)
+        logs += [f"log:{uwsgi_log}"] if uwsgi_log else []
+        dep.log_sources = list(dict.fromkeys(logs + dep.log_sources))
         return
     log = (facts.config.log_path() if facts.config else None) or "/var/log/glance/glance-api.log"
     dep.log_sources = [f"log:{log}"] + dep.log_sources
@@ -493,6 +531,21 @@ def _ssh_reason(exc: RuntimeError) -> str:
     return "ssh failed: " + (lines[-1] if lines else "exit 255")
 
 
+def _inspect_from_outside(host, runtime: str) -> list[tuple[str, str]]:
+    """A docker:// or podman:// host runs the probe inside the container, where the runtime's view
+    (restart count, health, OOM kill) cannot be seen; testinfra's backend runs the runtime on this
+    machine, so `<runtime> inspect` can run here too. Nothing found: the inside view alone."""
+    name = getattr(host.backend, "name", None)
+    if not name:
+        return []
+    try:
+        out = host.backend.run_local(f"timeout 15 {runtime} inspect --type container %s", name)
+    except Exception:  # noqa: BLE001 - the inside view still stands
+        return []
+    stdout = out.stdout_bytes.decode("utf-8", "replace") if out.rc == 0 else ""
+    return [("container-outside", f"runtime={runtime}\n{stdout}")] if stdout.strip() else []
+
+
 def gather(spec: HostSpec, host, window: timedelta, timeout: int = 60) -> HostFacts:
     """Both phases against one testinfra host; errors become facts.error, never exceptions."""
     started = time.monotonic()
@@ -501,13 +554,16 @@ def gather(spec: HostSpec, host, window: timedelta, timeout: int = 60) -> HostFa
     try:
         out = run_script(host, probe_scripts.DISCOVER, minutes, timeout=timeout)
         facts.round_trips += 1
-        discover(facts, split_sections(out))
+        sections = split_sections(out)
+        if spec.scheme in ("docker", "podman"):
+            sections += _inspect_from_outside(host, spec.scheme)
+        discover(facts, sections)
         dep = facts.deployment
         targets = [f"dir:{d}" for d in (store_dirs(facts.config) if facts.config else {})]
         targets += dep.log_sources if dep else []
         out = run_script(
             host, probe_scripts.STORES_AND_LOGS, minutes, (dep.worker_user or "") if dep else "",
-            dep.container or "" if dep and dep.style == "container" else "",
+            dep.exec_container if dep else "",
             (dep.runtime or "") if dep else "", logscan.combined_pattern(), *targets, timeout=timeout)
         facts.round_trips += 1
         gather_stores_and_logs(facts, split_sections(out))
@@ -523,7 +579,7 @@ def request_lines(facts: HostFacts, host, request_id: str, timeout: int = 30) ->
     if not dep or facts.error:
         return []
     out = run_script(host, probe_scripts.REQUEST_LINES, request_id,
-                     dep.container or "" if dep.style == "container" else "", dep.runtime or "",
+                     dep.exec_container, dep.runtime or "",
                      *dep.log_sources, timeout=timeout)
     facts.round_trips += 1
     return [f"{name}: {line}" for name, body in split_sections(out) if name != "end"
@@ -534,7 +590,7 @@ def gate_results(facts: HostFacts, host, timeout: int = 300) -> dict[str, tuple[
     """glance-manage db check and glance-status upgrade check, run once per host when asked."""
     if facts.gate is None:
         dep = facts.deployment
-        container = dep.container if dep and dep.style == "container" else ""
+        container = dep.exec_container if dep else ""
         conf = "/etc/glance/glance-api.conf" if container else (dep.config_path if dep else None)
         out = run_script(host, probe_scripts.GATE, conf or "/etc/glance/glance-api.conf",
                          (dep.worker_user if dep else None) or "glance", container or "",

@@ -63,6 +63,10 @@ done
 if [ -n "$CRT" ]; then
   sec "file container:/etc/glance/glance-api.conf"
   $SUDO timeout 15 "$CRT" exec glance_api head -c 1048576 /etc/glance/glance-api.conf 2>&1
+  # Kolla's uWSGI ini (logto2, harakiri), when the image runs glance-api under uWSGI
+  if ini=$($SUDO timeout 15 "$CRT" exec glance_api head -c 262144 /etc/glance/glance-api-uwsgi.ini 2>/dev/null); then
+    sec "file container:/etc/glance/glance-api-uwsgi.ini"; printf '%s\n' "$ini"
+  fi
 fi
 sec meminfo
 cat /proc/meminfo
@@ -83,6 +87,7 @@ WIN=$1; WUSER=$2; CTR=$3; RT=$4; PAT=$5; shift 5
 X() { if [ -n "$CTR" ]; then $SUDO timeout 15 "$RT" exec "$CTR" "$@"; else $SUDO "$@"; fi; }
 XU() {
   if [ -n "$CTR" ]; then $SUDO timeout 15 "$RT" exec -u "$WUSER" "$CTR" "$@"
+  elif [ "$(id -un)" = "$WUSER" ]; then "$@"  # already the worker user (inside a container run as it)
   elif [ "$PRIV" = root ]; then runuser -u "$WUSER" -- "$@"
   elif [ "$PRIV" = sudo ]; then sudo -n runuser -u "$WUSER" -- "$@"
   else return 99; fi

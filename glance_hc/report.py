@@ -39,6 +39,8 @@ from glance_hc.sizes import KIB, human
 from glance_hc.redact import MASK, is_secret_name, redact, redact_obj
 
 CONTEXT_KEY = pytest.StashKey[dict]()
+# A canary that failed names the root cause it classified; the report files it there.
+ROOT_CAUSE_OVERRIDE = "hc_root_cause_override"
 COLLECTOR_PLUGIN_NAME = "glance_hc_health_collector"
 HTML_HOOKS_PLUGIN_NAME = "glance_hc_html_hooks"
 
@@ -163,6 +165,9 @@ def check_identity(item: pytest.Item) -> dict[str, Any]:
         if scope is None and marker.name in (HOST_SCOPE, API_SCOPE):
             scope = marker.name
     properties = _last_user_properties(item.user_properties)
+    override = properties.get(ROOT_CAUSE_OVERRIDE)
+    if override in ROOT_CAUSES:
+        root_cause = str(override)
     target = properties.get("hc_target")
     if target is None and scope == API_SCOPE:
         target = "api"
@@ -334,6 +339,8 @@ class HealthCollector:
     # -- results ----------------------------------------------------------
     @property
     def verdict(self) -> str:
+        if self.exitstatus == int(pytest.ExitCode.INTERRUPTED):
+            return UNKNOWN  # a run cut short by Ctrl-C or SIGTERM proves nothing either way
         return compute_verdict(record.outcome for record in self.records.values())
 
     def summary(self) -> dict[str, int]:

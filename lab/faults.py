@@ -37,9 +37,13 @@ def ns(*args: str, check=True, capture=False) -> str:
 
 
 def inner(action: str, node: str = "controller1") -> None:
-    """Run one of labctl's inside-the-namespace actions (restart, reload, rotate...)."""
-    labctl.in_namespace([labctl.venv_bin("python"), str(labctl.HERE / "labctl.py"), "_inner", action],
-                        node=node)
+    """Run one of labctl's inside-the-namespace actions (restart, reload, rotate...).
+
+    Log rotation closes an incident on every controller: all of them logged it.
+    """
+    for target in (labctl.controllers() if action == "rotate-logs" else [node]):
+        labctl.in_namespace([labctl.venv_bin("python"), str(labctl.HERE / "labctl.py"), "_inner", action],
+                            node=target)
 
 
 def edit_conf(pattern: str, replacement: str, node: str = "controller1") -> None:

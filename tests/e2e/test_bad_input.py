@@ -13,6 +13,7 @@ from tests.e2e import lab
 pytestmark = [pytest.mark.lab]
 
 GOOD = f"--ssh-config={lab.STATE}/ssh_config"
+LAB_HOSTS = ["--host=controller1", "--host=controller2", GOOD]
 BOUND_SECONDS = 45  # a whole run with a bad host or cloud, canary excluded
 
 
@@ -75,7 +76,7 @@ def assert_clean(result, elapsed):
     ("ssh://hcops@127.0.0.2:2299", "Connection refused"),
 ])
 def test_unreachable_host_fails_alone_with_its_reason(tmp_path, bad_host, reason):
-    result, elapsed = run(tmp_path, f"--host={bad_host}", "--host=controller1", GOOD, "--largest-image=64MiB")
+    result, elapsed = run(tmp_path, f"--host={bad_host}", *LAB_HOSTS, "--largest-image=64MiB")
     assert_clean(result, elapsed)
     failed = result.checks("failed")
     assert [c["nodeid"].split("::")[-1].split("[")[0] for c in failed] == ["test_host_is_reachable_for_checks"]
@@ -85,7 +86,7 @@ def test_unreachable_host_fails_alone_with_its_reason(tmp_path, bad_host, reason
 
 def test_ssh_that_accepts_and_never_answers_is_bounded(tmp_path, silent_listener):
     addr, port = silent_listener
-    result, elapsed = run(tmp_path, f"--host=ssh://hcops@{addr}:{port}", "--host=controller1", GOOD,
+    result, elapsed = run(tmp_path, f"--host=ssh://hcops@{addr}:{port}", *LAB_HOSTS,
                           "--largest-image=64MiB", "--ssh-connect-timeout=3")
     assert_clean(result, elapsed)
     assert "timed out" in result.checks("failed")[0]["message"]
@@ -105,7 +106,7 @@ def write_clouds(tmp_path, **changes) -> str:
     (["--os-cloud=nosuchcloud"], "was not found"),
 ])
 def test_wrong_cloud_name_fails_the_identity_check_only(tmp_path, cloud_args, reason):
-    result, elapsed = run(tmp_path, "--host=controller1", GOOD, "--largest-image=64MiB", *cloud_args)
+    result, elapsed = run(tmp_path, *LAB_HOSTS, "--largest-image=64MiB", *cloud_args)
     assert_clean(result, elapsed)
     assert outcome_of(result, "test_identity_accepts_the_cloud_credentials") == {"failed"}
     assert reason in result.checks("failed")[0]["message"]
@@ -140,7 +141,7 @@ def injected(request):
 
 @pytest.mark.parametrize("injected", ["garbage-config"], indirect=True)
 def test_garbage_config_fails_the_parse_check_and_skips_what_needs_it(tmp_path, injected):
-    result, elapsed = run(tmp_path, "--host=controller1", GOOD, "--largest-image=64MiB")
+    result, elapsed = run(tmp_path, *LAB_HOSTS, "--largest-image=64MiB")
     assert_clean(result, elapsed)
     assert outcome_of(result, "test_glance_api_conf_is_readable_and_parses") == {"failed"}
     assert "not an ini file" in result.checks("failed")[0]["message"]
@@ -149,7 +150,7 @@ def test_garbage_config_fails_the_parse_check_and_skips_what_needs_it(tmp_path, 
 
 @pytest.mark.parametrize("injected", ["huge-log"], indirect=True)
 def test_gigabyte_log_is_read_in_bounded_time(tmp_path, injected):
-    result, elapsed = run(tmp_path, "--host=controller1", GOOD, "--largest-image=64MiB")
+    result, elapsed = run(tmp_path, *LAB_HOSTS, "--largest-image=64MiB")
     assert_clean(result, elapsed)
     assert result.failing_root_causes == set()
 
@@ -158,6 +159,8 @@ def test_operator_without_sudo_gets_skips_that_say_why(tmp_path):
     result, elapsed = run(tmp_path, "--host=controller1-nosudo", GOOD, "--largest-image=64MiB", "-m", "host")
     assert_clean(result, elapsed)
     assert result.checks("failed") == []
-    reasons = {c["message"] for c in result.checks("skipped")}
-    assert reasons and all("not accessible" in r or "root or sudo" in r for r in reasons), reasons
+    reasons = {c["nodeid"].split("::")[-1]: c["message"] for c in result.checks("skipped")}
+    assert all(reasons.values()), reasons  # every skip says why
+    config_reason = reasons["test_glance_api_conf_is_readable_and_parses[controller1-nosudo]"]
+    assert "without root or sudo" in config_reason and "not accessible" in config_reason
     assert result.health["verdict"] == "degraded"
