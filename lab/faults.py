@@ -125,20 +125,10 @@ def missing_section() -> None:
 
 
 def store_dir_unusable() -> None:
-    # Glance would recreate a missing dir; a plain file in its place cannot be.
-    ns("umount", CHEAP)
-    ns("rmdir", CHEAP)
-    ns("touch", CHEAP)
+    """The cheap store's datadir on controller1 points where glance cannot create it (a typo'd path)."""
+    edit_conf(r"^filesystem_store_datadir = /var/lib/glance/cheap/$",
+              "filesystem_store_datadir = /var/lib/glance-typo/cheap/")
     inner("restart-glance")
-
-
-def store_dir_back() -> None:
-    ns("rm", "-f", CHEAP)
-    ns("mkdir", "-p", CHEAP)
-    ns("mount", "-t", "tmpfs", "-o", f"size={labctl.STORE_MB_SMALL}m,mode=750", "tmpfs", CHEAP)
-    ns("chown", "glance:glance", CHEAP)
-    inner("restart-glance")
-    inner("rotate-logs")
 
 
 def take_permission() -> None:
@@ -314,8 +304,8 @@ FAULTS: dict[str, Fault] = {
                                  bad_default_backend, revert_config, also=("availability",)),
     "missing-backend-section": Fault("store_config", "enabled_backends names a store with no section",
                                      missing_section, revert_config),
-    "store-dir-unusable": Fault("store_config", "a file where the cheap store's directory should be",
-                                store_dir_unusable, store_dir_back),
+    "store-dir-unusable": Fault("store_config", "the cheap store's datadir on controller1 cannot be created",
+                                store_dir_unusable, revert_config),
     "store-permissions": Fault("store_permissions", "default store owned by root, mode 755",
                                take_permission, give_permission),
     "worker-killed": Fault("worker_crash", "SIGKILL the workers during an upload; image stuck in saving",

@@ -482,7 +482,7 @@ def cmd_up(args) -> None:
     ensure_tools()
     ensure_venv()
     t_venv = time.monotonic()
-    count = int(os.environ.get("HC_LAB_CONTROLLERS", "1"))
+    count = int(os.environ.get("HC_LAB_CONTROLLERS", "2"))
     (STATE / "controllers").write_text(str(count))
     ensure_ssh_material()
     start_namespace()

@@ -1,0 +1,1 @@
+"""Benchmarks of the suite against the lab (`make bench`): figures as ratios against baselines."""
