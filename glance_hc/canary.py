@@ -995,6 +995,10 @@ RULES: tuple[Rule, ...] = (
     Rule("413", "quota", "HTTP 413 without a known message: a size limit (quota, image_size_cap or a "
                          "proxy's body size limit)", statuses=(413,)),
     # 410: the store was disabled when glance-api configured it, or the image was deleted meanwhile
+    Rule("store-disabled-missing-dir", "store_config",
+         "the store is disabled: its directory does not exist and glance-api could not create it "
+         "(check filesystem_store_datadir)", statuses=(410,), body=r"error in store configuration",
+         log=r"unable to create datadir"),
     Rule("store-disabled-permissions", "store_permissions",
          "the store is disabled because glance-api could not write its directory when it started",
          statuses=(410,), body=r"error in store configuration", log=_PERMISSION_LOG),

@@ -139,6 +139,7 @@ class HostFacts:
     user: str | None = None
     privilege: str | None = None        # root | sudo | none
     hostname: str | None = None
+    mount_ns: str | None = None  # the probe's own mount namespace, to tell containers' processes apart
     deployment: Deployment | None = None
     processes: list[Process] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)
@@ -248,6 +249,7 @@ def discover(facts: HostFacts, sections: list[tuple[str, str]]) -> None:
         if name == "whoami":
             info = kv(body)
             facts.user, facts.privilege, facts.hostname = info.get("user"), info.get("priv"), info.get("host")
+            facts.mount_ns = info.get("mntns") or None
         elif name == "systemd":
             systemd_units = parse_systemd(body)
         elif name == "container":
@@ -288,6 +290,11 @@ def _deployment(facts, systemd_units, runtime, container, procenv, inside=False)
     if container:
         return _container_deployment(facts, runtime, container, procenv, inside)
     procs = glance_processes(facts.processes)
+    # A glance-api in another mount namespace is a container's (found through its runtime above),
+    # not this host's service, even though the host's ps lists it.
+    own = facts.mount_ns
+    if own:
+        procs = [p for p in procs if procenv.get(p.pid, {}).get("mntns") in (None, "", own)]
     by_pid = {p.pid: p for p in procs}
     masters = [p for p in procs if p.ppid not in by_pid]
     for unit in systemd_units:
@@ -328,6 +335,11 @@ def _container_deployment(facts, runtime, container, procenv, inside) -> Deploym
     health = (state.get("Health") or state.get("Healthcheck") or {}).get("Status")
     running = bool(state.get("Running")) and health in (None, "", "healthy", "starting")
     procs = glance_processes(facts.processes)
+    # A glance-api in another mount namespace is a container's (found through its runtime above),
+    # not this host's service, even though the host's ps lists it.
+    own = facts.mount_ns
+    if own:
+        procs = [p for p in procs if procenv.get(p.pid, {}).get("mntns") in (None, "", own)]
     by_pid = {p.pid: p for p in procs}
     if inside:  # the probe's ps sees only the container: its master is the one without a glance parent
         master = next((p for p in procs if p.ppid not in by_pid), None)

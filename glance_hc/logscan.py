@@ -82,6 +82,12 @@ LOG_PATTERNS: dict[str, tuple[str, ...]] = {
     ),
 }
 
+# Lines that belong to one root cause whatever else they mention: glance_store failing to
+# create a configured datadir says "Permission denied", but the path in the config is the fault.
+EXCLUSIVE = (
+    (re.compile(r"unable to create datadir"), "store_config"),
+)
+
 # Lines that mention a pattern word but are not faults: never counted.
 IGNORED = (
     re.compile(r"could not load 'cinder'|could not load 'glance\.store\.cinder"),
@@ -100,6 +106,9 @@ def root_causes_of(line: str) -> list[str]:
     low = line.lower()
     if any(ig.search(low) for ig in IGNORED):
         return []
+    for pattern, root_cause in EXCLUSIVE:
+        if pattern.search(low):
+            return [root_cause]
     return [rc for rc, pats in _COMPILED.items() if any(p.search(low) for p in pats)]
 
 

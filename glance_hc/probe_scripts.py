@@ -18,7 +18,7 @@ else SUDO=""; PRIV=none; fi
 DISCOVER = _PRIV + r"""
 WIN=$1
 sec whoami
-echo "user=$(id -un) uid=$(id -u) priv=$PRIV host=$(hostname) now=$(date +%s)"
+echo "user=$(id -un) uid=$(id -u) priv=$PRIV host=$(hostname) now=$(date +%s) mntns=$($SUDO readlink /proc/$$/ns/mnt 2>/dev/null | tr -dc 0-9)"
 sec systemd
 if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
   for u in openstack-glance-api glance-api devstack@g-api; do
@@ -40,6 +40,7 @@ cands=""
 sec procenv
 for pid in $(ps -ww -eo pid=,args= | grep -E 'glance' | grep -v -e hc-probe -e 'grep -E' | awk '{print $1}'); do
   echo "pid=$pid"
+  echo "mntns=$($SUDO readlink "/proc/$pid/ns/mnt" 2>/dev/null | tr -dc 0-9)"
   d=$($SUDO cat "/proc/$pid/environ" 2>/dev/null | tr '\0' '\n' | sed -n 's/^OS_GLANCE_CONFIG_DIR=//p')
   [ -n "$d" ] && { echo "config_dir=$d"; cands="$cands $d/glance-api.conf"; }
   ini=$(tr '\0' '\n' < "/proc/$pid/cmdline" 2>/dev/null | grep -A1 -x -e '--ini' | tail -n 1)

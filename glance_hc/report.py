@@ -298,6 +298,7 @@ class HealthCollector:
         self._started_monotonic = time.monotonic()
         self.duration = 0.0
         self.exitstatus: int | None = None
+        self.interrupted = False
         self.written: list[Path] = []
 
     # -- collecting -------------------------------------------------------
@@ -339,7 +340,7 @@ class HealthCollector:
     # -- results ----------------------------------------------------------
     @property
     def verdict(self) -> str:
-        if self.exitstatus == int(pytest.ExitCode.INTERRUPTED):
+        if self.interrupted:
             return UNKNOWN  # a run cut short by Ctrl-C or SIGTERM proves nothing either way
         return compute_verdict(record.outcome for record in self.records.values())
 
@@ -364,6 +365,10 @@ class HealthCollector:
             "summary": self.summary(),
             "checks": self.check_dicts(),
         }
+
+    def pytest_keyboard_interrupt(self, excinfo) -> None:
+        # pytest also stops on collection errors through Session.Interrupted: that run is judged
+        self.interrupted = not isinstance(excinfo.value, pytest.Session.Interrupted)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus) -> None:

@@ -111,6 +111,22 @@ def unfill_store() -> None:
 def bad_default_backend() -> None:
     edit_conf(r"^default_backend = .*$", "default_backend = nosuchstore")
     inner("restart-glance-nowait")
+    wait_for_balancer_to_settle()
+
+
+def wait_for_balancer_to_settle(needed: int = 15, timeout: float = 30) -> None:
+    """Until HAProxy has marked a dead node down, half the requests still go to it; an operator
+    looks once the balancer has settled, and so does the suite."""
+    import urllib.request  # noqa: PLC0415
+
+    good, deadline = 0, time.monotonic() + timeout
+    while good < needed and time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{GLANCE_VIP}/healthcheck", timeout=2) as resp:
+                good = good + 1 if resp.status == 200 else 0
+        except OSError:
+            good = 0
+        time.sleep(0.2)
 
 
 def revert_config() -> None:
@@ -295,6 +311,11 @@ class Fault:
     inject: Callable[[], None]
     revert: Callable[[], None]
     also: tuple[str, ...] = ()  # root causes that follow from it as a matter of course
+    # ...and those that follow only when other controllers keep the old config (drift)
+    also_with_peers: tuple[str, ...] = ()
+
+    def expected(self, controllers: int) -> set[str]:
+        return {self.root_cause, *self.also, *(self.also_with_peers if controllers > 1 else ())} - {""}
 
 
 FAULTS: dict[str, Fault] = {
@@ -321,7 +342,7 @@ FAULTS: dict[str, Fault] = {
     "db-behind": Fault("upgrade", "the Glance database schema a release behind the code",
                        database_behind, database_current),
     "image-size-cap": Fault("quota", "image_size_cap of 1 MiB in glance-api.conf; restart",
-                            small_image_size_cap, revert_config),
+                            small_image_size_cap, revert_config, also_with_peers=("store_config",)),
 }
 
 

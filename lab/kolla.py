@@ -12,9 +12,9 @@ What Kolla-Ansible builds on a controller, made from what this machine has:
 - Kolla's host layout under KOLLA_ROOT ($HC_LAB_DIR/kolla/host, or HC_LAB_KOLLA_ROOT=/ for the
   real thing): etc/kolla/glance-api/ (glance-api.conf, uwsgi ini, config.json) mounted at
   /var/lib/kolla/config_files and copied into /etc/glance by kolla_start at every start,
-  var/log/kolla/glance bind-mounted at /var/log/kolla/glance, var/lib/glance (Kolla's `glance`
-  volume) at /var/lib/glance, and the file store on a small tmpfs volume at
-  /var/lib/glance/images so it can be filled;
+  var/log/kolla/glance bind-mounted at /var/log/kolla/glance; $HC_LAB_DIR/kolla/volumes/glance
+  (Kolla's `glance` volume: sqlite database, staging, tasks) at /var/lib/glance, and the file
+  store on a small tmpfs volume (glance_hc_images) at /var/lib/glance/images so it can be filled;
 - host networking, listening on 127.0.0.4:9292, Keystone of the lab at 127.0.0.2:5000;
 - a healthcheck (healthcheck_curl on /healthcheck) and restart policy unless-stopped, so
   RestartCount counts the restarts podman made by itself.
@@ -24,8 +24,12 @@ Podman runs health checks from systemd timers; where systemd is not PID 1 (this 
 `down` removes the container, its volume and the ticker: no process or mount is left.
 The rootfs and the image stay, as the cache.
 
-Usage: kolla.py up | down | status | fault list | fault inject NAME | fault revert NAME|all
-       | capture DIR
+Exec sessions made through `podman system service` (the docker client, docker://) left two
+conmon processes each behind here (podman 4.3.1), so `up` does not start that service; `down`
+fails loudly if any conmon of glance_api outlives the container.
+
+Usage: kolla.py up | down | status | memory | fault list | fault inject NAME | fault revert NAME|all
+       | capture DIR   (capture runs under the suite's venv: .venv/bin/python lab/kolla.py capture DIR)
 """
 from __future__ import annotations
 
@@ -55,7 +59,7 @@ ROOTFS = KOLLA_DIR / "rootfs"
 KOLLA_ROOT = Path(os.environ.get("HC_LAB_KOLLA_ROOT", str(KOLLA_DIR / "host")))
 CONFIG_DIR = KOLLA_ROOT / "etc/kolla/glance-api"
 LOG_DIR = KOLLA_ROOT / "var/log/kolla/glance"
-DATA_DIR = KOLLA_ROOT / "var/lib/glance"
+DATA_DIR = KOLLA_DIR / "volumes/glance"  # Kolla's `glance` volume (glance_file_datadir_volume)
 TICKER_PID = KOLLA_DIR / "health-ticker.pid"
 TEMPLATES = HERE / "kolla"
 
@@ -85,11 +89,10 @@ class KollaError(RuntimeError):
 
 
 # ---------------------------------------------------------------- podman
-def podman(*args: str, check: bool = True, timeout: float = 60, input: str | None = None,
-           user: str | None = None) -> subprocess.CompletedProcess:
+def podman(*args: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess:
     cmd = ["podman", *args]
     try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, input=input)
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         raise KollaError(f"`{' '.join(cmd)}` did not finish within {timeout:.0f}s") from None
     if check and out.returncode != 0:
@@ -377,21 +380,23 @@ def up() -> dict:
     wait_for("glance_api healthy", lambda: health_check_now() == "healthy", 30, interval=1)
     t1 = time.monotonic()
     timings = {"total": t1 - t0, "debootstrap": t_rootfs - t0, "import": t_image - t_rootfs,
-               "db_sync": t_db - t_image, "container": t1 - t_db, "cold_rootfs": cold_rootfs,
+               "prepare": t_db - t_image, "container": t1 - t_db, "cold_rootfs": cold_rootfs,
                "built_image": built, "db_synced": synced}
     kind = "cold (debootstrap)" if cold_rootfs else "cold (image)" if built else "warm"
     log(f"{kind} start: {timings['total']:.1f}s (debootstrap {timings['debootstrap']:.1f}s, import "
-        f"{timings['import']:.1f}s, db_sync {timings['db_sync']:.1f}s, container {timings['container']:.1f}s)")
+        f"{timings['import']:.1f}s, config+db {timings['prepare']:.1f}s, container {timings['container']:.1f}s)")
     log(f"suite: pytest checks/ --host=podman://{CONTAINER} -m host --largest-image=64MiB")
     return timings
 
 
 def down() -> None:
     """Remove the container and its store volume, stop the ticker; keep the rootfs and image."""
+    was_up = ticker_pid() is not None
     stop_ticker()
     if shutil.which("podman") is None:
         return
     if inspect():
+        was_up = True
         podman("rm", "-f", "-t", "10", CONTAINER, timeout=60)
     podman("rm", "-f", "bootstrap_glance", check=False, timeout=60)
     if podman("volume", "exists", VOLUME, check=False).returncode == 0:
@@ -399,7 +404,8 @@ def down() -> None:
     left = leftovers()
     if left:
         raise KollaError(f"left behind after down: {left}")
-    log("glance_api removed: no container process, mount or volume left")
+    if was_up:
+        log("glance_api removed: no container process, mount or volume left")
 
 
 def leftovers() -> list[str]:
@@ -414,8 +420,9 @@ def leftovers() -> list[str]:
             continue
         if ("conmon" in args and f"-n {CONTAINER} " in args) or f"healthcheck run {CONTAINER}" in args:
             found.append(f"pid {entry.name}: {args[:120]}")
+    # the bind mounts live in the container's mount namespace; only the volume's tmpfs is the host's
     for line in Path("/proc/self/mountinfo").read_text().splitlines():
-        if f"/volumes/{VOLUME}/" in line or str(KOLLA_ROOT) in line.split()[4]:
+        if f"/volumes/{VOLUME}/" in line.split()[4]:
             found.append(f"mount {line.split()[4]}")
     return found
 

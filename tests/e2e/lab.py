@@ -13,7 +13,11 @@ LAB_DIR = Path(os.environ.get("HC_LAB_DIR", "/opt/glance-hc-lab"))
 STATE = LAB_DIR / "state"
 LABCTL = [sys.executable, str(ROOT / "lab" / "labctl.py")]
 # How the suite reaches the lab (the same as `make demo`).
-LAB_ARGS = ["--host=controller1", "--host=controller2", f"--ssh-config={STATE}/ssh_config", "--os-cloud=hc-lab",
+sys.path.insert(0, str(ROOT / "lab"))
+import labctl  # noqa: E402  (lab/labctl.py: which controllers the running lab has)
+
+LAB_ARGS = [*(f"--host={node}" for node in labctl.controllers()), f"--ssh-config={STATE}/ssh_config",
+            "--os-cloud=hc-lab",
             "--largest-image=64MiB", "--slowest-client-rate=10MiB", "--canary-size=4MiB"]
 SUITE_TIMEOUT = 300
 
@@ -21,6 +25,11 @@ sys.path.insert(0, str(ROOT / "lab"))
 import faults as FAULTS_MODULE  # noqa: E402  (lab/faults.py: the fault catalogue and what it breaks)
 
 FAULTS = {**FAULTS_MODULE.FAULTS, **FAULTS_MODULE.NODE_FAULTS}
+
+
+def controllers() -> list[str]:
+    """The glance-api nodes the running lab has (controller1, and controller2 in the default lab)."""
+    return labctl.controllers()
 
 
 def lab_env() -> dict:
