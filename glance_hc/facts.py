@@ -335,11 +335,8 @@ def _container_deployment(facts, runtime, container, procenv, inside) -> Deploym
     health = (state.get("Health") or state.get("Healthcheck") or {}).get("Status")
     running = bool(state.get("Running")) and health in (None, "", "healthy", "starting")
     procs = glance_processes(facts.processes)
-    # A glance-api in another mount namespace is a container's (found through its runtime above),
-    # not this host's service, even though the host's ps lists it.
-    own = facts.mount_ns
-    if own:
-        procs = [p for p in procs if procenv.get(p.pid, {}).get("mntns") in (None, "", own)]
+    # No mount-namespace filter here: seen from the host, the container's own processes are the ones
+    # in another namespace; its master is picked exactly by the runtime's State.Pid below.
     by_pid = {p.pid: p for p in procs}
     if inside:  # the probe's ps sees only the container: its master is the one without a glance parent
         master = next((p for p in procs if p.ppid not in by_pid), None)

@@ -164,3 +164,15 @@ def test_operator_without_sudo_gets_skips_that_say_why(tmp_path):
     config_reason = reasons["test_glance_api_conf_is_readable_and_parses[controller1-nosudo]"]
     assert "without root or sudo" in config_reason and "not accessible" in config_reason
     assert result.health["verdict"] == "degraded"
+
+
+def test_inventory_host_that_is_down_fails_alone(tmp_path):
+    inv = tmp_path / "inventory.ini"
+    inv.write_text("[control]\ncontroller1\ncontroller2\n"
+                   "ghost1 ansible_host=127.0.0.2 ansible_port=2299 ansible_user=hcops\n"
+                   "[glance-api:children]\ncontrol\n")
+    result, elapsed = run(tmp_path, f"--inventory={inv}", GOOD, "--largest-image=64MiB")
+    assert_clean(result, elapsed)
+    failed = result.checks("failed")
+    assert [(c["nodeid"].split("::")[-1]) for c in failed] == ["test_host_is_reachable_for_checks[ghost1]"]
+    assert outcome_of(result, "test_glance_api_is_running", "controller2") == {"passed"}
