@@ -24,7 +24,7 @@ help:
 
 # Debian packages the lab needs (the suite itself needs none of them).
 deps: venv
-	@missing=""; for t in haproxy:haproxy sshd:openssh-server sudo:sudo; do \
+	@missing=""; for t in haproxy:haproxy sshd:openssh-server sudo:sudo podman:podman runc:runc debootstrap:debootstrap; do \
 		command -v $${t%%:*} >/dev/null 2>&1 || [ -x /usr/sbin/$${t%%:*} ] || missing="$$missing $${t#*:}"; done; \
 	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; fi

@@ -473,12 +473,9 @@ def parse_dir(path: str, body: str) -> DirFacts:
 def gather_stores_and_logs(facts: HostFacts, sections: list[tuple[str, str]]) -> None:
     dir_roles = store_dirs(facts.config) if facts.config else {}
     for name, body in sections:
-        if name == "clock":
-            info = kv(body)
-            try:
-                facts.clock_local = datetime.strptime(info["local"], "%Y-%m-%d %H:%M:%S")
-            except (KeyError, ValueError):
-                facts.clock_local = None
+        if name == "clock":  # `local=2026-01-01 12:00:00`: the value holds a space, kv() would split it
+            m = re.search(r"local=(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)", body)
+            facts.clock_local = datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S") if m else None
         elif name.startswith("dir "):
             path = name[4:]
             facts.dirs[path] = parse_dir(path, body)

@@ -497,6 +497,12 @@ def cmd_up(args) -> None:
     (STATE / "clouds.yaml").chmod(0o600)
     vip = ADDR["vip"]
     wait_for("glance through haproxy", lambda: http_status(f"http://{vip}:9292/healthcheck") == 200, 90)
+    if os.environ.get("HC_LAB_KOLLA") == "1":
+        import kolla  # noqa: PLC0415 - lab/kolla.py: the Kolla-style glance_api container
+        try:
+            kolla.up()
+        except kolla.KollaError as exc:
+            die(str(exc))
     t1 = time.monotonic()
     kind = "cold" if cold else "warm"
     log(f"{kind} start: {t1 - t0:.1f}s (of which venv {t_venv - t0:.1f}s, services {t1 - t_venv:.1f}s)")
@@ -515,6 +521,12 @@ def cmd_env(_args) -> None:
 
 
 def cmd_down(_args) -> None:
+    if shutil.which("podman"):
+        import kolla  # noqa: PLC0415 - the container can run without the rest of the lab
+        try:
+            kolla.down()
+        except kolla.KollaError as exc:
+            log(f"kolla: {exc}")
     ssh_cfg = STATE / "ssh_config"
     if ssh_cfg.exists():
         # ssh connection masters left by suite runs (ControlPersist) belong to the lab too.
@@ -583,6 +595,10 @@ def cmd_status(_args) -> None:
         print(f"{name:24} {state}")
     faults = active_faults()
     print(f"{'injected faults':24} {', '.join(faults) or 'none'}")
+    if shutil.which("podman"):
+        import kolla  # noqa: PLC0415
+        for name, state in kolla.status_rows():
+            print(f"{name:24} {state}")
 
 
 # ---------------------------------------------------------------- faults
