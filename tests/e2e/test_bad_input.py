@@ -143,7 +143,7 @@ def injected(request):
 def test_garbage_config_fails_the_parse_check_and_skips_what_needs_it(tmp_path, injected):
     result, elapsed = run(tmp_path, *LAB_HOSTS, "--largest-image=64MiB")
     assert_clean(result, elapsed)
-    assert outcome_of(result, "test_glance_api_conf_is_readable_and_parses") == {"failed"}
+    assert outcome_of(result, "test_glance_api_conf_is_readable_and_parses", "controller1") == {"failed"}
     assert "not an ini file" in result.checks("failed")[0]["message"]
     assert result.failing_root_causes == {"store_config"}
 
