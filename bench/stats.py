@@ -73,7 +73,8 @@ class Comparison:
         self.ratio = median(self.ratios)
 
     def as_dict(self) -> dict:
-        return {"subject": [round(v, 4) for v in self.subject], "baseline": [round(v, 4) for v in self.baseline],
+        return {"subject_values": [round(v, 4) for v in self.subject],
+                "baseline_values": [round(v, 4) for v in self.baseline],
                 "subject_median": round(self.subject_median, 4), "baseline_median": round(self.baseline_median, 4),
                 "pair_ratios": [round(r, 4) for r in self.ratios], "ratio": round(self.ratio, 4)}
 

@@ -391,6 +391,8 @@ class HealthCollector:
             self.written.append(path)
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
+        if self.records and not any(r.root_cause for r in self.records.values()):
+            return  # no health check ran (the suite's own tests): no verdict to give
         verdict = self.verdict
         markup = {"red": verdict == UNHEALTHY, "yellow": verdict in (DEGRADED, UNKNOWN)}
         markup["green"] = verdict == HEALTHY

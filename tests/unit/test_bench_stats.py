@@ -52,7 +52,7 @@ def test_paired_differences():
 
 def test_comparison_as_dict_rounds_and_keeps_samples():
     d = compare([1.23456, 2.0, 3.0], [1.0, 2.0, 4.0]).as_dict()
-    assert d["subject"] == [1.2346, 2.0, 3.0]
+    assert d["subject_values"] == [1.2346, 2.0, 3.0] and d["baseline_values"] == [1.0, 2.0, 4.0]
     assert d["pair_ratios"] == [1.2346, 1.0, 0.75]
     assert d["ratio"] == 1.0
     assert d["subject_median"] == 2.0 and d["baseline_median"] == 2.0
