@@ -23,6 +23,17 @@ from fixtures.cloud import connect  # noqa: E402 - the suite's own connection
 from glance_hc import canary  # noqa: E402
 
 
+def _vmhwm_mib() -> float | None:
+    """This process's own peak RSS (VmHWM: the high-water mark of its address space since exec)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 2)
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--cloud", required=True)
@@ -71,6 +82,7 @@ def main() -> int:
             result["cleanup"] = {"ok": cleanup.ok, "detail": cleanup.detail}
             if not cleanup.ok:
                 problems.append(f"cleanup: {cleanup.detail}")
+    result["vmhwm_mib"] = _vmhwm_mib()
     result["problems"] = problems
     result["ok"] = not problems
     print(json.dumps(result))

@@ -9,7 +9,8 @@
 P1  canary throughput: the suite's canary upload (PatternSource + canary.upload) against
     `curl -T` of the same bytes to the same glance-api node (direct, no HAProxy); the canary's
     verified download against `curl | tee >(md5sum) >(sha512sum)`; 64 MiB and 1 GiB.
-P2  client memory: peak RSS of a process doing the canary with 1 GiB minus with 1 MiB.
+P2  client memory: peak RSS of a process doing the canary with 1 GiB minus with 1 MiB
+    (/usr/bin/time -f %M of a child running bench/canary_child.py).
 P3  per-host cost: remote round trips per host in a full run (counted by an ssh wrapper and
     read from health.json), and the whole suite's warm wall time on one host against that many
     bare `ssh host true` round trips over a ControlMaster.
@@ -418,33 +419,36 @@ def p1(b: Bench) -> None:
 
 
 def _child_peak_rss(b: Bench, size: int) -> tuple[float, dict]:
-    """Peak RSS (MiB) of a child process doing one canary of `size` bytes, from wait4()."""
-    out_path, err_path = b.tmp / "child.out", b.tmp / "child.err"
+    """Peak RSS (MiB) of a child process doing one canary of `size` bytes.
+
+    Read by /usr/bin/time (-f %M), not from wait4()/RUSAGE_CHILDREN of this process: a child's
+    ru_maxrss includes the image it was forked from until exec (Linux keeps the old mm's
+    high-water mark), so a direct child of this ~60 MiB process never reads below 60 MiB.
+    `time` is small; the child also reports its own VmHWM (/proc/self/status) as a cross-check.
+    """
+    out_path, err_path, rss_path = b.tmp / "child.out", b.tmp / "child.err", b.tmp / "child.rss"
+    rss_path.unlink(missing_ok=True)
+    cmd = [sys.executable, str(ROOT / "bench" / "canary_child.py"), "--cloud", b.cloud, "--size", str(size),
+           "--endpoint", b.node, *(["--store", b.store] if b.store else [])]
+    timer = shutil.which("time", path="/usr/bin:/bin")  # GNU time (Debian package "time")
+    if timer:
+        cmd = [timer, "-f", "%M", "-o", str(rss_path), *cmd]
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
-        proc = subprocess.Popen([sys.executable, str(ROOT / "bench" / "canary_child.py"), "--cloud", b.cloud,
-                                 "--size", str(size), "--endpoint", b.node, *(["--store", b.store] if b.store else [])],
-                                stdout=out, stderr=err, cwd=ROOT)
-    deadline = time.monotonic() + 900
-    while True:
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            break
-        if time.monotonic() > deadline:
-            proc.kill()
-            os.wait4(proc.pid, 0)
-            proc.returncode = -9
-            raise BenchError(f"the canary child ({size_label(size)}) did not finish in 900 s")
-        time.sleep(0.05)
-    proc.returncode = os.waitstatus_to_exitcode(status)
+        try:
+            proc = subprocess.run(cmd, stdout=out, stderr=err, cwd=ROOT, timeout=900)
+        except subprocess.TimeoutExpired as exc:
+            raise BenchError(f"the canary child ({size_label(size)}) did not finish in 900 s") from exc
     lines = out_path.read_text().strip().splitlines()
     try:
         result = json.loads(lines[-1])
-    except (IndexError, ValueError) as exc:
+        rss_kib = (int(rss_path.read_text().strip().splitlines()[-1]) if timer
+                   else int(float(result["vmhwm_mib"]) * 1024))
+    except (IndexError, ValueError, OSError) as exc:
         raise BenchError(f"the canary child gave no result (exit {proc.returncode}): "
                          f"{err_path.read_text()[-400:]}") from exc
     if not result.get("ok"):
         raise BenchError(f"the canary child failed: {result.get('problems') or result.get('error')}")
-    return usage.ru_maxrss / 1024, result  # ru_maxrss is in KiB on Linux
+    return rss_kib / 1024, result
 
 
 def p2(b: Bench) -> None:
@@ -457,7 +461,7 @@ def p2(b: Bench) -> None:
             for size in ((small, big) if rep % 2 == 0 else (big, small)):
                 rss, result = _child_peak_rss(b, size)
                 (rss_small if size == small else rss_big).append(rss)
-                runs.append({"size": size, "peak_rss_mib": round(rss, 2),
+                runs.append({"size": size, "peak_rss_mib": round(rss, 2), "vmhwm_mib": result.get("vmhwm_mib"),
                              "upload_mib_per_s": result.get("upload_mib_per_s"),
                              "download_mib_per_s": result.get("download_mib_per_s")})
     except BenchError as exc:
@@ -470,7 +474,7 @@ def p2(b: Bench) -> None:
            f"{size_label(small)} {fmt(cmp_.baseline_median)} MiB, difference {fmt(diff)} MiB, ratio {cmp_.ratio:.2f}",
            [(Target("difference", "<", 30, "MiB"), diff)], unit="MiB", repetitions=reps,
            subject=f"child process: canary of {size_label(big)}", baseline=f"the same with {size_label(small)}",
-           how="os.wait4() rusage ru_maxrss of the child", pair_differences=[round(d, 2) for d in diffs],
+           how="/usr/bin/time -f %M of the child (its own VmHWM alongside)", pair_differences=[round(d, 2) for d in diffs],
            difference=round(diff, 2), runs=runs, **cmp_.as_dict())
 
 
@@ -485,6 +489,11 @@ def _ssh_true(host: str, count: int, control_dir: Path) -> float:
     for _ in range(count):
         subprocess.run(base, check=True, capture_output=True, timeout=30)
     return time.monotonic() - started
+
+
+def _slowest(run: SuiteRun, count: int = 5) -> list[str]:
+    return [f"{c['nodeid']} {c.get('duration')}s" for c in
+            sorted(run.checks, key=lambda c: -(c.get("duration") or 0))[:count]]
 
 
 def p3(b: Bench) -> None:
@@ -515,14 +524,15 @@ def p3(b: Bench) -> None:
             n = run.ssh.get(host, 0)
             walls.append(run.wall)
             trips.append(n)
-            runs.append(run.brief() | {"checks_duration_s": run.health.get("duration")})
+            runs.append(run.brief() | {"checks_duration_s": run.health.get("duration"),
+                                       "slowest_checks": _slowest(run)})
             bases.append(_ssh_true(host, max(n, 1), b.control_dir))
     except (BenchError, subprocess.SubprocessError) as exc:
         b.not_run("P3", f"suite wall time ({host})", exc)
         return
     cmp_ = compare(walls, bases)
     b.emit("P3", f"suite wall time ({host}, warm)", f"suite {fmt(cmp_.subject_median)} s, "
-           f"{fmt(median(trips))} bare ssh round trips {fmt(cmp_.baseline_median, 3)} s, ratio {fmt(cmp_.ratio)}",
+           f"{median(trips):g} bare ssh round trips {fmt(cmp_.baseline_median, 3)} s, ratio {fmt(cmp_.ratio)}",
            [(Target("seconds", "<", 15, "s"), cmp_.subject_median)], unit="s", repetitions=reps,
            subject=f"pytest checks/ --host={host} (canary included){' ' + ' '.join(extra) if extra else ''}",
            baseline=f"as many `ssh -F ssh_config {host} true` over a warm ControlMaster", round_trips=trips,
@@ -532,35 +542,43 @@ def p3(b: Bench) -> None:
 # ==================================================================== P5 fleet
 
 
-def p5(b: Bench) -> None:
-    count = b.args.p5_hosts
-    cfg = b.tmp / "fleet_ssh_config"
-    aliases = labio.write_fleet_ssh_config(cfg, count)
-    reps = b.args.reps or b.args.p5_reps
+def _fleet(b: Bench, cfg: Path, aliases: list[str], marker: str, reps: int, name: str, note: str = "") -> None:
+    count = len(aliases)
     try:
-        log("P5 warm-up runs")
-        b.suite(aliases[:1], "-m", "host", ssh_config=cfg, label="p5-warm1")
-        b.suite(aliases, "-m", "host", ssh_config=cfg, label="p5-warmN")
+        log(f"P5 warm-up runs (-m \"{marker}\")")
+        b.suite(aliases[:1], "-m", marker, ssh_config=cfg, label="p5-warm1")
+        b.suite(aliases, "-m", marker, ssh_config=cfg, label="p5-warmN")
         one, many, runs = [], [], []
         for rep in range(reps):
-            log(f"P5 repetition {rep + 1}/{reps}")
+            log(f"P5 -m \"{marker}\" repetition {rep + 1}/{reps}")
             for hosts in ((aliases[:1], aliases) if rep % 2 == 0 else (aliases, aliases[:1])):
-                run = b.suite(hosts, "-m", "host", ssh_config=cfg, label=f"p5-{len(hosts)}")
+                run = b.suite(hosts, "-m", marker, ssh_config=cfg, label=f"p5-{len(hosts)}")
                 (one if len(hosts) == 1 else many).append(run.wall)
-                slowest = sorted(run.checks, key=lambda c: -(c.get("duration") or 0))[:3]
-                runs.append({"hosts": len(hosts), **run.brief(),
-                             "slowest_checks": [f"{c['nodeid']} {c.get('duration')}s" for c in slowest]})
+                runs.append({"hosts": len(hosts), **run.brief(), "slowest_checks": _slowest(run, 3)})
     except (BenchError, subprocess.SubprocessError) as exc:
-        b.not_run("P5", "fleet", exc)
+        b.not_run("P5", name, exc)
         return
     cmp_ = compare(many, one)
     targets = sorted({labio.NODE_ADDR[n] for n in labio.nodes()})
-    b.emit("P5", f"fleet (-m host, {count} hosts vs 1)", f"{count} hosts {fmt(cmp_.subject_median)} s, 1 host "
-           f"{fmt(cmp_.baseline_median)} s, ratio {cmp_.ratio:.2f}", [(Target("ratio", "<=", 2), cmp_.ratio)],
-           unit="s", repetitions=reps, subject=f"pytest checks/ -m host with {count} --host aliases",
+    b.emit("P5", name, f"{count} hosts {fmt(cmp_.subject_median)} s, 1 host {fmt(cmp_.baseline_median)} s, "
+           f"ratio {cmp_.ratio:.2f}", [(Target("ratio", "<=", 2), cmp_.ratio)],
+           unit="s", repetitions=reps, subject=f"pytest checks/ -m \"{marker}\" with {count} --host aliases",
            baseline="the same with 1 alias", aliases_reach=targets,
-           note=f"{count} ssh aliases over {len(targets)} sshd endpoints: the suite's ControlPath "
-                f"(cm-%r@%h:%p) gives aliases of one address one shared ControlMaster", runs=runs, **cmp_.as_dict())
+           note=(f"{count} ssh aliases over {len(targets)} sshd endpoints on this machine: every host's remote "
+                 f"work runs on the same {os.cpu_count()} cores as the client, and the suite's ControlPath "
+                 f"(cm-%r@%h:%p) gives aliases of one address one shared ControlMaster. " + note).strip(),
+           runs=runs, **cmp_.as_dict())
+
+
+def p5(b: Bench) -> None:
+    cfg = b.tmp / "fleet_ssh_config"
+    aliases = labio.write_fleet_ssh_config(cfg, b.args.p5_hosts)
+    _fleet(b, cfg, aliases, "host", b.args.reps or b.args.p5_reps,
+           f"fleet (-m host, {len(aliases)} hosts vs 1)")
+    if b.args.p5_diagnose:
+        _fleet(b, cfg, aliases, "host and not gate", b.args.reps or b.args.p5_diagnose,
+               f"fleet without the upgrade gate (-m \"host and not gate\", {len(aliases)} hosts vs 1)",
+               note="Diagnostic: the same fleet with the gate's per-host commands left out.")
 
 
 # ==================================================================== P4 stale-image sweep
@@ -672,6 +690,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--p4-select", default=P4_SELECT)
     parser.add_argument("--p5-hosts", type=int, default=8)
     parser.add_argument("--p5-reps", type=int, default=3)
+    parser.add_argument("--p5-diagnose", type=int, default=2,
+                        help="repetitions of the diagnostic fleet run without the gate (0: skip it)")
     parser.add_argument("--output", default=str(ROOT / "reports" / "bench.json"))
     parser.add_argument("--keep-tmp", action="store_true", help="keep the suite runs' reports (temp dir)")
     parser.add_argument("--cleanup", action="store_true", help="only delete what earlier runs left, then exit")
