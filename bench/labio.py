@@ -328,6 +328,8 @@ def versions() -> dict:
         for line in out.stdout.splitlines():
             name, _, version = line.partition(" ")
             found[f"lab {name}"] = version
+    root = Path(__file__).resolve().parents[1]
+    found["suite"] = _first_line(["git", "-C", str(root), "describe", "--always", "--dirty", "--tags"])
     found["curl"] = _first_line(["curl", "--version"])
     found["ssh"] = _first_line(["ssh", "-V"])
     found["haproxy"] = _first_line(["haproxy", "-v"])

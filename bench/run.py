@@ -679,7 +679,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--p1-sizes", type=lambda s: [int(x) for x in s.split(",")],
                         default=[64 * MIB, GIB], help="bytes, comma list")
     parser.add_argument("--p1-reps-small", type=int, default=5)
-    parser.add_argument("--p1-reps-large", type=int, default=3)
+    parser.add_argument("--p1-reps-large", type=int, default=5)  # 1 GiB pairs vary by +-10%: 3 are too few
     parser.add_argument("--p2-small", type=int, default=MIB)
     parser.add_argument("--p2-large", type=int, default=GIB)
     parser.add_argument("--p2-reps", type=int, default=3)

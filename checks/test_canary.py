@@ -299,8 +299,8 @@ def test_no_canary_images_left_from_earlier_runs(cloud, thresholds, evidence, re
         age = canary.age_of(img, now, "created_at")
         if age is None or age > thresholds.stale_image_age:
             stale.append((img, age))
-    evidence.add("canary images", f"{len(images)} named {canary.CANARY_PREFIX}* ({pages} page(s) read, sorted by "
-                                  f"name), {len(stale)} older than {thresholds.stale_image_age}")
+    evidence.add("canary images", f"{len(images)} named {canary.CANARY_PREFIX}* ({pages} page(s) read, "
+                                  f"filtered by tag {canary.CANARY_TAG}), {len(stale)} older than {thresholds.stale_image_age}")
     if not stale:
         return
     listing = [f"{img['id']} {img.get('name')} owner {img.get('owner')} status {img.get('status')} "

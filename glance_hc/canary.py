@@ -1169,21 +1169,12 @@ def list_images(conn, *, page_size: int = 200, timeout: float | None = None,
         params = dict(parse_qsl(urlsplit(nxt).query, keep_blank_values=True))
 
 
-def canary_images(conn, *, page_size: int = 200, timeout: float | None = None) -> tuple[list[dict], int]:
-    """Every image whose name starts with hc-canary-, walking the list sorted by name.
-
-    Glance has no prefix filter: the walk stops once names sort past the prefix
-    (both case-sensitive and case-insensitive collations end the range there).
-    """
-    end = CANARY_PREFIX + "\U0010ffff"
-
-    def past(img: dict) -> bool:
-        name = img.get("name")
-        return name is not None and name > end and name.lower() > end
-
-    images, pages = list_images(conn, page_size=page_size, timeout=timeout, stop=past,
-                                sort_key="name", sort_dir="asc")
-    return [img for img in images if (img.get("name") or "").startswith(CANARY_PREFIX)], pages
+def canary_images(conn, *, page_size: int = 1000, timeout: float | None = None) -> tuple[list[dict], int]:
+    """Every image the canary made: it tags each one, so Glance filters them itself (one page
+    for any realistic count, however many other images the cloud holds). The name prefix is
+    checked too, so a user's image that happens to carry the tag is never reaped."""
+    images, pages = list_images(conn, page_size=page_size, timeout=timeout, tag=CANARY_TAG)
+    return [img for img in images if str(img.get("name") or "").startswith(CANARY_PREFIX)], pages
 
 
 # ---------------------------------------------------------------------------- signals

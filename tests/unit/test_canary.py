@@ -328,27 +328,25 @@ def fake_conn(handler):
     return SimpleNamespace(image=FakeImageAPI(handler))
 
 
-def test_canary_images_walk_sorted_pages_and_stop_past_the_prefix():
+def test_canary_images_are_found_by_tag_and_prefix_across_pages():
     pages = {
-        None: ([{"id": "1", "name": "a-image"}, {"id": "2", "name": "hc-canary-fast-1"}], "m2"),
-        "m2": ([{"id": "3", "name": None}, {"id": "4", "name": "hc-canary-node-x"}], "m4"),
-        "m4": ([{"id": "5", "name": "ubuntu"}, {"id": "6", "name": "zz"}], "m6"),
-        "m6": ([{"id": "7", "name": "zzz"}], None),
+        None: ([{"id": "2", "name": "hc-canary-fast-1"}, {"id": "3", "name": "users-image-tagged-alike"}], "m3"),
+        "m3": ([{"id": "4", "name": "hc-canary-node-x"}], None),
     }
 
     def handler(method, path, kwargs):
         images, nxt = pages[kwargs["params"].get("marker")]
         body = {"images": images}
         if nxt:
-            body["next"] = f"/v2/images?marker={nxt}&limit=2&sort_key=name&sort_dir=asc"
+            body["next"] = f"/v2/images?marker={nxt}&limit=2&tag=hc-canary"
         return FakeResponse(200, body)
 
     conn = fake_conn(handler)
     found, read = canary.canary_images(conn, page_size=2)
-    assert [img["id"] for img in found] == ["2", "4"]
-    assert read == 3, "the walk stops at the first name past the prefix"
-    assert conn.image.calls[0][2] == {"limit": 2, "sort_key": "name", "sort_dir": "asc"}
-    assert conn.image.calls[1][2]["marker"] == "m2"
+    assert [img["id"] for img in found] == ["2", "4"], "a tagged image without the prefix is never reaped"
+    assert read == 2
+    assert conn.image.calls[0][2] == {"limit": 2, "tag": "hc-canary"}, "Glance filters by tag: no walk"
+    assert conn.image.calls[1][2]["marker"] == "m3"
 
 
 def test_list_images_max_items_and_errors():
