@@ -16,7 +16,7 @@ for d in etc var usr/local; do
         -o "lowerdir=/$d,upperdir=$STATE/ovl/$d/upper,workdir=$STATE/ovl/$d/work" "/$d"
 done
 mount -t tmpfs -o mode=755 tmpfs /run
-mount -t tmpfs -o mode=1777 tmpfs /tmp
+# /tmp stays the machine's: the checkout running the lab may live there (CI clones anywhere)
 mkdir -p /run/sshd /var/lib/glance /var/log/glance /etc/glance
 # the operator tools a packaged controller has on PATH
 for tool in glance-manage glance-status; do ln -sf "$VENV/bin/$tool" "/usr/local/bin/$tool"; done

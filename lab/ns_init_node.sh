@@ -10,7 +10,6 @@ hostname "$NODE"
 mkdir -p "$STATE/ovl-$NODE/etc/upper" "$STATE/ovl-$NODE/etc/work"
 mount -t overlay overlay -o "lowerdir=/etc,upperdir=$STATE/ovl-$NODE/etc/upper,workdir=$STATE/ovl-$NODE/etc/work" /etc
 mount -t tmpfs -o mode=755 tmpfs /run
-mount -t tmpfs -o mode=1777 tmpfs /tmp
 mount -t tmpfs -o mode=755 tmpfs /var/log/glance
 chown glance:glance /var/log/glance
 mkdir -p /run/sshd
