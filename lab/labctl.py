@@ -497,6 +497,11 @@ def cmd_up(args) -> None:
     (STATE / "clouds.yaml").chmod(0o600)
     vip = ADDR["vip"]
     wait_for("glance through haproxy", lambda: http_status(f"http://{vip}:9292/healthcheck") == 200, 90)
+    left = active_faults()
+    if left:  # a run stopped mid-test left faults in: start from a healthy lab all the same
+        log(f"reverting faults left injected: {', '.join(left)}")
+        for name in left:
+            run([sys.executable, str(Path(__file__).resolve()), "fault", "revert", name], check=False)
     if os.environ.get("HC_LAB_KOLLA") == "1":
         import kolla  # noqa: PLC0415 - lab/kolla.py: the Kolla-style glance_api container
         try:
