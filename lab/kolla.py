@@ -44,7 +44,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+
 from pathlib import Path
 from typing import Callable
 
@@ -547,13 +547,7 @@ def recreate_container() -> None:
     rotate_logs()
 
 
-@dataclass(frozen=True)
-class Fault:
-    root_cause: str
-    doc: str
-    inject: Callable[[], None]
-    revert: Callable[[], None]
-    also: tuple[str, ...] = ()
+from faults import Fault  # noqa: E402  (lab/faults.py: one Fault type for every lab fault)
 
 
 FAULTS: dict[str, Fault] = {
