@@ -7,8 +7,11 @@ kernel's OOM-killer lines.
 
 PYTEST_DONT_REWRITE: a failed claim shows its own message, not pytest's introspection.
 """
+from datetime import datetime
+
 import pytest
 
+from glance_hc import logscan
 from glance_hc.sizes import human
 
 pytestmark = [pytest.mark.host, pytest.mark.worker_crash]
@@ -55,8 +58,8 @@ def test_kernel_has_not_oom_killed_glance(reachable_host, evidence):
     host = reachable_host
     if host.kernel_error:
         pytest.skip(f"cannot read the kernel log on {host.name}: {host.kernel_error}")
-    recent = [line for line in host.kernel_lines if line.when is None or line.when >= (
-        host.clock_local - host.window if host.clock_local else line.when)]
+    recent = list(logscan.within(host.kernel_lines, host.clock_local or datetime.now(), host.window,
+                                 undated_ok=True))
     if recent:
         evidence.add("kernel OOM lines", [line.text for line in recent[-20:]], command="dmesg -T")
     assert not recent, f"the kernel OOM-killed glance-api on {host.name}: {recent[-1].text.strip()}"

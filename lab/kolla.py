@@ -42,8 +42,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 
 from pathlib import Path
 from typing import Callable
@@ -115,11 +113,9 @@ def inspect() -> dict | None:
 
 
 def http_status(url: str, timeout: float = 3.0) -> int:
+    """labctl's, with an unreachable URL as 0 (the container may not be listening yet)."""
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:
-            return resp.status
-    except urllib.error.HTTPError as exc:
-        return exc.code
+        return labctl.http_status(url, timeout)
     except OSError:
         return 0
 
