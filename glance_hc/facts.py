@@ -512,10 +512,10 @@ def _add_log(facts: HostFacts, name: str, body: str) -> None:
 # ------------------------------------------------------------------ driver
 def run_script(host, script: str, *args: str, timeout: int = 60) -> str:
     """One round trip: the script runs under `timeout`, its arguments quoted by testinfra."""
-    placeholders = " ".join(["%s"] * len(args))
+    placeholders = " ".join(["%s"] * (len(args) + 1))
     cmd = f"timeout {int(timeout)} sh -c %s hc-probe {placeholders}".strip()
     try:
-        result = host.run(cmd, script, *args)
+        result = host.run(cmd, probe_scripts.ELEVATE, script, *args)
     except RuntimeError as exc:  # ssh exit 255: could not connect
         raise HostUnreachable(_ssh_reason(exc)) from None
     except Exception as exc:  # noqa: BLE001 - any backend failure means we cannot look

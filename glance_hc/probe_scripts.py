@@ -6,19 +6,32 @@ read: no file is written and nothing is restarted. Output is a series of
 sections, each opened by a line `@@hc@@ <name>`.
 """
 
+# Privilege: the wrapper (ELEVATE) re-runs a script under one `sudo -n` when it can, so that
+# the script's many reads cost one sudo, not one each; $0 tells the script how it was started.
 _PRIV = r"""
 set +e
 sec() { printf '\n@@hc@@ %s\n' "$*"; }
-if [ "$(id -u)" = 0 ]; then SUDO=""; PRIV=root
+SUDO=""; LOGIN=$(id -un)
+if [ "$0" = hc-probe-sudo ]; then PRIV=sudo; LOGIN=${SUDO_USER:-$LOGIN}
+elif [ "$(id -u)" = 0 ]; then PRIV=root
 elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then SUDO="sudo -n"; PRIV=sudo
-else SUDO=""; PRIV=none; fi
+else PRIV=none; fi
+"""
+
+# Runs SCRIPT ARGS...: as is when root or without passwordless sudo, else once under `sudo -n`.
+ELEVATE = r"""
+s=$1; shift
+if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1 && sudo -n sh -c : 2>/dev/null; then
+  exec sudo -n sh -c "$s" hc-probe-sudo "$@"
+fi
+exec sh -c "$s" hc-probe "$@"
 """
 
 # Phase 1: who we are, how glance-api runs, its config files, haproxy, memory, kernel OOM lines.
 DISCOVER = _PRIV + r"""
 WIN=$1
 sec whoami
-echo "user=$(id -un) uid=$(id -u) priv=$PRIV host=$(hostname) now=$(date +%s) mntns=$($SUDO readlink /proc/$$/ns/mnt 2>/dev/null | tr -dc 0-9)"
+echo "user=$LOGIN uid=$(id -u) priv=$PRIV host=$(hostname) now=$(date +%s) mntns=$($SUDO readlink /proc/$$/ns/mnt 2>/dev/null | tr -dc 0-9)"
 sec systemd
 if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
   for u in openstack-glance-api glance-api devstack@g-api; do
@@ -89,7 +102,7 @@ X() { if [ -n "$CTR" ]; then $SUDO timeout 15 "$RT" exec "$CTR" "$@"; else $SUDO
 XU() {
   if [ -n "$CTR" ]; then $SUDO timeout 15 "$RT" exec -u "$WUSER" "$CTR" "$@"
   elif [ "$(id -un)" = "$WUSER" ]; then "$@"  # already the worker user (inside a container run as it)
-  elif [ "$PRIV" = root ]; then runuser -u "$WUSER" -- "$@"
+  elif [ "$(id -u)" = 0 ]; then runuser -u "$WUSER" -- "$@"
   elif [ "$PRIV" = sudo ]; then sudo -n runuser -u "$WUSER" -- "$@"
   else return 99; fi
 }
@@ -159,7 +172,7 @@ GATE = _PRIV + r"""
 CONF=$1; WUSER=$2; CTR=$3; RT=$4
 G() {
   if [ -n "$CTR" ]; then $SUDO timeout 120 "$RT" exec -u "$WUSER" "$CTR" "$@"
-  elif [ "$PRIV" = root ]; then timeout 120 runuser -u "$WUSER" -- "$@"
+  elif [ "$(id -u)" = 0 ]; then timeout 120 runuser -u "$WUSER" -- "$@"
   elif [ "$PRIV" = sudo ]; then sudo -n timeout 120 runuser -u "$WUSER" -- "$@"
   else "$@"; fi
 }
