@@ -23,7 +23,11 @@ two auth systems never claim the same account), a `swift` service user with Rese
 is made in Keystone, and an object-store endpoint is put in its catalog. In that mode the
 quota and usage helpers act on Glance's account, KEY_<id of project `service`>.
 
-Usage: swift.py up [--keystone-url URL] | down | status | quota BYTES | quota-clear | usage
+For labctl: `up()` any time (tempauth only); once the lab's Keystone is provisioned,
+`up(lab_keystone_link())` (restarts only the proxy); glance-api.conf gets
+`glance_store_options()` and /etc/glance/glance-swift-store.conf `glance_store_reference()`.
+
+Usage: swift.py up [--keystone [URL]] | down | status | quota BYTES | quota-clear | usage
 """
 from __future__ import annotations
 
@@ -70,6 +74,8 @@ GLANCE_TEMPAUTH_USER = "glance:glance"
 RESELLER_TEMPAUTH_USER = "reseller:admin"
 GLANCE_TEMPAUTH_ACCOUNT = "AUTH_glance"
 KEYSTONE_PREFIX = "KEY"
+# The main lab's Keystone (labctl's keystone_addr); Glance's reference points there.
+LAB_KEYSTONE_URL = os.environ.get("HC_LAB_KEYSTONE_URL", "http://127.0.0.2:5000/v3")
 GLANCE_PROJECT = "service"  # Glance's own service user lives there, so its images do too
 SWIFT_SERVICE_USER = "swift"
 HASH_PATH_SUFFIX = "glance-hc-lab"  # fixed: changing it would orphan the stored objects
@@ -93,6 +99,14 @@ class KeystoneLink:
     auth_url: str          # e.g. http://127.0.0.2:5000/v3
     admin_password: str    # user admin, project admin, domain Default: to register swift there
     region: str = "RegionOne"
+
+
+def lab_keystone_link() -> KeystoneLink:
+    """The main lab's Keystone, with the admin password labctl keeps in secrets.json."""
+    admin = ensure_secrets().get("admin_password")
+    if not admin:
+        raise SwiftLabError(f"no admin_password in {SECRETS}: is the main lab set up?")
+    return KeystoneLink(LAB_KEYSTONE_URL, admin)
 
 
 def log(msg: str) -> None:
@@ -242,8 +256,12 @@ def proxy_conf_text(glance_key: str, reseller_key: str, keystone: dict | None = 
     return text
 
 
-def glance_store_reference(auth_address: str, user: str, key: str, ref: str = "ref1") -> str:
+def glance_store_reference(auth_address: str = LAB_KEYSTONE_URL, user: str = "service:glance",
+                           key: str | None = None, ref: str = "ref1") -> str:
     """A glance-swift-store.conf reference section as glance_store 5.7.0's swift driver reads it.
+
+    By default Glance's own service user in the main lab's Keystone (its password is
+    secrets.json's glance_password); the proxy accepts it once `up(lab_keystone_link())` ran.
 
     utils.SwiftParams._load_config wants auth_address, user (project:user) and key, and takes
     user/project domains (default: id `default`). auth_address must be Keystone v3: the
@@ -251,6 +269,10 @@ def glance_store_reference(auth_address: str, user: str, key: str, ref: str = "r
     Swift's tempauth URL (/auth/v1.0) cannot work; auth_version is not written (deprecated,
     only 3 accepted).
     """
+    if key is None:
+        key = ensure_secrets().get("glance_password")
+        if not key:
+            raise SwiftLabError(f"no glance_password in {SECRETS}: pass key= or set the main lab up first")
     return (f"[{ref}]\nauth_address = {auth_address}\nuser = {user}\nkey = {key}\n"
             "user_domain_id = default\nproject_domain_id = default\n")
 
@@ -280,15 +302,20 @@ def write_if_changed(path: Path, text: str, mode: int = 0o644) -> bool:
     return True
 
 
-def render_configs(keys: dict, keystone: dict | None) -> bool:
-    """Write swift's configs; True when any changed (the running services must restart)."""
-    changed = write_if_changed(ETC / "swift.conf", swift_conf_text())
-    for kind in RING_PORTS:
-        changed |= write_if_changed(ETC / f"{kind}-server.conf", server_conf_text(kind))
-    changed |= write_if_changed(
-        ETC / "proxy-server.conf",
-        proxy_conf_text(keys["swift_glance_key"], keys["swift_reseller_key"], keystone), mode=0o600)
-    return changed
+def service_conf(name: str) -> str:
+    """The config file a swift service reads ("" for memcached, which has none)."""
+    return {"memcached": "", "proxy": "proxy-server.conf",
+            "container-updater": "container-server.conf"}.get(name, f"{name}-server.conf")
+
+
+def render_configs(keys: dict, keystone: dict | None) -> set[str]:
+    """Write swift's configs; the services whose config changed (they must restart)."""
+    files = {"swift.conf": (swift_conf_text(), 0o644),
+             "proxy-server.conf": (proxy_conf_text(keys["swift_glance_key"], keys["swift_reseller_key"],
+                                                   keystone), 0o600)}
+    files.update({f"{kind}-server.conf": (server_conf_text(kind), 0o644) for kind in RING_PORTS})
+    written = {name for name, (text, mode) in files.items() if write_if_changed(ETC / name, text, mode)}
+    return {n for n in SERVICES if service_conf(n) and ({"swift.conf", service_conf(n)} & written)}
 
 
 def ensure_rings() -> None:
@@ -313,9 +340,8 @@ def service_cmd(name: str) -> list[str]:
         # Swift's daemons read /etc/swift/swift.conf whatever swift_dir says; point them at ours
         # first instead of writing into the machine's /etc.
         return [str(VENV / "bin/python3"), "-c", UPDATER_MAIN, str(ETC), str(ETC / "container-server.conf"), "-v"]
-    conf = "proxy-server.conf" if name == "proxy" else f"{name}-server.conf"
     binary = "swift-proxy-server" if name == "proxy" else f"swift-{name}-server"
-    return [str(VENV / "bin" / binary), str(ETC / conf), "-v"]
+    return [str(VENV / "bin" / binary), str(ETC / service_conf(name)), "-v"]
 
 
 def pidfile(name: str) -> Path:
@@ -468,8 +494,11 @@ def keystone_token(auth_url: str, user: str, password: str, project: str) -> tup
     body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
         "name": user, "domain": {"id": "default"}, "password": password}}},
         "scope": {"project": {"name": project, "domain": {"id": "default"}}}}}
-    status, headers, out = http("POST", f"{auth_url.rstrip('/')}/auth/tokens",
-                                {"Content-Type": "application/json"}, json.dumps(body).encode())
+    try:
+        status, headers, out = http("POST", f"{auth_url.rstrip('/')}/auth/tokens",
+                                    {"Content-Type": "application/json"}, json.dumps(body).encode())
+    except OSError as exc:
+        raise SwiftLabError(f"Keystone at {auth_url} unreachable: {exc}") from None
     if status != 201:
         raise SwiftLabError(f"Keystone login of {user} in {project} answered {status}: {out[:300]!r}")
     return headers["x-subject-token"], json.loads(out)["token"]
@@ -603,32 +632,31 @@ def up(keystone: KeystoneLink | None = None, timeout: float = UP_TIMEOUT) -> Non
     keys = swift_keys()
     ks_conf = None
     if keystone is not None:
+        # Every time, not only on changes: a Keystone rebuilt since the last `up` lacks them.
         password = ensure_secrets("swift_service_password")["swift_service_password"]
+        register_in_keystone(keystone, password)
         ks_conf = {"auth_url": keystone.auth_url, "password": password}
-    changed = render_configs(keys, ks_conf)
-    mode_changed = keystone_mode() != ({"auth_url": keystone.auth_url, "region": keystone.region}
-                                       if keystone else None)
-    if not changed and not mode_changed and healthy():
-        return
-    if changed:
-        for name in reversed(SERVICES):
-            if name != "memcached":
-                stop_service(name)
-    if keystone is not None:
-        register_in_keystone(keystone, ks_conf["password"])
         write_if_changed(KEYSTONE_STATE, json.dumps({"auth_url": keystone.auth_url,
                                                      "region": keystone.region}) + "\n")
     else:
         KEYSTONE_STATE.unlink(missing_ok=True)
+    changed = render_configs(keys, ks_conf)
+    if not changed and healthy():
+        return
+    for name in reversed(SERVICES):
+        if name in changed:
+            stop_service(name)
     ensure_rings()
     (DEVICES / DEVICE).mkdir(parents=True, exist_ok=True)
     CACHE.mkdir(parents=True, exist_ok=True)
     ports = {"memcached": MEMCACHED_PORT, "proxy": PROXY_PORT, **RING_PORTS}
     deadline = time.monotonic() + timeout
-    for name in SERVICES:
+    start_service("memcached")
+    _wait("memcached", lambda: port_open(MEMCACHED_PORT), deadline)
+    for name in SERVICES[1:]:  # the servers only talk to each other on requests: start them together
         start_service(name)
-        if name in ports:
-            _wait(name, lambda p=ports[name]: port_open(p), deadline)
+    for name, port in ports.items():
+        _wait(name, lambda p=port: port_open(p), deadline)
     _wait("proxy", _healthcheck_ok, deadline, what="GET /healthcheck = 200")
     _wait("proxy", _glance_account_ok, deadline, what="HEAD of AUTH_glance as glance:glance")
     for name in SERVICES:  # the updater has no port to wait for: it must at least still run
@@ -680,8 +708,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     sub = parser.add_subparsers(dest="cmd", required=True)
     p_up = sub.add_parser("up")
-    p_up.add_argument("--keystone-url", help="also accept this Keystone's tokens (its admin "
-                      "password is read from secrets.json's admin_password)")
+    p_up.add_argument("--keystone", nargs="?", const=LAB_KEYSTONE_URL, metavar="URL",
+                      help=f"also accept this Keystone's tokens (default {LAB_KEYSTONE_URL}; its "
+                      "admin password is secrets.json's admin_password)")
     sub.add_parser("down")
     sub.add_parser("status")
     p_quota = sub.add_parser("quota")
@@ -691,12 +720,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     try:
         if args.cmd == "up":
-            link = None
-            if args.keystone_url:
-                admin = ensure_secrets().get("admin_password")
-                if not admin:
-                    raise SwiftLabError(f"no admin_password in {SECRETS} for Keystone")
-                link = KeystoneLink(args.keystone_url, admin)
+            link = dataclasses.replace(lab_keystone_link(), auth_url=args.keystone) if args.keystone else None
             t0 = time.monotonic()
             up(link)
             log(f"up in {time.monotonic() - t0:.1f}s: {PROXY_URL} ({'Keystone + ' if link else ''}tempauth)")
