@@ -678,6 +678,7 @@ def down() -> None:
     """Stop every service `up` started, by recorded pid; a second call finds nothing to do."""
     for name in reversed(SERVICES):
         stop_service(name)
+    KEYSTONE_STATE.unlink(missing_ok=True)  # the mode is the running proxy's; `up` says it anew
 
 
 def status_rows() -> list[tuple[str, str]]:
