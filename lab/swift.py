@@ -626,6 +626,8 @@ def up(keystone: KeystoneLink | None = None, timeout: float = UP_TIMEOUT) -> Non
     Idempotent: a healthy lab with unchanged configs is left as it is. Raises SwiftLabError
     with the failing service's log tail when it does not come up within `timeout`.
     """
+    if shutil.which("memcached") is None:
+        raise SwiftLabError("memcached is missing: apt-get install memcached")
     if not venv_current():
         down()
         ensure_installed()
