@@ -183,6 +183,9 @@ class _Failure:
             # the reason a store was disabled is logged when the worker starts, not per request
             context += [f"{spec.name} {line.source}: {line.text}"
                         for line in found.recent_lines("store_permissions")[-10:]]
+            # what the host checks saw of this canary's rbd store (glance itself logs only errno 95)
+            seen = found.rbd.get(self.case.store or "")
+            context += [f"{spec.name} {finding}" for finding in (seen.findings() if seen else [])]
         if not reg.specs:
             notes.append("no --host given: glance-api logs not searched")
         return lines, notes, context

@@ -1,13 +1,16 @@
 """Root cause 1, store backend full: every directory glance writes image data to has room.
 
 Covers each file store of enabled_backends (or the legacy datadirs), the staging
-and tasks stores and the image cache. Alert level and largest image are ini options.
+and tasks stores and the image cache, and each rbd store's pool as `ceph df` shows
+it to the store's own cephx user (quota and MAX AVAIL). Alert level and largest
+image are ini options.
 
 
 PYTEST_DONT_REWRITE: a failed claim shows its own message, not pytest's introspection.
 """
 import pytest
 
+from glance_hc import rbd
 from glance_hc.sizes import human
 
 pytestmark = [pytest.mark.host, pytest.mark.store_full]
@@ -51,6 +54,43 @@ def test_file_store_has_free_inodes(file_store, thresholds, evidence):
     assert 100 * d.inodes_free_ratio >= thresholds.inodes_free_min_percent, (
         f"{ref.role} store {ref.path} on {ref.host} has {d.files_free} free inodes of {d.files_total} "
         f"(minimum {thresholds.inodes_free_min_percent:g}%)")
+
+
+def _pool(rbd_store, evidence):
+    name, host, seen = rbd_store
+    if "ceph" not in seen.tools:
+        pytest.skip(f"the ceph CLI is not installed on {host.name} (package ceph-common): "
+                    f"cannot measure rbd store {name}'s pool")
+    if seen.df is None or seen.df.rc != 0:
+        pytest.skip(f"`ceph df` as client.{seen.user} failed on {host.name}: "
+                    f"{rbd.last_error_line(seen.df.output if seen.df else '')} "
+                    f"(the store configuration and permission checks say why)")
+    stats = seen.pool_stats
+    if stats is None:
+        pytest.skip(f"pool {seen.pool} is not in `ceph df` as client.{seen.user} on {host.name}")
+    evidence.add(f"rbd store {name}", stats.describe(),
+                 command=f"ceph -c {seen.conf} --id {seen.user} df detail --format json")
+    return name, host, seen, stats
+
+
+def test_rbd_pool_usage_is_below_alert_level(rbd_store, thresholds, evidence):
+    name, host, seen, stats = _pool(rbd_store, evidence)
+    evidence.metric("store_used_ratio", round(stats.used_ratio, 4), "ratio", {"store": name, "path": f"rbd:{seen.pool}"})
+    percent = 100.0 * stats.used_ratio
+    limit = "its quota" if stats.quota_bytes and stats.quota_bytes <= stats.stored + stats.max_avail else "MAX AVAIL"
+    assert percent < thresholds.store_usage_max_percent, (
+        f"rbd store {name}: pool {seen.pool} is {percent:.1f}% full (alert level "
+        f"{thresholds.store_usage_max_percent:g}%, bounded by {limit}): {human(stats.room)} left of "
+        f"{human(stats.capacity)}")
+
+
+def test_rbd_pool_has_room_for_largest_image(rbd_store, thresholds, evidence):
+    name, host, seen, stats = _pool(rbd_store, evidence)
+    evidence.metric("store_available_bytes", stats.room, "bytes", {"store": name, "path": f"rbd:{seen.pool}"})
+    assert stats.room >= thresholds.largest_image, (
+        f"rbd store {name}: pool {seen.pool} has room for {human(stats.room)}, less than the largest "
+        f"expected image ({human(thresholds.largest_image)})"
+        + (f"; its quota is {human(stats.quota_bytes)}" if stats.quota_bytes else ""))
 
 
 def test_no_store_full_errors_in_logs(quiet_logs):

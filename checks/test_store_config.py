@@ -8,6 +8,8 @@ PYTEST_DONT_REWRITE: a failed claim shows its own message, not pytest's introspe
 """
 import pytest
 
+from glance_hc import rbd
+
 pytestmark = [pytest.mark.host, pytest.mark.store_config]
 
 
@@ -40,3 +42,31 @@ def test_file_store_directory_exists(file_store, evidence):
 
 def test_no_store_configuration_errors_in_logs(quiet_logs):
     quiet_logs("store_config", "store configuration errors")
+
+
+def _ceph_tool(seen, host, tool: str) -> None:
+    if tool not in seen.tools:
+        pytest.skip(f"the {tool} CLI is not installed on {host.name} (package ceph-common): "
+                    f"cannot look at rbd store {seen.store} as client.{seen.user}")
+
+
+def test_rbd_client_files_exist(rbd_store, evidence):
+    name, host, seen = rbd_store
+    evidence.add(f"rbd store {name} client files", [f"{p}: {v}" for p, v in seen.files.items()]
+                 + [f"{p}: {v}" for p, v in seen.missing.items()], command=f"stat {seen.conf} {seen.keyring}")
+    assert not seen.missing, (
+        f"rbd store {name} on {host.name} needs {', '.join(seen.missing)} "
+        f"(ceph conf and the keyring of client.{seen.user}), which "
+        f"{'is' if len(seen.missing) == 1 else 'are'} missing")
+
+
+def test_rbd_cluster_answers_store_user(rbd_store, evidence):
+    name, host, seen = rbd_store
+    _ceph_tool(seen, host, "ceph")
+    if seen.failure_kind(seen.df) == "permission":
+        pytest.skip(f"client.{seen.user} was refused on {host.name}: the store permission checks report it")
+    evidence.add(f"`ceph df` as client.{seen.user}", rbd.last_error_line(seen.df.output) if seen.df.rc else "answered",
+                 command=f"ceph -c {seen.conf} --id {seen.user} --connect-timeout 10 df")
+    assert seen.df.rc == 0, (
+        f"the Ceph cluster of rbd store {name} does not answer client.{seen.user} on {host.name} "
+        f"({seen.failure_kind(seen.df)}, exit {seen.df.rc}): {rbd.last_error_line(seen.df.output)}")

@@ -1,12 +1,16 @@
 """Root cause 3, permissions on the store: the worker user can write every store directory.
 
 Judged as the user the glance-api workers really run as (from the process or
-container), by `test -w`/`test -x` run as that user; nothing is written.
+container), by `test -w`/`test -x` run as that user; nothing is written. For an
+rbd store: the keyring readable by that user, the pool listable as the store's
+cephx user, and (where an admin keyring is at hand) caps that cover the pool.
 
 
 PYTEST_DONT_REWRITE: a failed claim shows its own message, not pytest's introspection.
 """
 import pytest
+
+from glance_hc import rbd
 
 pytestmark = [pytest.mark.host, pytest.mark.store_permissions]
 
@@ -27,3 +31,47 @@ def test_worker_user_can_write_store_directory(file_store, evidence):
 
 def test_no_permission_errors_in_logs(quiet_logs):
     quiet_logs("store_permissions", "permission errors")
+
+
+def test_worker_user_can_read_rbd_keyring(rbd_store, evidence):
+    name, host, seen = rbd_store
+    if seen.keyring in seen.missing or seen.conf in seen.missing:
+        pytest.skip(f"{', '.join(seen.missing)} missing on {host.name}: the store configuration checks report it")
+    if seen.access_user is None:
+        pytest.skip(f"cannot test access as the worker user on {host.name}: needs root or sudo")
+    evidence.add(f"rbd store {name} client files", [f"{p}: {v}" for p, v in seen.files.items()],
+                 command=f"runuser -u {seen.access_user} -- test -r {seen.keyring}")
+    unreadable = [p for p, ok in ((seen.conf, seen.conf_readable), (seen.keyring, seen.keyring_readable)) if not ok]
+    shown = " and ".join(f"{path} ({seen.files.get(path, 'not stat-able')})" for path in unreadable)
+    assert not unreadable, (
+        f"{seen.access_user}, the user glance-api workers run as on {host.name}, cannot read {shown}")
+
+
+def test_rbd_pool_is_listable_as_store_user(rbd_store, evidence):
+    name, host, seen = rbd_store
+    if "rbd" not in seen.tools:
+        pytest.skip(f"the rbd CLI is not installed on {host.name} (package ceph-common): "
+                    f"cannot list pool {seen.pool} as client.{seen.user}")
+    kind = seen.failure_kind(seen.ls)
+    if kind not in (None, "permission"):
+        pytest.skip(f"`rbd ls` as client.{seen.user} failed on {host.name} for a reason other than "
+                    f"permissions ({kind}): the store configuration checks report it")
+    evidence.add(f"`rbd ls` as client.{seen.user}", rbd.last_error_line(seen.ls.output) if seen.ls.rc
+                 else f"{seen.ls_count} image(s) listed",
+                 command=f"rbd -c {seen.conf} --id {seen.user} -p {seen.pool} ls")
+    assert seen.ls.rc == 0, (
+        f"client.{seen.user} may not list pool {seen.pool} on {host.name}: {rbd.last_error_line(seen.ls.output)}")
+
+
+def test_rbd_store_user_caps_cover_pool(rbd_store, evidence):
+    name, host, seen = rbd_store
+    if seen.caps_result is None:
+        pytest.skip(f"no readable admin keyring on {host.name}: the caps of client.{seen.user} were not read "
+                    f"(the pool listing check still tests them in effect)")
+    if seen.caps is None:
+        pytest.skip(f"`ceph auth get client.{seen.user}` failed on {host.name}: "
+                    f"{rbd.last_error_line(seen.caps_result.output)}")
+    covered, why = rbd.caps_cover_pool(seen.caps, seen.pool)
+    evidence.add(f"caps of client.{seen.user}", [f"{k} = {v}" for k, v in sorted(seen.caps.items())],
+                 command=f"ceph auth get client.{seen.user}")
+    assert covered, f"client.{seen.user} on {host.name}: {why}"

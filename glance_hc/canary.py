@@ -976,7 +976,11 @@ class Rule:
 
 _PERMISSION_LOG = (r"permission denied|errno 13|storagewritedenied|permission to write|"
                    r"insufficient permissions|operation not permitted")
-_FULL_LOG = r"no space left on device|errno 28|storage media is full|no enough disk space|not enough disk space"
+_FULL_LOG = (r"no space left on device|errno 28|storage media is full|no enough disk space|not enough disk space|"
+             r"disk quota exceeded|errno 122")
+# Ceph blocks writes to a pool at its quota (or a full cluster) until librados gives up: a timeout
+# after a good connection. (OSDs down block writes the same way; the rbd pool checks tell them apart.)
+_CEPH_BLOCKED_LOG = r"rbd operation timeout|rbd\.timeout|rados.*timed out"
 _CRASH_LOG = r"killed by signal|\) died|harakiri|out of memory|oom-kill|killed process"
 _READ_LOG = (r"error during read\(|unable to receive chunked part|timeout during read|client disconnected|"
              r"disconnected after writing|ioerror: write error")
@@ -1000,7 +1004,8 @@ RULES: tuple[Rule, ...] = (
          "(check filesystem_store_datadir)", statuses=(410,), body=r"error in store configuration",
          log=r"unable to create datadir"),
     Rule("store-disabled-permissions", "store_permissions",
-         "the store is disabled because glance-api could not write its directory when it started",
+         "the store is disabled: glance-api could not use it, and the logs or the host checks show a "
+         "permission error (a directory it may not write, a keyring it may not read)",
          statuses=(410,), body=r"error in store configuration", log=_PERMISSION_LOG),
     Rule("store-disabled", "store_config",
          "the store is disabled: glance-api could not configure it (missing or unusable directory, "
@@ -1055,6 +1060,9 @@ RULES: tuple[Rule, ...] = (
     # 500: the log says what broke; a broken store configuration when it does not
     Rule("500-disk-full", "store_full", "internal error, and the log says the disk is full",
          statuses=(500,), log=_FULL_LOG),
+    Rule("500-ceph-blocked", "store_full",
+         "internal error: Ceph held the write until it timed out, as it does for a pool at its quota "
+         "or a full cluster", statuses=(500,), log=_CEPH_BLOCKED_LOG),
     Rule("500-permissions", "store_permissions", "internal error, and the log shows a permission error",
          statuses=(500,), log=_PERMISSION_LOG),
     Rule("500-worker-died", "worker_crash", "internal error, and the log shows a worker dying",

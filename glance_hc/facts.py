@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from glance_hc import logscan, probe_scripts, uwsgi
+from glance_hc import logscan, probe_scripts, rbd, uwsgi
 from glance_hc.config import ConfigError, GlanceConfig
 from glance_hc.hosts import HostSpec
 
@@ -150,6 +150,7 @@ class HostFacts:
     kernel_lines: list[logscan.LogLine] = field(default_factory=list)
     kernel_error: str | None = None
     dirs: dict[str, DirFacts] = field(default_factory=dict)
+    rbd: dict[str, rbd.RbdFacts] = field(default_factory=dict)  # store name -> what its cephx user saw
     log_lines: list[logscan.LogLine] = field(default_factory=list)
     log_notes: list[str] = field(default_factory=list)
     log_sources_read: list[str] = field(default_factory=list)
@@ -186,7 +187,37 @@ class HostFacts:
         now = self.clock_local or datetime.now()
         lines = list(logscan.within(self.log_lines, now, self.window))
         lines += list(logscan.within(self.kernel_lines, now, self.window))
-        return logscan.lines_for(root_cause, lines)
+        chosen = logscan.lines_for(root_cause, lines)
+        if root_cause in ("store_config", "store_permissions"):
+            moved = self._rbd_denial_lines(logscan.lines_for("store_config", lines))
+            if root_cause == "store_config":
+                chosen = [line for line in chosen if line not in moved]
+            else:
+                chosen += [line for line in moved if line not in chosen]
+        return chosen
+
+    def _rbd_denial_lines(self, config_lines: list[logscan.LogLine]) -> list[logscan.LogLine]:
+        """Store-configuration lines that an rbd permission problem explains.
+
+        glance_store words a keyring the workers may not read as a configuration error (librados
+        finds "no keyring": errno 95), and each refused upload then logs that adding to "the store"
+        is disabled without naming it. The probe saw the denial itself, so those lines belong to
+        permissions, unless some other store-configuration error is in the window too.
+        """
+        denied = {name for name, seen in self.rbd.items()
+                  if any("permission denied" in finding for finding in seen.findings())}
+        if not denied:
+            return []
+        named, generic, other = [], [], []
+        for line in config_lines:
+            m = re.search(r"store (\S+) could not be configured correctly", line.text, re.I)
+            if m:
+                (named if m.group(1) in denied else other).append(line)
+            elif re.search(r"adding images to (this )?store is disabled", line.text, re.I):
+                generic.append(line)
+            else:
+                other.append(line)
+        return named + (generic if not other else [])
 
 
 # ------------------------------------------------------------------ phase one
@@ -447,6 +478,13 @@ def store_dirs(config: GlanceConfig) -> dict[str, str]:
     return dirs
 
 
+def rbd_targets(config: GlanceConfig) -> list[str]:
+    """One `rbd:NAME|POOL|USER|CONF|KEYRING` probe target per rbd store."""
+    return ["rbd:" + "|".join([s.name, s.pool or "images", s.effective_rbd_user or "admin",
+                               s.ceph_conf or "/etc/ceph/ceph.conf", s.keyring or ""])
+            for s in config.stores if s.type == "rbd"]
+
+
 def parse_dir(path: str, body: str) -> DirFacts:
     info = kv(body.replace("\n", " "))
     if "error" in info or "type" not in info:
@@ -481,6 +519,7 @@ def gather_stores_and_logs(facts: HostFacts, sections: list[tuple[str, str]]) ->
             facts.dirs[path] = parse_dir(path, body)
         elif name.startswith(("log ", "unit ", "ctrlog ")):
             _add_log(facts, name, body)
+    facts.rbd = rbd.parse_sections(sections)
     facts.dirs = {p: facts.dirs[p] for p in dir_roles if p in facts.dirs} | {
         p: d for p, d in facts.dirs.items() if p not in dir_roles}
 
@@ -566,6 +605,7 @@ def gather(spec: HostSpec, host, window: timedelta, timeout: int = 60) -> HostFa
         discover(facts, sections)
         dep = facts.deployment
         targets = [f"dir:{d}" for d in (store_dirs(facts.config) if facts.config else {})]
+        targets += rbd_targets(facts.config) if facts.config else []
         targets += dep.log_sources if dep else []
         out = run_script(
             host, probe_scripts.STORES_AND_LOGS, minutes, (dep.worker_user or "") if dep else "",

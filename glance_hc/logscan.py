@@ -19,6 +19,8 @@ LOG_PATTERNS: dict[str, tuple[str, ...]] = {
         r"errno 28",
         r"not enough disk space",
         r"no enough disk space",
+        r"disk quota exceeded",
+        r"rbd operation timeout",
     ),
     "store_config": (
         r"error in store configuration",

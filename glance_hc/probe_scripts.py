@@ -94,6 +94,45 @@ fi
 sec end
 """
 
+# An rbd store, seen as glance's workers see it: client files, then the pool through the store's
+# own cephx user (ceph df, rbd ls), and its caps when an admin keyring is at hand. The keyring's
+# secret never leaves the host: caps are read with the key field blanked on the remote side.
+# Arguments: NAME POOL USER CEPH_CONF DEFAULT_KEYRING (joined by '|' in one rbd: target).
+_RBD = r"""
+XW() { if [ -n "$WUSER" ]; then XU "$@"; else X "$@"; fi; }
+rbd_store() {
+  name=$1; pool=$2; user=$3; conf=$4; keyring=$5
+  sec "rbd $name"
+  echo "pool=$pool user=$user conf=$conf"
+  echo "tools=$(X sh -c 'for t in ceph rbd; do command -v $t >/dev/null 2>&1 && printf "%s," $t; done')"
+  kr=$(X sed -n 's/^[[:space:]]*keyring[[:space:]]*=[[:space:]]*//p' "$conf" 2>/dev/null | head -n 1)
+  kr=$(printf '%s' "${kr:-$keyring}" | sed -e 's/\$cluster/ceph/g' -e 's/\$name/client.'"$user"'/g' | cut -d, -f1)
+  echo "keyring=$kr"
+  for f in "$conf" "$kr"; do
+    X stat -L -c "file=%n owner=%U group=%G mode=%a" "$f" 2>&1 | sed 's/^stat: /missing=/'
+  done
+  if [ -n "$WUSER" ]; then
+    XW test -r "$conf"; c=$?; XW test -r "$kr"; k=$?
+    echo "as_user=$WUSER conf_read_rc=$c keyring_read_rc=$k"
+  fi
+  if X sh -c 'command -v ceph' >/dev/null 2>&1; then
+    sec "rbd-df $name"
+    out=$(XW timeout 25 ceph -c "$conf" --id "$user" --connect-timeout 10 df detail --format json 2>&1); rc=$?
+    echo "@@rc=$rc"; printf '%s\n' "$out" | head -c 262144
+  fi
+  if X sh -c 'command -v rbd' >/dev/null 2>&1; then
+    sec "rbd-ls $name"
+    out=$(XW timeout 25 rbd -c "$conf" --id "$user" --client-mount-timeout 10 -p "$pool" ls 2>&1); rc=$?
+    echo "@@rc=$rc"; echo "@@count=$(printf '%s\n' "$out" | grep -c .)"; printf '%s\n' "$out" | tail -n 5
+  fi
+  if X sh -c 'command -v ceph' >/dev/null 2>&1 && [ "$user" != admin ] && X test -r /etc/ceph/ceph.client.admin.keyring; then
+    sec "rbd-caps $name"
+    out=$(X timeout 25 ceph -c "$conf" --id admin --connect-timeout 10 auth get "client.$user" --format json 2>&1); rc=$?
+    echo "@@rc=$rc"; printf '%s\n' "$out" | sed 's/"key": *"[^"]*"/"key": "(not read)"/g' | head -c 65536
+  fi
+}
+"""
+
 # Phase 2: each store dir (room, owner, access as the worker user) and each log source.
 # Arguments: WIN WORKER_USER CONTAINER RUNTIME PATTERN then dir:PATH / log:PATH / unit:NAME / ctrlog:NAME.
 STORES_AND_LOGS = _PRIV + r"""
@@ -106,6 +145,7 @@ XU() {
   elif [ "$PRIV" = sudo ]; then sudo -n runuser -u "$WUSER" -- "$@"
   else return 99; fi
 }
+""" + _RBD + r"""
 stamp() {
   awk -v pat="$PAT" '
     match($0, /[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9][ T][0-9][0-9]:[0-9][0-9]:[0-9][0-9]/) { ts = substr($0, RSTART, RLENGTH) }
@@ -146,10 +186,15 @@ for a in "$@"; do
     sec "ctrlog $c"
     $SUDO timeout 30 "$RT" logs --since "${WIN}m" "$c" 2>&1 | tail -n 20000 | stamp
     ;;
+  rbd:*)
+    oldifs=$IFS; IFS='|'; set -f; rbd_store ${a#rbd:}; IFS=$oldifs; set +f
+    ;;
   esac
 done
 sec end
 """
+
+
 
 # On demand, for a failed canary: every line that carries one request id.
 REQUEST_LINES = _PRIV + r"""

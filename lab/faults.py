@@ -366,6 +366,80 @@ NODE_FAULTS: dict[str, Fault] = {
                                drift_second_controller, undrift_second_controller, also=("quota",)),
 }
 
+# ---------------------------------------------------------------- the rbd store (lab/ceph.py)
+GLANCE_KEYRING = "/etc/ceph/ceph.client.glance.keyring"
+
+
+def _ceph():
+    import ceph  # noqa: PLC0415 - lab/ceph.py
+    return ceph
+
+
+def _wait_pool_flag(flag: str, present: bool) -> None:
+    labctl.wait_for(f"pool flag {flag} {'set' if present else 'cleared'}",
+                    lambda: (flag in _ceph().pool_flags()) == present, 60, interval=1)
+
+
+def rbd_pool_quota_reached() -> None:
+    """The images pool at its byte quota: Ceph flags it full and refuses writes."""
+    _ceph().pool_quota(1)
+    _wait_pool_flag("full_quota", True)
+
+
+def rbd_pool_quota_lifted() -> None:
+    _ceph().pool_quota(None)
+    _wait_pool_flag("full_quota", False)
+    inner("rotate-logs")
+
+
+def _on_controllers(*args: str) -> None:
+    for node in labctl.controllers():
+        labctl.in_namespace(list(args), node=node)
+
+
+def rbd_keyring_unreadable() -> None:
+    """A config-management run resets the keyring to root:root 0600: the workers cannot read it."""
+    _on_controllers("sh", "-c", 'chown root:root "$1" && chmod 600 "$1"', "sh", GLANCE_KEYRING)
+
+
+def rbd_keyring_missing() -> None:
+    """The keyring never got to the controllers (a new node, a renamed client)."""
+    _on_controllers("mv", GLANCE_KEYRING, f"{GLANCE_KEYRING}.hc-lab-moved")
+
+
+def rbd_client_files_back() -> None:
+    """Files back, then a restart: glance_store disables a store's add for good (until the
+    process restarts) once configuring it failed, as operators learn after fixing a keyring."""
+    for node in labctl.controllers():
+        inner("render", node=node)
+        labctl.in_namespace(["rm", "-f", f"{GLANCE_KEYRING}.hc-lab-moved"], node=node)
+        inner("restart-glance", node=node)
+    inner("rotate-logs")
+
+
+def rbd_caps_without_pool() -> None:
+    """client.glance's caps name another pool (a typo, or a pool renamed under it)."""
+    _ceph().set_glance_caps(["mon", "profile rbd", "osd", "profile rbd pool=volumes",
+                             "mgr", "profile rbd pool=volumes"])
+
+
+def rbd_caps_back() -> None:
+    _ceph().set_glance_caps(_ceph().GLANCE_CAPS)
+    inner("rotate-logs")
+
+
+# Faults of the rbd store (the lab's Ceph, HC_LAB_CEPH=1).
+CEPH_FAULTS: dict[str, Fault] = {
+    "rbd-pool-quota": Fault("store_full", "the images pool at its byte quota (ceph osd pool set-quota)",
+                            rbd_pool_quota_reached, rbd_pool_quota_lifted),
+    "rbd-keyring-unreadable": Fault("store_permissions", "client.glance's keyring root:root 0600 on the controllers",
+                                    rbd_keyring_unreadable, rbd_client_files_back),
+    "rbd-keyring-missing": Fault("store_config", "client.glance's keyring gone from the controllers",
+                                 rbd_keyring_missing, rbd_client_files_back),
+    "rbd-caps-wrong": Fault("store_permissions", "client.glance's osd caps name pool volumes, not images",
+                            rbd_caps_without_pool, rbd_caps_back),
+}
+
 PLANTED_TOKEN = "gAAAAABpLantedFernetTokenForTheNoSecretsTest0123456789abcdefABCDEF_-xyz"
 
 

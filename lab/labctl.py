@@ -183,11 +183,43 @@ def secrets_file() -> dict:
     return json.loads(path.read_text())
 
 
+def profile() -> dict:
+    """Which optional parts the running lab has (chosen at `up`, kept for faults and renders)."""
+    path = STATE / "profile.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+RBD_SECTION = """
+[rbd]
+store_description = Ceph RBD store (lab: one memstore OSD)
+rbd_store_pool = images
+rbd_store_user = glance
+rbd_store_ceph_conf = /etc/ceph/ceph.conf
+rbd_store_chunk_size = 4
+rados_connect_timeout = 10
+"""
+
+
+def extra_stores() -> tuple[str, str]:
+    """(`, name:type` entries for enabled_backends, their sections) for the profile's stores."""
+    backends, sections = "", ""
+    if profile().get("ceph"):
+        backends += ", rbd:rbd"
+        sections += RBD_SECTION
+    if profile().get("swift"):
+        import swift  # noqa: PLC0415 - lab/swift.py
+        backends += ", swift:swift"
+        sections += "\n" + swift.glance_store_options()
+    return backends, sections
+
+
 def template_vars(node: str | None = None) -> dict:
     node = node or NODE
     servers = "\n".join(f"    server {n} {NODES[n]}:9292 check inter 1s fall 5 rise 1" for n in controllers())
+    backends, sections = extra_stores()
     return {**ADDR, **secrets_file(), **HEALTHY_TIMEOUTS, "state": str(STATE), "node": node,
-            "glance_addr": NODES[node], "glance_servers": servers}
+            "glance_addr": NODES[node], "glance_servers": servers,
+            "extra_backends": backends, "extra_sections": sections}
 
 
 def render(name: str, **extra) -> str:
@@ -324,6 +356,14 @@ def render_configs() -> None:
     write("/etc/keystone/keystone.conf", render("keystone.conf"), group="keystone")
     write("/etc/keystone/keystone-uwsgi.ini", KEYSTONE_UWSGI_INI.format(**v), group="keystone")
     write("/etc/haproxy/haproxy.cfg", render("haproxy.cfg"), mode=0o644)
+    if profile().get("ceph"):
+        import ceph  # noqa: PLC0415 - lab/ceph.py
+        for path, (text, mode) in ceph.client_files().items():
+            # the glance keyring is the workers' to read; the admin keyring only root's
+            write(path, text, mode=mode, group="glance" if "client.glance" in path else "root")
+    if profile().get("swift"):
+        import swift  # noqa: PLC0415
+        write("/etc/glance/glance-swift-store.conf", swift.glance_store_reference(), group="glance")
     for d, owner in (("/var/log/keystone", "keystone"), ("/var/lib/keystone", "keystone"),
                      ("/var/log/haproxy", "root"), ("/var/lib/glance/lock", "glance")):
         os.makedirs(d, exist_ok=True)
@@ -484,6 +524,9 @@ def cmd_up(args) -> None:
     t_venv = time.monotonic()
     count = int(os.environ.get("HC_LAB_CONTROLLERS", "2"))
     (STATE / "controllers").write_text(str(count))
+    chosen = {"ceph": os.environ.get("HC_LAB_CEPH", "1") == "1", "swift": os.environ.get("HC_LAB_SWIFT", "1") == "1"}
+    (STATE / "profile.json").write_text(json.dumps(chosen))
+    timings = start_store_clusters(chosen)
     ensure_ssh_material()
     start_namespace()
     in_namespace([venv_bin("python"), str(Path(__file__).resolve()), "_inner-up"])
@@ -510,8 +553,45 @@ def cmd_up(args) -> None:
             die(str(exc))
     t1 = time.monotonic()
     kind = "cold" if cold else "warm"
-    log(f"{kind} start: {t1 - t0:.1f}s (of which venv {t_venv - t0:.1f}s, services {t1 - t_venv:.1f}s)")
+    extra = "".join(f", {name} {seconds:.1f}s" for name, seconds in timings.items())
+    log(f"{kind} start: {t1 - t0:.1f}s (of which venv {t_venv - t0:.1f}s, services {t1 - t_venv:.1f}s{extra})")
     print(env_text())
+
+
+def start_store_clusters(chosen: dict) -> dict[str, float]:
+    """Ceph and Swift run outside the controllers, as storage clusters do; the lab venv gets the
+    rbd/rados bindings (Debian's, built for the same /usr/bin/python3) and python-swiftclient."""
+    timings: dict[str, float] = {}
+    import ceph  # noqa: PLC0415
+    import swift  # noqa: PLC0415
+    if chosen["ceph"]:
+        t = time.monotonic()
+        link_debian_bindings(["rados", "rbd"])
+        try:
+            ceph.up()
+        except (ceph.CephError, subprocess.CalledProcessError) as exc:
+            die(f"ceph: {exc}")
+        timings["ceph"] = time.monotonic() - t
+    else:
+        ceph.down()
+    if chosen["swift"]:
+        t = time.monotonic()
+        swift.up()
+        timings["swift"] = time.monotonic() - t
+    else:
+        swift.down()
+    return timings
+
+
+def link_debian_bindings(modules: list[str]) -> None:
+    site = next((VENV / "lib").glob("python3*/site-packages"))
+    for module in modules:
+        for so in Path("/usr/lib/python3/dist-packages").glob(f"{module}.cpython-*.so"):
+            link = site / so.name
+            if not link.exists():
+                link.symlink_to(so)
+        if not any(site.glob(f"{module}.cpython-*.so")):
+            die(f"python3-{module} is not installed: run `make deps`")
 
 
 def env_text() -> str:
@@ -540,6 +620,10 @@ def cmd_down(_args) -> None:
         for sock in [*(STATE / "ssh").glob("cm-*"), *lab_socks]:
             run(["ssh", "-F", str(ssh_cfg), "-o", f"ControlPath={sock}", "-O", "exit", "controller1"],
                 check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=10)
+    import ceph  # noqa: PLC0415
+    import swift  # noqa: PLC0415
+    ceph.down()
+    swift.down()
     if not ns_pid():
         log("lab is not running")
         return
@@ -598,6 +682,10 @@ def service_rows() -> list[tuple[str, str]]:
 def cmd_status(_args) -> None:
     for name, state in service_rows():
         print(f"{name:24} {state}")
+    import ceph  # noqa: PLC0415
+    import swift  # noqa: PLC0415
+    for name, state in [*ceph.status_rows(), *swift.status_rows()]:
+        print(f"{name:24} {state}")
     faults = active_faults()
     print(f"{'injected faults':24} {', '.join(faults) or 'none'}")
     if shutil.which("podman"):
@@ -620,9 +708,9 @@ def cmd_fault(args) -> None:
     if Path(sys.executable).resolve() != Path(venv_bin("python")).resolve() and sys.prefix != str(VENV):
         # the faults talk to the API through openstacksdk, which the lab venv has
         os.execv(venv_bin("python"), [venv_bin("python"), str(Path(__file__).resolve()), *sys.argv[1:]])
-    from faults import BAD_INPUTS, FAULTS, NODE_FAULTS  # noqa: PLC0415 - faults.py sits beside this file
+    from faults import BAD_INPUTS, CEPH_FAULTS, FAULTS, NODE_FAULTS  # noqa: PLC0415 - faults.py sits beside this file
 
-    FAULTS = {**FAULTS, **NODE_FAULTS, **BAD_INPUTS}
+    FAULTS = {**FAULTS, **NODE_FAULTS, **CEPH_FAULTS, **BAD_INPUTS}
 
     if args.action == "list":
         for name, fault in FAULTS.items():
@@ -636,10 +724,13 @@ def cmd_fault(args) -> None:
     for name in names:
         fault = FAULTS[name]
         if args.action == "inject":
+            if name in CEPH_FAULTS and not profile().get("ceph"):
+                die(f"{name} needs the lab's Ceph: HC_LAB_CEPH=1 make lab-up")
             fault.inject()
             active.append(name)
             log(f"injected {name}")
-        elif (name in active or args.name != "all") and (name not in NODE_FAULTS or len(controllers()) > 1):
+        elif (name in active or args.name != "all") and (name not in NODE_FAULTS or len(controllers()) > 1) \
+                and (name not in CEPH_FAULTS or profile().get("ceph")):
             fault.revert()
             active = [a for a in active if a != name]
             log(f"reverted {name}")

@@ -24,7 +24,8 @@ SUITE_TIMEOUT = 300
 sys.path.insert(0, str(ROOT / "lab"))
 import faults as FAULTS_MODULE  # noqa: E402  (lab/faults.py: the fault catalogue and what it breaks)
 
-FAULTS = {**FAULTS_MODULE.FAULTS, **FAULTS_MODULE.NODE_FAULTS}
+FAULTS = {**FAULTS_MODULE.FAULTS, **FAULTS_MODULE.NODE_FAULTS,
+          **(FAULTS_MODULE.CEPH_FAULTS if labctl.profile().get("ceph") else {})}
 
 
 def controllers() -> list[str]:
@@ -90,4 +91,11 @@ def store_files() -> list[str]:
     out = subprocess.run(["nsenter", "-t", pid, "-m", "--", "find", "/var/lib/glance/images",
                           "/var/lib/glance/cheap", "/var/lib/glance/staging", "/var/lib/glance/tasks",
                           "-type", "f"], capture_output=True, text=True, timeout=30)
-    return sorted(out.stdout.split())
+    files = sorted(out.stdout.split())
+    if labctl.profile().get("ceph"):  # the rbd store's images, listed by the cluster's admin
+        import ceph  # noqa: PLC0415 - lab/ceph.py
+        listing = subprocess.run(["rbd", "-c", str(ceph.CONF), "--id", "admin", "--keyring",
+                                  str(ceph.ADMIN_KEYRING), "-p", ceph.POOL, "ls"],
+                                 capture_output=True, text=True, timeout=30, check=True)
+        files += [f"rbd:{ceph.POOL}/{name}" for name in listing.stdout.split()]
+    return files

@@ -1,0 +1,230 @@
+"""An rbd store as the probe saw it through the store's own cephx user.
+
+The probe's `rbd NAME`, `rbd-df NAME`, `rbd-ls NAME` and `rbd-caps NAME` sections
+become one RbdFacts; the judgments the checks make of it (pool usage against its
+quota and MAX AVAIL, what a failed ceph command means, whether caps cover the pool)
+live here so they can be tested on real output captured from the lab's Ceph.
+"""
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from dataclasses import dataclass, field
+
+# What a failed ceph/rbd command said, in the order it is recognised: a keyring that exists but
+# cannot be read is a permissions problem even though librados then says it found no keyring.
+_PERMISSION = re.compile(r"\(13\) Permission denied|\(1\) Operation not permitted|EACCES|EPERM|"
+                         r"permission denied|not permitted", re.I)
+_MISSING = re.compile(r"unable to find a keyring|\(2\) No such file|did not load config file|"
+                      r"no keyring found|error reading config file", re.I)
+
+
+def error_kind(output: str, rc: int | None) -> str | None:
+    """None when the command worked; else permission | client-files | timeout | other."""
+    if rc == 0:
+        return None
+    if _PERMISSION.search(output or ""):
+        return "permission"
+    if rc == 124 or re.search(r"timed out|\(110\)", output or "", re.I):
+        return "timeout"
+    if _MISSING.search(output or ""):
+        return "client-files"
+    return "other"
+
+
+def last_error_line(output: str) -> str:
+    """The line that says what went wrong (ceph prefixes them with a timestamp and thread id)."""
+    lines = [ln.strip() for ln in (output or "").splitlines() if ln.strip()]
+    for ln in reversed(lines):
+        if re.search(r"error|denied|not permitted|unable|timed out|failed|\(\d+\)", ln, re.I):
+            return re.sub(r"^\S+T\S+ [0-9a-f]+ -1 ", "", ln)[:300]
+    return (lines[-1] if lines else "no output")[:300]
+
+
+@dataclass
+class CommandResult:
+    rc: int | None
+    output: str
+
+    @property
+    def kind(self) -> str | None:
+        return error_kind(self.output, self.rc)
+
+
+@dataclass
+class PoolStats:
+    name: str
+    stored: int
+    max_avail: int
+    quota_bytes: int
+    objects: int
+
+    @property
+    def capacity(self) -> int:
+        """What the pool can hold: its quota when one is set, else what it has plus MAX AVAIL."""
+        room = self.stored + self.max_avail
+        return min(self.quota_bytes, room) if self.quota_bytes else room
+
+    @property
+    def room(self) -> int:
+        return max(0, self.capacity - self.stored)
+
+    @property
+    def used_ratio(self) -> float:
+        return self.stored / self.capacity if self.capacity else 1.0
+
+    def describe(self) -> str:
+        quota = f"quota {self.quota_bytes} bytes" if self.quota_bytes else "no quota"
+        return (f"pool {self.name}: {self.stored} bytes stored in {self.objects} objects, "
+                f"MAX AVAIL {self.max_avail} bytes, {quota}")
+
+
+@dataclass
+class RbdFacts:
+    store: str
+    pool: str = ""
+    user: str = ""
+    conf: str = ""
+    keyring: str = ""
+    tools: list[str] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)       # path -> "owner:group mode" or "missing: ..."
+    missing: dict[str, str] = field(default_factory=dict)     # path -> stat's complaint
+    access_user: str | None = None
+    conf_readable: bool | None = None
+    keyring_readable: bool | None = None
+    df: CommandResult | None = None
+    ls: CommandResult | None = None
+    ls_count: int | None = None
+    caps_result: CommandResult | None = None
+
+    def failure_kind(self, result: CommandResult | None) -> str | None:
+        """What a failed ceph/rbd command means here: the probe's own file checks outrank the
+        command's words (librados reports an unreadable keyring as "no keyring", errno 95)."""
+        if result is None or result.rc == 0:
+            return None
+        if self.keyring in self.missing or self.conf in self.missing:
+            return "client-files"
+        if self.keyring_readable is False or self.conf_readable is False:
+            return "permission"
+        return result.kind
+
+    def findings(self) -> list[str]:
+        """One line per problem seen, worded like the log lines the canary's rules read."""
+        found = [f"rbd store {self.store}: {path} missing ({why})" for path, why in self.missing.items()]
+        for path, readable in ((self.conf, self.conf_readable), (self.keyring, self.keyring_readable)):
+            if readable is False and path not in self.missing:
+                found.append(f"rbd store {self.store}: {path} ({self.files.get(path, '?')}) not readable by "
+                             f"{self.access_user}: permission denied")
+        for what, result in (("ceph df", self.df), ("rbd ls", self.ls)):
+            kind = self.failure_kind(result)
+            if kind == "permission":
+                found.append(f"rbd store {self.store}: {what} as client.{self.user}: permission denied "
+                             f"({last_error_line(result.output)})")
+        return found
+
+    @property
+    def pool_stats(self) -> PoolStats | None:
+        if not self.df or self.df.rc != 0:
+            return None
+        data = first_json(self.df.output)
+        for pool in (data or {}).get("pools", []) if isinstance(data, dict) else []:
+            if pool.get("name") == self.pool:
+                s = pool.get("stats", {})
+                return PoolStats(self.pool, int(s.get("stored", s.get("bytes_used", 0))),
+                                 int(s.get("max_avail", 0)), int(s.get("quota_bytes", 0)),
+                                 int(s.get("objects", 0)))
+        return None
+
+    @property
+    def caps(self) -> dict[str, str] | None:
+        if not self.caps_result or self.caps_result.rc != 0:
+            return None
+        data = first_json(self.caps_result.output)
+        if isinstance(data, list) and data:
+            return data[0].get("caps", {})
+        return None
+
+
+def first_json(text: str):
+    """The JSON document in a command's output, past any warnings ceph printed before it."""
+    for i, ch in enumerate(text or ""):
+        if ch in "[{":
+            try:
+                return json.JSONDecoder().raw_decode(text[i:])[0]
+            except ValueError:
+                continue
+    return None
+
+
+def _command(body: str) -> tuple[CommandResult, dict[str, str]]:
+    lines = body.splitlines()
+    meta: dict[str, str] = {}
+    while lines and lines[0].startswith("@@"):
+        key, _, value = lines.pop(0)[2:].partition("=")
+        meta[key] = value
+    rc = int(meta["rc"]) if meta.get("rc", "").lstrip("-").isdigit() else None
+    return CommandResult(rc, "\n".join(lines)), meta
+
+
+def parse_sections(sections: list[tuple[str, str]]) -> dict[str, RbdFacts]:
+    stores: dict[str, RbdFacts] = {}
+    for name, body in sections:
+        kind, _, store = name.partition(" ")
+        if kind not in ("rbd", "rbd-df", "rbd-ls", "rbd-caps"):
+            continue
+        facts = stores.setdefault(store, RbdFacts(store=store))
+        if kind == "rbd":
+            _parse_main(facts, body)
+        elif kind == "rbd-df":
+            facts.df, _ = _command(body)
+        elif kind == "rbd-ls":
+            facts.ls, meta = _command(body)
+            facts.ls_count = int(meta["count"]) if meta.get("count", "").isdigit() else None
+        else:
+            facts.caps_result, _ = _command(body)
+    return stores
+
+
+def _parse_main(facts: RbdFacts, body: str) -> None:
+    for line in body.splitlines():
+        if line.startswith(("pool=", "tools=", "keyring=")):
+            for token in shlex.split(line):
+                key, _, value = token.partition("=")
+                if key == "tools":
+                    facts.tools = [t for t in value.split(",") if t]
+                elif key in ("pool", "user", "conf", "keyring"):
+                    setattr(facts, key, value)
+        elif line.startswith("file="):
+            m = re.match(r"file=(\S+) owner=(\S+) group=(\S+) mode=(\d+)", line)
+            if m:
+                facts.files[m.group(1)] = f"{m.group(2)}:{m.group(3)} mode {m.group(4)}"
+        elif line.startswith("missing="):
+            m = re.search(r"'([^']+)'", line) or re.search(r"cannot stat (\S+)", line)
+            if m:
+                facts.missing[m.group(1)] = line[len("missing="):].strip()
+        elif line.startswith("as_user="):
+            info = dict(t.partition("=")[::2] for t in line.split())
+            facts.access_user = info.get("as_user")
+            facts.conf_readable = info.get("conf_read_rc") == "0"
+            facts.keyring_readable = info.get("keyring_read_rc") == "0"
+
+
+def caps_cover_pool(caps: dict[str, str], pool: str) -> tuple[bool, str]:
+    """Do a client's mon and osd caps let it read and write rbd images in `pool`?"""
+    osd = caps.get("osd", "")
+    mon = caps.get("mon", "")
+    if not mon:
+        return False, "no mon caps: the client cannot even reach the cluster map"
+    grants = [g.strip() for g in osd.split(",") if g.strip()]
+    if not grants:
+        return False, "no osd caps"
+    for grant in grants:
+        m = re.search(r"pool=(\S+)", grant)
+        if m and m.group(1) != pool:
+            continue
+        if "profile rbd-read-only" in grant:
+            continue
+        if "profile rbd" in grant or re.search(r"allow (\*|rwx|rw\b)", grant):
+            return True, f"osd caps {osd!r} cover pool {pool}"
+    return False, f"osd caps {osd!r} give no write access to pool {pool}"
