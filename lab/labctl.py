@@ -171,16 +171,17 @@ def http_status(url: str, timeout: float = 3.0) -> int:
 
 
 def secrets_file() -> dict:
+    """The lab's passwords; missing ones are added (lab/swift.py keeps its keys in the same file)."""
     path = STATE / "secrets.json"
-    if not path.exists():
+    data = json.loads(path.read_text()) if path.exists() else {}
+    missing = [name for name in ("admin_password", "glance_password", "demo_password", "rabbit_password")
+               if name not in data]
+    if missing:
         STATE.mkdir(parents=True, exist_ok=True)
-        data = {
-            name: f"hcsecret-{name}-{secrets.token_hex(8)}"
-            for name in ("admin_password", "glance_password", "demo_password", "rabbit_password")
-        }
+        data.update({name: f"hcsecret-{name}-{secrets.token_hex(8)}" for name in missing})
         path.write_text(json.dumps(data, indent=2))
         path.chmod(0o600)
-    return json.loads(path.read_text())
+    return data
 
 
 def profile() -> dict:
@@ -530,6 +531,8 @@ def cmd_up(args) -> None:
     ensure_ssh_material()
     start_namespace()
     in_namespace([venv_bin("python"), str(Path(__file__).resolve()), "_inner-up"])
+    if chosen["swift"]:
+        start_swift(timings)
     for node in controllers()[1:]:
         start_second_controller()
         in_namespace([venv_bin("python"), str(Path(__file__).resolve()), "_inner-up"], node=node)
@@ -574,13 +577,22 @@ def start_store_clusters(chosen: dict) -> dict[str, float]:
         timings["ceph"] = time.monotonic() - t
     else:
         ceph.down()
-    if chosen["swift"]:
-        t = time.monotonic()
-        swift.up()
-        timings["swift"] = time.monotonic() - t
-    else:
+    if not chosen["swift"]:
         swift.down()
     return timings
+
+
+def start_swift(timings: dict[str, float]) -> None:
+    """Swift once Keystone runs: glance_store's swift driver authenticates with Keystone v3 only,
+    so the proxy takes Keystone tokens (and keeps tempauth for the lab's own quota work)."""
+    import swift  # noqa: PLC0415
+    t = time.monotonic()
+    try:
+        swift.ensure_installed()
+        swift.up(swift.lab_keystone_link())
+    except swift.SwiftLabError as exc:
+        die(f"swift: {exc}")
+    timings["swift"] = time.monotonic() - t
 
 
 def link_debian_bindings(modules: list[str]) -> None:
