@@ -2,8 +2,9 @@
 
 Covers each file store of enabled_backends (or the legacy datadirs), the staging
 and tasks stores and the image cache, and each rbd store's pool as `ceph df` shows
-it to the store's own cephx user (quota and MAX AVAIL). Alert level and largest
-image are ini options.
+it to the store's own cephx user (quota and MAX AVAIL), and each swift store's
+account and container against their quotas, seen with Glance's own swift
+credentials. Alert level and largest image are ini options.
 
 
 PYTEST_DONT_REWRITE: a failed claim shows its own message, not pytest's introspection.
@@ -91,6 +92,31 @@ def test_rbd_pool_has_room_for_largest_image(rbd_store, thresholds, evidence):
         f"rbd store {name}: pool {seen.pool} has room for {human(stats.room)}, less than the largest "
         f"expected image ({human(thresholds.largest_image)})"
         + (f"; its quota is {human(stats.quota_bytes)}" if stats.quota_bytes else ""))
+
+
+def test_swift_account_usage_is_below_alert_level(swift_store, thresholds, evidence):
+    name, host, usage = swift_store
+    evidence.add(f"swift store {name}", usage.describe(), command=f"HEAD {usage.url}")
+    if usage.used_ratio is None:
+        evidence.add("quota", "no account or container quota: Swift refuses nothing for room's sake")
+        return
+    evidence.metric("store_used_ratio", round(usage.used_ratio, 4), "ratio", {"store": name, "path": usage.url})
+    percent = 100.0 * usage.used_ratio
+    assert percent < thresholds.store_usage_max_percent, (
+        f"swift store {name}: {percent:.1f}% of its quota used (alert level "
+        f"{thresholds.store_usage_max_percent:g}%): {usage.describe()}")
+
+
+def test_swift_account_has_room_for_largest_image(swift_store, thresholds, evidence):
+    name, host, usage = swift_store
+    evidence.add(f"swift store {name}", usage.describe(), command=f"HEAD {usage.url}")
+    if usage.room is None:
+        evidence.add("quota", "no account or container quota: Swift refuses nothing for room's sake")
+        return
+    evidence.metric("store_available_bytes", usage.room, "bytes", {"store": name, "path": usage.url})
+    assert usage.room >= thresholds.largest_image, (
+        f"swift store {name}: room for {human(usage.room)} before its quota answers 413, less than the "
+        f"largest expected image ({human(thresholds.largest_image)}): {usage.describe()}")
 
 
 def test_no_store_full_errors_in_logs(quiet_logs):

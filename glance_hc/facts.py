@@ -519,6 +519,10 @@ def gather_stores_and_logs(facts: HostFacts, sections: list[tuple[str, str]]) ->
             facts.dirs[path] = parse_dir(path, body)
         elif name.startswith(("log ", "unit ", "ctrlog ")):
             _add_log(facts, name, body)
+        elif name.startswith("file "):  # files the config points to (a swift store's references)
+            facts.files[name[5:]] = body
+        elif name.startswith("file-error "):
+            facts.file_errors[name[11:]] = body
     facts.rbd = rbd.parse_sections(sections)
     facts.dirs = {p: facts.dirs[p] for p in dir_roles if p in facts.dirs} | {
         p: d for p, d in facts.dirs.items() if p not in dir_roles}
@@ -606,6 +610,8 @@ def gather(spec: HostSpec, host, window: timedelta, timeout: int = 60) -> HostFa
         dep = facts.deployment
         targets = [f"dir:{d}" for d in (store_dirs(facts.config) if facts.config else {})]
         targets += rbd_targets(facts.config) if facts.config else []
+        targets += [f"file:{s.swift_config_file}" for s in (facts.config.stores if facts.config else [])
+                    if s.type == "swift" and s.swift_config_file]
         targets += dep.log_sources if dep else []
         out = run_script(
             host, probe_scripts.STORES_AND_LOGS, minutes, (dep.worker_user or "") if dep else "",

@@ -189,6 +189,11 @@ for a in "$@"; do
   rbd:*)
     oldifs=$IFS; IFS='|'; set -f; rbd_store ${a#rbd:}; IFS=$oldifs; set +f
     ;;
+  file:*)
+    f=${a#file:}
+    if X test -r "$f"; then sec "file $f"; X head -c 65536 "$f"
+    else sec "file-error $f"; echo "missing or not readable"; fi
+    ;;
   esac
 done
 sec end

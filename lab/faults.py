@@ -440,6 +440,29 @@ CEPH_FAULTS: dict[str, Fault] = {
                             rbd_caps_without_pool, rbd_caps_back),
 }
 
+# ---------------------------------------------------------------- the swift store (lab/swift.py)
+def _swift():
+    import swift  # noqa: PLC0415 - lab/swift.py
+    return swift
+
+
+def swift_quota_reached() -> None:
+    """Glance's swift account at its byte quota: Swift answers 413 to every further object."""
+    used = _swift().account_usage()["bytes_used"]
+    _swift().set_account_quota(used + 1)
+
+
+def swift_quota_normal() -> None:
+    _swift().set_account_quota(labctl.SWIFT_ACCOUNT_QUOTA)
+    inner("rotate-logs")
+
+
+# Faults of the swift store (the lab's Swift, HC_LAB_SWIFT=1).
+SWIFT_FAULTS: dict[str, Fault] = {
+    "swift-account-quota": Fault("store_full", "Glance's swift account at its byte quota",
+                                 swift_quota_reached, swift_quota_normal),
+}
+
 PLANTED_TOKEN = "gAAAAABpLantedFernetTokenForTheNoSecretsTest0123456789abcdefABCDEF_-xyz"
 
 

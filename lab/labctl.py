@@ -44,6 +44,7 @@ NODES = {"controller1": "127.0.0.2", "controller2": "127.0.0.3"}
 NODE = os.environ.get("HC_LAB_NODE", "controller1")  # the node an inner command acts for
 STORE_MB_FAST = int(os.environ.get("HC_LAB_STORE_MB", "1536"))
 STORE_MB_SMALL = int(os.environ.get("HC_LAB_SMALL_STORE_MB", "96"))
+SWIFT_ACCOUNT_QUOTA = 1 << 30  # Glance's swift account in the lab: 1 GiB
 HEALTHY_TIMEOUTS = {"timeout_client": "15m", "timeout_server": "15m"}
 
 GLANCE_UWSGI_INI = """\
@@ -590,6 +591,9 @@ def start_swift(timings: dict[str, float]) -> None:
     try:
         swift.ensure_installed()
         swift.up(swift.lab_keystone_link())
+        # as operators cap a service account; Keystone's per-process role cache may refuse the
+        # swift user's new ResellerAdmin role for a few seconds after it was granted
+        wait_for("the swift account quota", lambda: swift.set_account_quota(SWIFT_ACCOUNT_QUOTA) is None, 30, 1)
     except swift.SwiftLabError as exc:
         die(f"swift: {exc}")
     timings["swift"] = time.monotonic() - t
@@ -720,9 +724,9 @@ def cmd_fault(args) -> None:
     if Path(sys.executable).resolve() != Path(venv_bin("python")).resolve() and sys.prefix != str(VENV):
         # the faults talk to the API through openstacksdk, which the lab venv has
         os.execv(venv_bin("python"), [venv_bin("python"), str(Path(__file__).resolve()), *sys.argv[1:]])
-    from faults import BAD_INPUTS, CEPH_FAULTS, FAULTS, NODE_FAULTS  # noqa: PLC0415 - faults.py sits beside this file
+    from faults import BAD_INPUTS, CEPH_FAULTS, FAULTS, NODE_FAULTS, SWIFT_FAULTS  # noqa: PLC0415
 
-    FAULTS = {**FAULTS, **NODE_FAULTS, **CEPH_FAULTS, **BAD_INPUTS}
+    FAULTS = {**FAULTS, **NODE_FAULTS, **CEPH_FAULTS, **SWIFT_FAULTS, **BAD_INPUTS}
 
     if args.action == "list":
         for name, fault in FAULTS.items():
@@ -738,11 +742,14 @@ def cmd_fault(args) -> None:
         if args.action == "inject":
             if name in CEPH_FAULTS and not profile().get("ceph"):
                 die(f"{name} needs the lab's Ceph: HC_LAB_CEPH=1 make lab-up")
+            if name in SWIFT_FAULTS and not profile().get("swift"):
+                die(f"{name} needs the lab's Swift: HC_LAB_SWIFT=1 make lab-up")
             fault.inject()
             active.append(name)
             log(f"injected {name}")
         elif (name in active or args.name != "all") and (name not in NODE_FAULTS or len(controllers()) > 1) \
-                and (name not in CEPH_FAULTS or profile().get("ceph")):
+                and (name not in CEPH_FAULTS or profile().get("ceph")) \
+                and (name not in SWIFT_FAULTS or profile().get("swift")):
             fault.revert()
             active = [a for a in active if a != name]
             log(f"reverted {name}")

@@ -25,7 +25,8 @@ sys.path.insert(0, str(ROOT / "lab"))
 import faults as FAULTS_MODULE  # noqa: E402  (lab/faults.py: the fault catalogue and what it breaks)
 
 FAULTS = {**FAULTS_MODULE.FAULTS, **FAULTS_MODULE.NODE_FAULTS,
-          **(FAULTS_MODULE.CEPH_FAULTS if labctl.profile().get("ceph") else {})}
+          **(FAULTS_MODULE.CEPH_FAULTS if labctl.profile().get("ceph") else {}),
+          **(FAULTS_MODULE.SWIFT_FAULTS if labctl.profile().get("swift") else {})}
 
 
 def controllers() -> list[str]:
