@@ -139,11 +139,15 @@ def account_usage(ref: SwiftReference, container: str, interface: str = "public"
         raise SwiftAccountError(f"Keystone refused {ref.user} at {ref.auth_address} (HTTP 401)") from None
     except ks_exc.ClientException as exc:
         raise SwiftAccountError(f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}") from None
-    found = box.status_code < 300
-    return AccountUsage(url=url, bytes_used=_int(account.headers, "X-Account-Bytes-Used") or 0,
-                        objects=_int(account.headers, "X-Account-Object-Count") or 0,
-                        containers=_int(account.headers, "X-Account-Container-Count") or 0,
-                        account_quota=_int(account.headers, "X-Account-Meta-Quota-Bytes"),
+    return usage_from_headers(url, container, account.headers, box.headers if box.status_code < 300 else None)
+
+
+def usage_from_headers(url: str, container: str, account, box=None) -> AccountUsage:
+    """The HEAD answers of the account and (when it exists) the container, made one reading."""
+    return AccountUsage(url=url, bytes_used=_int(account, "X-Account-Bytes-Used") or 0,
+                        objects=_int(account, "X-Account-Object-Count") or 0,
+                        containers=_int(account, "X-Account-Container-Count") or 0,
+                        account_quota=_int(account, "X-Account-Meta-Quota-Bytes"),
                         container=container,
-                        container_bytes=_int(box.headers, "X-Container-Bytes-Used") if found else None,
-                        container_quota=_int(box.headers, "X-Container-Meta-Quota-Bytes") if found else None)
+                        container_bytes=_int(box, "X-Container-Bytes-Used") if box is not None else None,
+                        container_quota=_int(box, "X-Container-Meta-Quota-Bytes") if box is not None else None)
