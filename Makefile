@@ -6,7 +6,11 @@ PY := $(VENV)/bin/python
 HC_LAB_DIR ?= /opt/glance-hc-lab
 # two glance-api controllers behind HAProxy, sharing their stores and database
 HC_LAB_CONTROLLERS ?= 2
-export HC_LAB_DIR HC_LAB_CONTROLLERS
+# the rbd store (a one-OSD Ceph, +15 s, +350 MiB) and the swift store (Swift all-in-one, +3 s,
+# +300 MiB); HC_LAB_CEPH=0 HC_LAB_SWIFT=0 gives the quick lab with file stores only
+HC_LAB_CEPH ?= 1
+HC_LAB_SWIFT ?= 1
+export HC_LAB_DIR HC_LAB_CONTROLLERS HC_LAB_CEPH HC_LAB_SWIFT
 LAB := $(PYTHON) lab/labctl.py
 LAB_STATE := $(HC_LAB_DIR)/state
 # How the suite reaches the lab, and thresholds sized for its small stores.
@@ -19,13 +23,17 @@ LAB_ENV := OS_CLIENT_CONFIG_FILE=$(LAB_STATE)/clouds.yaml HC_LAB_DIR=$(HC_LAB_DI
 help:
 	@echo "make demo       set up, start the lab, run the checks: reports/health.html"
 	@echo "make test       the suite's own tests (unit + end to end against the lab)"
-	@echo "make lab-up | lab-status | lab-down   the lab cloud"
+	@echo "make lab-up | lab-status | lab-down   the lab cloud (HC_LAB_CEPH=0 HC_LAB_SWIFT=0: quick lab)"
 	@echo "make check ARGS='--host=... --os-cloud=...'   the checks against your own cloud"
 
-# Debian packages the lab needs (the suite itself needs none of them).
+# Debian packages the lab needs (the suite itself needs none of them): Ceph 16 for the rbd store,
+# memcached for Swift (Swift itself comes from PyPI into its own venv at lab-up).
 deps: venv
-	@missing=""; for t in haproxy:haproxy sshd:openssh-server sudo:sudo podman:podman runc:runc debootstrap:debootstrap; do \
-		command -v $${t%%:*} >/dev/null 2>&1 || [ -x /usr/sbin/$${t%%:*} ] || missing="$$missing $${t#*:}"; done; \
+	@missing=""; for t in haproxy:haproxy sshd:openssh-server sudo:sudo podman:podman runc:runc debootstrap:debootstrap \
+		ceph-mon:ceph-mon ceph-mgr:ceph-mgr ceph-osd:ceph-osd ceph:ceph-common memcached:memcached; do \
+		command -v $${t%%:*} >/dev/null 2>&1 || [ -x /usr/sbin/$${t%%:*} ] || [ -x /usr/bin/$${t%%:*} ] || \
+			missing="$$missing $${t#*:}"; done; \
+	for p in python3-rbd python3-rados ceph-mgr-modules-core; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; fi
 	@# the report's browser test renders reports/health.html in Debian's Chromium
