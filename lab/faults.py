@@ -476,8 +476,25 @@ def secret_in_log() -> None:
                         input=line.replace("2026-01-01 00:00:00", stamp), text=True)
 
 
+CEPH_CLIS = ("/usr/bin/ceph", "/usr/bin/rbd")
+
+
+def ceph_tools_missing() -> None:
+    """controller1 without the ceph and rbd commands (a controller where ceph-common never got
+    installed; glance's own rbd/rados bindings still work): /dev/null is mounted over them."""
+    for path in CEPH_CLIS:
+        ns("mount", "--bind", "/dev/null", path)
+
+
+def ceph_tools_back() -> None:
+    for path in CEPH_CLIS:
+        ns("umount", path, check=False)
+
+
 # Not root causes: bad input the suite must survive with a clear reason.
 BAD_INPUTS: dict[str, Fault] = {
+    "ceph-tools-missing": Fault("", "no ceph/rbd commands on controller1 (its rbd store stays in use)",
+                                ceph_tools_missing, ceph_tools_back),
     "garbage-config": Fault("store_config", "glance-api.conf replaced by random bytes (no restart)",
                             garbage_config, restore_config_file),
     "huge-log": Fault("", "glance-api.log grown by a sparse gigabyte", huge_log, normal_log),

@@ -155,6 +155,22 @@ def test_gigabyte_log_is_read_in_bounded_time(tmp_path, injected):
     assert result.failing_root_causes == set()
 
 
+@pytest.mark.parametrize("injected", ["ceph-tools-missing"], indirect=True)
+def test_missing_ceph_tools_skip_the_pool_checks_with_the_reason(tmp_path, injected):
+    if "ceph" not in lab.labctl.profile() or not lab.labctl.profile()["ceph"]:
+        pytest.skip("the lab runs without its Ceph (HC_LAB_CEPH=0)")
+    result, elapsed = run(tmp_path, *LAB_HOSTS, "--largest-image=64MiB", "-m", "host")
+    assert_clean(result, elapsed)
+    assert result.checks("failed") == [], [c["message"] for c in result.checks("failed")]
+    skipped = {c["nodeid"].split("::")[-1]: c["message"] for c in result.checks("skipped")}
+    for check in ("test_rbd_pool_usage_is_below_alert_level", "test_rbd_pool_has_room_for_largest_image",
+                  "test_rbd_cluster_answers_store_user", "test_rbd_pool_is_listable_as_store_user"):
+        assert "is not installed on controller1 (package ceph-common)" in skipped[f"{check}[controller1-rbd]"]
+        assert outcome_of(result, check, "controller2") == {"passed"}  # the other host unaffected
+    # what needs no ceph command is still judged on controller1
+    assert outcome_of(result, "test_worker_user_can_read_rbd_keyring", "controller1") == {"passed"}
+
+
 def test_operator_without_sudo_gets_skips_that_say_why(tmp_path):
     result, elapsed = run(tmp_path, "--host=controller1-nosudo", GOOD, "--largest-image=64MiB", "-m", "host")
     assert_clean(result, elapsed)
