@@ -12,10 +12,15 @@ pytestmark = [pytest.mark.host, pytest.mark.store_config, pytest.mark.gate]
 
 def test_upload_options_match_across_controllers(all_hosts, evidence, request):
     request.node.user_properties.append(("hc_target", "all hosts"))
-    readable = {h.name: h.config.upload_options() for h in all_hosts if h.config is not None}
+    with_config = [h for h in all_hosts if h.config is not None]
+    together, apart = drift.balanced_together(with_config)
+    if apart:
+        evidence.add("not compared", f"{', '.join(apart)}: not behind the load balancer of "
+                                     f"{', '.join(together) or 'the others'} (another deployment)")
+    readable = {h.name: h.config.upload_options() for h in with_config if h.name in together}
     if len(readable) < 2:
-        pytest.skip(f"drift needs two or more --host controllers with a readable glance-api.conf "
-                    f"(have: {', '.join(readable) or 'none'})")
+        pytest.skip(f"drift needs two or more controllers behind one load balancer with a readable "
+                    f"glance-api.conf (have: {', '.join(readable) or 'none'})")
     diffs = drift.option_differences(readable)
     evidence.add("compared", f"{len(set().union(*readable.values()))} upload options on {', '.join(readable)}")
     if diffs:

@@ -50,3 +50,30 @@ def haproxy_glance_servers(text: str, source: str) -> list[tuple[str, str, int |
             if entry not in servers:
                 servers.append(entry)
     return servers
+
+
+def balanced_together(hosts) -> tuple[list[str], list[str]]:
+    """(hosts a load balancer sends uploads to together, hosts outside it), from the hosts' facts.
+
+    Drift matters between nodes that share uploads: a container or node of another deployment
+    given on the same command line is not behind the same balancer and is left out. With no
+    HAProxy config among the hosts every host counts as balanced together.
+    """
+    servers: set[tuple[str, int | None]] = set()
+    for host in hosts:
+        if host.haproxy_cfg:
+            path, text = host.haproxy_cfg
+            try:
+                servers |= {(addr, port) for _, addr, port in haproxy_glance_servers(text, path)}
+            except haproxy.HaproxyError:
+                continue
+    if not servers:
+        return [h.name for h in hosts], []
+    ports = {port for _, port in servers}
+    inside, outside = [], []
+    for host in hosts:
+        listens = glance_listen_addresses(host.files, host.uwsgi_ini)
+        # a node listening on all addresses is taken at its word when the port matches
+        behind = any((addr, port) in servers or (addr == "0.0.0.0" and port in ports) for addr, port in listens)
+        (inside if behind else outside).append(host.name)
+    return inside, outside
