@@ -11,7 +11,12 @@ pytestmark = [pytest.mark.lab]
 
 
 def planted_secrets() -> list[str]:
+    """The lab's passwords and keys (Swift's among them), the planted token, and the cephx keys of
+    the keyrings the controllers hold: the probe reads caps with the admin keyring."""
     secrets = list(json.loads((lab.STATE / "secrets.json").read_text()).values())
+    for keyring in (lab.STATE / "ceph").glob("**/ceph.client.*.keyring"):
+        secrets += [line.split("=", 1)[1].strip() for line in keyring.read_text().splitlines()
+                    if line.strip().startswith("key")]
     return secrets + [lab.FAULTS_MODULE.PLANTED_TOKEN]
 
 
