@@ -1003,6 +1003,10 @@ RULES: tuple[Rule, ...] = (
          "the store is disabled: its directory does not exist and glance-api could not create it "
          "(check filesystem_store_datadir)", statuses=(410,), body=r"error in store configuration",
          log=r"unable to create datadir"),
+    Rule("store-disabled-rbd-client-files", "store_config",
+         "the store is disabled: the host checks find its ceph conf or keyring missing (Glance's "
+         "librados then speaks of a missing keyring or of permission denied)", statuses=(410,),
+         body=r"error in store configuration", log=r"rbd store \S+: \S+ missing \("),
     Rule("store-disabled-permissions", "store_permissions",
          "the store is disabled: glance-api could not use it, and the logs or the host checks show a "
          "permission error (a directory it may not write, a keyring it may not read)",

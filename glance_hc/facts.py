@@ -188,36 +188,44 @@ class HostFacts:
         lines = list(logscan.within(self.log_lines, now, self.window))
         lines += list(logscan.within(self.kernel_lines, now, self.window))
         chosen = logscan.lines_for(root_cause, lines)
-        if root_cause in ("store_config", "store_permissions"):
-            moved = self._rbd_denial_lines(logscan.lines_for("store_config", lines))
-            if root_cause == "store_config":
-                chosen = [line for line in chosen if line not in moved]
-            else:
-                chosen += [line for line in moved if line not in chosen]
+        moved = self._rbd_reattributed(lines)
+        if moved:
+            chosen = [line for line in chosen if moved.get(line, root_cause) == root_cause]
+            chosen += [line for line, target in moved.items() if target == root_cause and line not in chosen]
         return chosen
 
-    def _rbd_denial_lines(self, config_lines: list[logscan.LogLine]) -> list[logscan.LogLine]:
-        """Store-configuration lines that an rbd permission problem explains.
+    def _rbd_reattributed(self, lines: list[logscan.LogLine]) -> dict[logscan.LogLine, str]:
+        """rbd store lines whose root cause the probe knows better than their wording.
 
-        glance_store words a keyring the workers may not read as a configuration error (librados
-        finds "no keyring": errno 95), and each refused upload then logs that adding to "the store"
-        is disabled without naming it. The probe saw the denial itself, so those lines belong to
-        permissions, unless some other store-configuration error is in the window too.
+        glance_store reports both an unreadable and a missing keyring as a store configuration
+        error, with librados' words inside: "no keyring" (errno 95) for the first, and for the
+        second errno 95 or "RADOS permission denied" (errno 13) depending on the attempt. Each
+        refused upload then logs that adding to "the store" is disabled without naming it. The
+        probe tested the files itself: an unreadable keyring moves the lines to permissions, a
+        missing one keeps them (all of them) with the store configuration.
         """
         denied = {name for name, seen in self.rbd.items()
                   if any("permission denied" in finding for finding in seen.findings())}
-        if not denied:
-            return []
-        named, generic, other = [], [], []
-        for line in config_lines:
+        missing = {name for name, seen in self.rbd.items() if seen.missing}
+        if not denied and not missing:
+            return {}
+        config_lines = logscan.lines_for("store_config", lines)
+        candidates = list(dict.fromkeys(config_lines + logscan.lines_for("store_permissions", lines)))
+        moved: dict[logscan.LogLine, str] = {}
+        generic, other = [], []
+        for line in candidates:
             m = re.search(r"store (\S+) could not be configured correctly", line.text, re.I)
-            if m:
-                (named if m.group(1) in denied else other).append(line)
+            if m and m.group(1) in missing:
+                moved[line] = "store_config"
+            elif m and m.group(1) in denied:
+                moved[line] = "store_permissions"
             elif re.search(r"adding images to (this )?store is disabled", line.text, re.I):
                 generic.append(line)
-            else:
+            elif line in config_lines:
                 other.append(line)
-        return named + (generic if not other else [])
+        if denied and not missing and not other:
+            moved.update({line: "store_permissions" for line in generic})
+        return moved
 
 
 # ------------------------------------------------------------------ phase one

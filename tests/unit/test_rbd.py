@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from glance_hc import facts, logscan, rbd
+from glance_hc import canary, facts, logscan, rbd
 from glance_hc.hosts import parse_hosts
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "rbd"
@@ -103,23 +103,37 @@ def test_first_json_skips_warnings():
     assert rbd.first_json("no json here") is None
 
 
-def _host_with(capture: str) -> facts.HostFacts:
+def _host_with(capture: str, log: str) -> facts.HostFacts:
     host = facts.HostFacts(spec=parse_hosts(["controller1"])[0], window=timedelta(days=3650))
     host.rbd = {"rbd": seen(capture)}
     host.clock_local = datetime(2026, 11, 26)
     # as the probe's awk hands them over: the stamp it found, a tab, the line
     host.log_lines = [logscan.parse_stamped("log /var/log/glance/glance-api.log", f"{line[:19]}\t{line}")
-                      for line in (DATA / "glance-api-keyring-unreadable.log").read_text().splitlines()]
+                      for line in (DATA / log).read_text().splitlines()]
     return host
 
 
 def test_store_error_lines_move_to_permissions_when_the_keyring_is_unreadable():
-    host = _host_with("rbd-keyring-unreadable")
+    host = _host_with("rbd-keyring-unreadable", "glance-api-keyring-unreadable.log")
     assert host.recent_lines("store_config") == []
     assert len(host.recent_lines("store_permissions")) == 3
 
 
 def test_store_error_lines_stay_configuration_when_the_keyring_is_missing():
-    host = _host_with("rbd-keyring-missing")
+    # Glance's librados said "RADOS permission denied" (errno 13) on one attempt: the file is missing
+    host = _host_with("rbd-keyring-missing", "glance-api-keyring-missing.log")
+    assert any("errno 13" in line.text for line in host.log_lines)
     assert len(host.recent_lines("store_config")) == 3
     assert host.recent_lines("store_permissions") == []
+
+
+@pytest.mark.parametrize("capture, log, root_cause", [
+    ("rbd-keyring-missing", "glance-api-keyring-missing.log", "store_config"),
+    ("rbd-keyring-unreadable", "glance-api-keyring-unreadable.log", "store_permissions"),
+])
+def test_canary_410_on_an_rbd_store_follows_the_host_findings(capture, log, root_cause):
+    lines = (DATA / log).read_text().splitlines()
+    context = [f"controller1 {finding}" for finding in seen(capture).findings()]
+    found = canary.classify(410, "Error in store configuration. Adding images to store is disabled.",
+                            {"status": "queued"}, lines + context)
+    assert found.root_cause == root_cause, found
