@@ -100,6 +100,23 @@ sec end
 # Arguments: NAME POOL USER CEPH_CONF DEFAULT_KEYRING (joined by '|' in one rbd: target).
 _RBD = r"""
 XW() { if [ -n "$WUSER" ]; then XU "$@"; else X "$@"; fi; }
+RBD_AS_USER='
+conf=$1; kr=$2; user=$3; pool=$4; name=$5; wuser=$6
+if [ -n "$wuser" ]; then
+  test -r "$conf"; c=$?; test -r "$kr"; k=$?
+  echo "as_user=$wuser conf_read_rc=$c keyring_read_rc=$k"
+fi
+if command -v ceph >/dev/null 2>&1; then
+  printf "\n@@hc@@ rbd-df %s\n" "$name"
+  out=$(timeout 25 ceph -c "$conf" --id "$user" --connect-timeout 10 df detail --format json 2>&1); rc=$?
+  echo "@@rc=$rc"; printf "%s\n" "$out" | head -c 262144
+fi
+if command -v rbd >/dev/null 2>&1; then
+  printf "\n@@hc@@ rbd-ls %s\n" "$name"
+  out=$(timeout 25 rbd -c "$conf" --id "$user" --client-mount-timeout 10 -p "$pool" ls 2>&1); rc=$?
+  echo "@@rc=$rc"; echo "@@count=$(printf "%s\n" "$out" | grep -c .)"; printf "%s\n" "$out" | tail -n 5
+fi
+'
 rbd_store() {
   name=$1; pool=$2; user=$3; conf=$4; keyring=$5
   sec "rbd $name"
@@ -111,20 +128,8 @@ rbd_store() {
   for f in "$conf" "$kr"; do
     X stat -L -c "file=%n owner=%U group=%G mode=%a" "$f" 2>&1 | sed 's/^stat: /missing=/'
   done
-  if [ -n "$WUSER" ]; then
-    XW test -r "$conf"; c=$?; XW test -r "$kr"; k=$?
-    echo "as_user=$WUSER conf_read_rc=$c keyring_read_rc=$k"
-  fi
-  if X sh -c 'command -v ceph' >/dev/null 2>&1; then
-    sec "rbd-df $name"
-    out=$(XW timeout 25 ceph -c "$conf" --id "$user" --connect-timeout 10 df detail --format json 2>&1); rc=$?
-    echo "@@rc=$rc"; printf '%s\n' "$out" | head -c 262144
-  fi
-  if X sh -c 'command -v rbd' >/dev/null 2>&1; then
-    sec "rbd-ls $name"
-    out=$(XW timeout 25 rbd -c "$conf" --id "$user" --client-mount-timeout 10 -p "$pool" ls 2>&1); rc=$?
-    echo "@@rc=$rc"; echo "@@count=$(printf '%s\n' "$out" | grep -c .)"; printf '%s\n' "$out" | tail -n 5
-  fi
+  # one session as the worker user for all of it: each runuser is a PAM session (and a log line)
+  XW sh -c "$RBD_AS_USER" sh "$conf" "$kr" "$user" "$pool" "$name" "$WUSER"
   if X sh -c 'command -v ceph' >/dev/null 2>&1 && [ "$user" != admin ] && X test -r /etc/ceph/ceph.client.admin.keyring; then
     sec "rbd-caps $name"
     out=$(X timeout 25 ceph -c "$conf" --id admin --connect-timeout 10 auth get "client.$user" --format json 2>&1); rc=$?
@@ -154,6 +159,12 @@ stamp() {
 }
 sec clock
 echo "now=$(date +%s) local=$(date '+%Y-%m-%d %H:%M:%S') priv=$PRIV"
+# every store dir's access as the worker user, in one session of that user: "W X PATH" lines
+ACCESS=""
+if [ -n "$WUSER" ]; then
+  ACCESS=$(XU sh -c 'for a do case "$a" in dir:*) d=${a#dir:}; test -w "$d"; w=$?; test -x "$d"; x=$?
+           printf "%s %s %s\n" "$w" "$x" "$d";; esac; done' sh "$@")
+fi
 for a in "$@"; do
   case "$a" in
   dir:*)
@@ -163,9 +174,9 @@ for a in "$@"; do
     X stat -L -f -c 'bsize=%S blocks=%b bfree=%f bavail=%a files=%c ffree=%d fstype=%T' "$d" 2>/dev/null
     X df -P "$d" 2>/dev/null | tail -n 1 | awk '{print "device=" $1 " mount=" $6}'
     if [ -n "$WUSER" ]; then
-      XU test -w "$d"; w=$?
-      XU test -x "$d"; x=$?
-      echo "as_user=$WUSER write_rc=$w search_rc=$x"
+      wx=$(printf '%s\n' "$ACCESS" | awk -v d="$d" 'substr($0, length($1) + length($2) + 3) == d { print $1 " " $2; exit }')
+      [ -n "$wx" ] || wx="99 99"  # no root or sudo: could not test as the worker user
+      echo "as_user=$WUSER write_rc=${wx% *} search_rc=${wx#* }"
     fi
     ;;
   log:*)
