@@ -73,7 +73,11 @@ def _cases(config: pytest.Config) -> list[CanaryCase]:
     if not cases:
         cases.append(CanaryCase(store=None))
     for spec in registry(config).specs:
-        cases.append(CanaryCase(store=default_store, node=spec.name))
+        # each node uploads to its own default store: a node of another deployment (a Kolla
+        # container beside the controllers) need not have the cloud's stores at all
+        found = registry(config).facts(spec.name)
+        own = found.config.default_upload_store if found.config is not None and found.config.multistore else None
+        cases.append(CanaryCase(store=own.name if own else default_store, node=spec.name))
     config.stash[_CASES] = cases
     return cases
 
