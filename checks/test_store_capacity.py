@@ -11,6 +11,7 @@ PYTEST_DONT_REWRITE: a failed claim shows its own message, not pytest's introspe
 """
 import pytest
 
+from fixtures.hosts import needs_ceph_tool
 from glance_hc import rbd
 from glance_hc.sizes import human
 
@@ -59,9 +60,7 @@ def test_file_store_has_free_inodes(file_store, thresholds, evidence):
 
 def _pool(rbd_store, evidence):
     name, host, seen = rbd_store
-    if "ceph" not in seen.tools:
-        pytest.skip(f"the ceph CLI is not installed on {host.name} (package ceph-common): "
-                    f"cannot measure rbd store {name}'s pool")
+    needs_ceph_tool(seen, host.name, "ceph", f"cannot measure rbd store {name}'s pool")
     if seen.df is None or seen.df.rc != 0:
         pytest.skip(f"`ceph df` as client.{seen.user} failed on {host.name}: "
                     f"{rbd.last_error_line(seen.df.output if seen.df else '')} "

@@ -1,13 +1,15 @@
 """Root cause 2, store misconfigured or disabled: the config glance-api runs with is coherent.
 
 Reads glance-api.conf where the running service takes it from (process
-environment, /etc/glance, or the Kolla config dir) and the service's logs.
+environment, /etc/glance, or the Kolla config dir) and the service's logs; for
+an rbd store, its ceph conf and keyring and whether its cluster answers.
 
 
 PYTEST_DONT_REWRITE: a failed claim shows its own message, not pytest's introspection.
 """
 import pytest
 
+from fixtures.hosts import needs_ceph_tool
 from glance_hc import rbd
 
 pytestmark = [pytest.mark.host, pytest.mark.store_config]
@@ -44,12 +46,6 @@ def test_no_store_configuration_errors_in_logs(quiet_logs):
     quiet_logs("store_config", "store configuration errors")
 
 
-def _ceph_tool(seen, host, tool: str) -> None:
-    if tool not in seen.tools:
-        pytest.skip(f"the {tool} CLI is not installed on {host.name} (package ceph-common): "
-                    f"cannot look at rbd store {seen.store} as client.{seen.user}")
-
-
 def test_rbd_client_files_exist(rbd_store, evidence):
     name, host, seen = rbd_store
     evidence.add(f"rbd store {name} client files", [f"{p}: {v}" for p, v in seen.files.items()]
@@ -62,7 +58,7 @@ def test_rbd_client_files_exist(rbd_store, evidence):
 
 def test_rbd_cluster_answers_store_user(rbd_store, evidence):
     name, host, seen = rbd_store
-    _ceph_tool(seen, host, "ceph")
+    needs_ceph_tool(seen, host.name, "ceph", f"cannot look at rbd store {name} as client.{seen.user}")
     if seen.failure_kind(seen.df) == "permission":
         pytest.skip(f"client.{seen.user} was refused on {host.name}: the store permission checks report it")
     evidence.add(f"`ceph df` as client.{seen.user}", rbd.last_error_line(seen.df.output) if seen.df.rc else "answered",

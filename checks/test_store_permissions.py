@@ -10,6 +10,7 @@ PYTEST_DONT_REWRITE: a failed claim shows its own message, not pytest's introspe
 """
 import pytest
 
+from fixtures.hosts import needs_ceph_tool
 from glance_hc import rbd
 
 pytestmark = [pytest.mark.host, pytest.mark.store_permissions]
@@ -49,9 +50,7 @@ def test_worker_user_can_read_rbd_keyring(rbd_store, evidence):
 
 def test_rbd_pool_is_listable_as_store_user(rbd_store, evidence):
     name, host, seen = rbd_store
-    if "rbd" not in seen.tools:
-        pytest.skip(f"the rbd CLI is not installed on {host.name} (package ceph-common): "
-                    f"cannot list pool {seen.pool} as client.{seen.user}")
+    needs_ceph_tool(seen, host.name, "rbd", f"cannot list pool {seen.pool} as client.{seen.user}")
     kind = seen.failure_kind(seen.ls)
     if kind not in (None, "permission"):
         pytest.skip(f"`rbd ls` as client.{seen.user} failed on {host.name} for a reason other than "
@@ -65,9 +64,7 @@ def test_rbd_pool_is_listable_as_store_user(rbd_store, evidence):
 
 def test_rbd_store_user_caps_cover_pool(rbd_store, evidence):
     name, host, seen = rbd_store
-    if "ceph" not in seen.tools:
-        pytest.skip(f"the ceph CLI is not installed on {host.name} (package ceph-common): "
-                    f"the caps of client.{seen.user} were not read")
+    needs_ceph_tool(seen, host.name, "ceph", f"the caps of client.{seen.user} were not read")
     if seen.caps_result is None:
         pytest.skip(f"no readable admin keyring on {host.name}: the caps of client.{seen.user} were not read "
                     f"(the pool listing check still tests them in effect)")
