@@ -93,12 +93,21 @@ def test_rbd_pool_has_room_for_largest_image(rbd_store, thresholds, evidence):
         + (f"; its quota is {human(stats.quota_bytes)}" if stats.quota_bytes else ""))
 
 
-def test_swift_account_usage_is_below_alert_level(swift_store, thresholds, evidence):
+def _quota_bound(swift_store, evidence):
+    """(name, usage), or None when no account or container quota applies (looked, nothing to exceed)."""
     name, host, usage = swift_store
     evidence.add(f"swift store {name}", usage.describe(), command=f"HEAD {usage.url}")
-    if usage.used_ratio is None:
+    if usage.room is None:
         evidence.add("quota", "no account or container quota: Swift refuses nothing for room's sake")
+        return None
+    return name, usage
+
+
+def test_swift_account_usage_is_below_alert_level(swift_store, thresholds, evidence):
+    bound = _quota_bound(swift_store, evidence)
+    if bound is None:
         return
+    name, usage = bound
     evidence.metric("store_used_ratio", round(usage.used_ratio, 4), "ratio", {"store": name, "path": usage.url})
     percent = 100.0 * usage.used_ratio
     assert percent < thresholds.store_usage_max_percent, (
@@ -107,11 +116,10 @@ def test_swift_account_usage_is_below_alert_level(swift_store, thresholds, evide
 
 
 def test_swift_account_has_room_for_largest_image(swift_store, thresholds, evidence):
-    name, host, usage = swift_store
-    evidence.add(f"swift store {name}", usage.describe(), command=f"HEAD {usage.url}")
-    if usage.room is None:
-        evidence.add("quota", "no account or container quota: Swift refuses nothing for room's sake")
+    bound = _quota_bound(swift_store, evidence)
+    if bound is None:
         return
+    name, usage = bound
     evidence.metric("store_available_bytes", usage.room, "bytes", {"store": name, "path": usage.url})
     assert usage.room >= thresholds.largest_image, (
         f"swift store {name}: room for {human(usage.room)} before its quota answers 413, less than the "

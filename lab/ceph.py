@@ -18,6 +18,8 @@ import time
 import uuid
 from pathlib import Path
 
+from labctl import pid_alive, read_pid  # lab/labctl.py: the lab's one way to tell a live pid
+
 LAB_DIR = Path(os.environ.get("HC_LAB_DIR", "/opt/glance-hc-lab"))
 STATE = LAB_DIR / "state"
 CEPH = STATE / "ceph"
@@ -64,12 +66,8 @@ def _pidfile(kind: str, ident: str) -> Path:
 
 
 def _pid(kind: str, ident: str) -> int | None:
-    try:
-        pid = int(_pidfile(kind, ident).read_text())
-        os.kill(pid, 0)
-        return pid
-    except (OSError, ValueError):
-        return None
+    pid = read_pid(_pidfile(kind, ident))
+    return pid if pid_alive(pid) else None
 
 
 def _conf_text(fsid: str) -> str:
@@ -246,22 +244,11 @@ def down() -> None:
             continue
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + 15
-        while time.monotonic() < deadline and _alive(pid):
+        while time.monotonic() < deadline and pid_alive(pid):
             time.sleep(0.1)
-        if _alive(pid):
+        if pid_alive(pid):
             os.kill(pid, signal.SIGKILL)
         _pidfile(kind, ident).unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        return False
-    try:  # a zombie of ours is gone for our purposes
-        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] != "Z"
-    except OSError:
-        return False
 
 
 def rss_mib() -> int:
