@@ -221,7 +221,17 @@ def template_vars(node: str | None = None) -> dict:
     backends, sections = extra_stores()
     return {**ADDR, **secrets_file(), **HEALTHY_TIMEOUTS, "state": str(STATE), "node": node,
             "glance_addr": NODES[node], "glance_servers": servers,
-            "extra_backends": backends, "extra_sections": sections}
+            "extra_backends": backends, "extra_sections": sections,
+            "oslo_limit_endpoint": oslo_limit_endpoint()}
+
+
+def oslo_limit_endpoint() -> str:
+    """Glance's public endpoint by id once provision.py has recorded it (as devstack configures
+    it); before that, by service type and region."""
+    try:
+        return f"endpoint_id = {(STATE / 'glance-endpoint-id').read_text().strip()}"
+    except OSError:
+        return "endpoint_service_type = image\nendpoint_region_name = RegionOne\nendpoint_interface = public"
 
 
 def render(name: str, **extra) -> str:
@@ -436,10 +446,11 @@ def inner_up() -> None:
     wait_for("keystone", lambda: http_status(f"http://{ADDR['keystone_addr']}:5000/v3") == 200, 60)
     start_haproxy()  # the catalog's endpoints are on the VIP
     wait_for("keystone via haproxy", lambda: http_status(f"http://{ADDR['vip']}:5000/v3") == 200, 30)
-    if not Path("/var/lib/keystone/.provisioned").exists():
+    if not Path("/var/lib/keystone/.provisioned").exists() or not (STATE / "glance-endpoint-id").exists():
         run([venv_bin("python"), str(HERE / "provision.py")],
             env={**os.environ, **{k.upper(): v for k, v in template_vars().items()}})
         Path("/var/lib/keystone/.provisioned").write_text("1")
+        render_configs()  # with the endpoint id provision.py recorded
     if glance_db_needs_reset():  # a fresh namespace: empty stores, so a fresh start all round
         glance_db_reset()
         inner_action("rotate-logs")

@@ -57,6 +57,11 @@ def main() -> None:
         if iface not in have:
             ident.create_endpoint(service_id=svc.id, interface=iface, region_id="RegionOne",
                                   url=f"http://{E['VIP']}:9292")
+    # oslo.limit looks the endpoint up by id when it has one: three Keystone calls fewer per
+    # quota enforcement than by service type and region (Glance makes a new Enforcer each time)
+    public = next(e for e in ident.endpoints(service_id=svc.id) if e.interface == "public")
+    with open(os.path.join(E["STATE"], "glance-endpoint-id"), "w") as out:
+        out.write(public.id + "\n")
     existing = {rl.resource_name for rl in ident.registered_limits(service_id=svc.id)}
     for name, value in REGISTERED_LIMITS.items():
         if name not in existing:

@@ -199,7 +199,7 @@ def server_conf_text(kind: str) -> str:
     text += "\n[filter:healthcheck]\nuse = egg:swift#healthcheck\n"
     text += "\n[filter:recon]\nuse = egg:swift#recon\n"
     if kind == "container":
-        text += "\n[container-updater]\ninterval = 2\nconcurrency = 1\n"
+        text += "\n[container-updater]\ninterval = 30\nconcurrency = 1\n"
     if kind == "object":
         text += "\n[object-updater]\ninterval = 5\n"
     return text
@@ -584,7 +584,7 @@ def set_account_quota(nbytes: int | None) -> None:
 
 def account_usage() -> dict:
     """Glance's account as Swift's HEAD reports it (bytes and objects lag the container
-    updater by a couple of seconds)."""
+    updater by up to its 30 s interval: each pass forks a sweep costing most of a CPU-second)."""
     token, url = glance_account_access()
     status, headers, body = http("HEAD", url, {"X-Auth-Token": token})
     if status not in (200, 204):
