@@ -100,6 +100,34 @@ sec end
 # Arguments: NAME POOL USER CEPH_CONF DEFAULT_KEYRING (joined by '|' in one rbd: target).
 _RBD = r"""
 XW() { if [ -n "$WUSER" ]; then XU "$@"; else X "$@"; fi; }
+# CEPHQ CONF ID PREFIX [KEY=VALUE...]: one mon command (format json) through librados, in the interpreter of the `ceph`
+# CLI (whose python3-rados it uses): 0.1 s where `ceph ... --format json` takes 0.45 s, most of it
+# fetching command descriptions. Exit 97 when that interpreter has no rados: then the CLI runs.
+CEPHQ='
+py=$(sed -n "1s/^#! *//p" "$(command -v ceph)" | cut -d" " -f1)
+"${py:-python3}" -c "
+import json, sys
+try:
+    import rados
+except ImportError:
+    sys.exit(97)
+conf, name, prefix = sys.argv[1:4]
+cmd = dict(a.split(\"=\", 1) for a in sys.argv[4:])
+cmd.update(prefix=prefix, format=\"json\")
+try:
+    c = rados.Rados(conffile=conf, rados_id=name,
+                    conf={\"client_mount_timeout\": \"10\", \"rados_mon_op_timeout\": \"15\"})
+    c.connect(timeout=10)
+    ret, out, outs = c.mon_command(json.dumps(cmd), b\"\", timeout=15)
+except rados.Error as exc:
+    print(exc)  # \"[errno 13] RADOS permission denied (error connecting to the cluster)\", as the CLI says
+    sys.exit(abs(getattr(exc, \"errno\", 0) or 1))
+sys.stdout.write(out.decode(\"utf-8\", \"replace\"))
+if outs:
+    print(outs)
+sys.exit(abs(ret))
+" "$@" 2>&1
+'
 RBD_AS_USER='
 conf=$1; kr=$2; user=$3; pool=$4; name=$5; wuser=$6
 if [ -n "$wuser" ]; then
@@ -108,7 +136,8 @@ if [ -n "$wuser" ]; then
 fi
 if command -v ceph >/dev/null 2>&1; then
   printf "\n@@hc@@ rbd-df %s\n" "$name"
-  out=$(timeout 25 ceph -c "$conf" --id "$user" --connect-timeout 10 df detail --format json 2>&1); rc=$?
+  out=$(timeout 25 sh -c "$CEPHQ" sh "$conf" "$user" df detail=detail); rc=$?
+  [ "$rc" = 97 ] && { out=$(timeout 25 ceph -c "$conf" --id "$user" --connect-timeout 10 df detail --format json 2>&1); rc=$?; }
   echo "@@rc=$rc"; printf "%s\n" "$out" | head -c 262144
 fi
 if command -v rbd >/dev/null 2>&1; then
@@ -129,10 +158,11 @@ rbd_store() {
     X stat -L -c "file=%n owner=%U group=%G mode=%a" "$f" 2>&1 | sed 's/^stat: /missing=/'
   done
   # one session as the worker user for all of it: each runuser is a PAM session (and a log line)
-  XW sh -c "$RBD_AS_USER" sh "$conf" "$kr" "$user" "$pool" "$name" "$WUSER"
+  XW env CEPHQ="$CEPHQ" sh -c "$RBD_AS_USER" sh "$conf" "$kr" "$user" "$pool" "$name" "$WUSER"
   if X sh -c 'command -v ceph' >/dev/null 2>&1 && [ "$user" != admin ] && X test -r /etc/ceph/ceph.client.admin.keyring; then
     sec "rbd-caps $name"
-    out=$(X timeout 25 ceph -c "$conf" --id admin --connect-timeout 10 auth get "client.$user" --format json 2>&1); rc=$?
+    out=$(X timeout 25 sh -c "$CEPHQ" sh "$conf" admin "auth get" "entity=client.$user"); rc=$?
+    [ "$rc" = 97 ] && { out=$(X timeout 25 ceph -c "$conf" --id admin --connect-timeout 10 auth get "client.$user" --format json 2>&1); rc=$?; }
     echo "@@rc=$rc"; printf '%s\n' "$out" | sed 's/"key": *"[^"]*"/"key": "(not read)"/g' | head -c 65536
   fi
 }
