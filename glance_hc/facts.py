@@ -8,12 +8,14 @@ the remote side to the lines any root cause cares about.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shlex
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from glance_hc import logscan, probe_scripts, rbd, uwsgi
 from glance_hc.config import ConfigError, GlanceConfig
@@ -76,6 +78,7 @@ class Deployment:
     uwsgi_ini_path: str | None = None
     log_sources: list[str] = field(default_factory=list)  # log:PATH unit:NAME ctrlog:NAME
     inside: bool = False            # a container seen from inside (docker://, podman://): no exec needed
+    image: str | None = None        # a container's image id
 
     @property
     def exec_container(self) -> str:
@@ -159,6 +162,8 @@ class HostFacts:
     round_trips: int = 0
     seconds: float = 0.0
     gate: dict[str, tuple[int, str]] | None = None  # command -> (exit code, output), on demand
+    gate_tools: list[str] = field(default_factory=list)  # the gate's tools, release and policy files
+    gate_shared_with: str | None = None  # the host whose gate run this one shares (same gate_key)
 
     @property
     def name(self) -> str:
@@ -310,6 +315,8 @@ def discover(facts: HostFacts, sections: list[tuple[str, str]]) -> None:
             facts.files[name[5:]] = body
         elif name.startswith("file-error "):
             facts.file_errors[name[11:]] = body
+        elif name == "gate-tools":
+            facts.gate_tools = [line.strip() for line in body.splitlines() if line.strip()]
         elif name == "meminfo":
             facts.meminfo = parse_meminfo(body)
         elif name == "kernel":
@@ -388,7 +395,7 @@ def _container_deployment(facts, runtime, container, procenv, inside) -> Deploym
     name = container.get("Name", "glance_api").lstrip("/")
     seen = f"; seen from inside: master pid {master.pid}, {len(workers)} workers" if inside and master else ""
     return Deployment(
-        style="container", runtime=runtime, container=name, inside=inside,
+        style="container", runtime=runtime, container=name, inside=inside, image=container.get("Image"),
         running=running and (master is not None or not inside), container_state=state,
         worker_user=user.split(":")[0], restarts=container.get("RestartCount"),
         master_pid=master.pid if master else None, worker_pids=[p.pid for p in workers],
@@ -646,13 +653,57 @@ def request_lines(facts: HostFacts, host, request_id: str, timeout: int = 30) ->
             for line in body.splitlines() if line.strip()]
 
 
+def _gate_config(facts: HostFacts) -> str:
+    dep = facts.deployment
+    return "/etc/glance/glance-api.conf" if dep and dep.exec_container else (
+        (dep.config_path if dep else None) or "/etc/glance/glance-api.conf")
+
+
+def _host_local_database(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:
+        return True
+    return (not url or parts.scheme.startswith("sqlite") or "unix_socket" in parts.query
+            or host in ("", "localhost", "::1") or host.startswith("127."))
+
+
+def gate_key(facts: HostFacts) -> str | None:
+    """What the gate's result depends on: the tools and the glance release (or the container's
+    image), the config file they read (the database URL is in it) and the policy files. Hosts
+    with the same key would get the same answer; None when that cannot be told (then it runs)."""
+    dep = facts.deployment
+    if facts.error or dep is None or facts.config is None:
+        return None
+    conf = _gate_config(facts)
+    text = facts.files.get(f"container:{conf}" if dep.exec_container else conf)
+    if text is None:
+        return None
+    if dep.exec_container:
+        if not dep.image:
+            return None
+        tools = [f"image={dep.image}"]
+    else:
+        tools = facts.gate_tools
+        if not any(line.startswith("glance-manage=") for line in tools) or not any(
+                line.startswith("python=") and not line.endswith("glance=") for line in tools):
+            return None
+    db = facts.config.get("database", "connection") or ""
+    # a database only this machine reaches (sqlite, a local socket) is not shared between machines
+    local = _host_local_database(db)
+    where = [facts.hostname, facts.mount_ns] if local else []
+    material = json.dumps({"tools": tools, "worker_user": dep.worker_user, "config": conf, "text": text,
+                           "local_db_on": where})
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
 def gate_results(facts: HostFacts, host, timeout: int = 300) -> dict[str, tuple[int, str]]:
     """glance-manage db check and glance-status upgrade check, run once per host when asked."""
     if facts.gate is None:
         dep = facts.deployment
         container = dep.exec_container if dep else ""
-        conf = "/etc/glance/glance-api.conf" if container else (dep.config_path if dep else None)
-        out = run_script(host, probe_scripts.GATE, conf or "/etc/glance/glance-api.conf",
+        out = run_script(host, probe_scripts.GATE, _gate_config(facts),
                          (dep.worker_user if dep else None) or "glance", container or "",
                          (dep.runtime if dep else None) or "", timeout=timeout)
         facts.round_trips += 1

@@ -82,6 +82,17 @@ if [ -n "$CRT" ]; then
     sec "file container:/etc/glance/glance-api-uwsgi.ini"; printf '%s\n' "$ini"
   fi
 fi
+# what the upgrade gate would run: hosts with the same tools, release, config and policy files
+# share one run of it (glance's tools take seconds of CPU and read only the config and the DB)
+sec gate-tools
+for t in glance-manage glance-status; do
+  p=$(command -v "$t" 2>/dev/null) && echo "$t=$p $(cksum < "$p" | cut -d' ' -f1)"
+done
+py=$(sed -n '1s/^#! *//p' "$(command -v glance-manage 2>/dev/null)" 2>/dev/null | cut -d' ' -f1)
+[ -n "$py" ] && echo "python=$py glance=$("$py" -c 'import importlib.metadata as m; print(m.version("glance"))' 2>/dev/null)"
+for f in /etc/glance/policy.yaml /etc/glance/policy.json; do
+  $SUDO test -e "$f" && echo "policy=$f $($SUDO cksum < "$f" 2>/dev/null | cut -d' ' -f1)"
+done
 sec meminfo
 cat /proc/meminfo
 sec kernel
@@ -102,7 +113,8 @@ _RBD = r"""
 XW() { if [ -n "$WUSER" ]; then XU "$@"; else X "$@"; fi; }
 # CEPHQ CONF ID PREFIX [KEY=VALUE...]: one mon command (format json) through librados, in the interpreter of the `ceph`
 # CLI (whose python3-rados it uses): 0.1 s where `ceph ... --format json` takes 0.45 s, most of it
-# fetching command descriptions. Exit 97 when that interpreter has no rados: then the CLI runs.
+# fetching command descriptions. Exit 97 when that interpreter has no rados: then the CLI runs
+# (as it does if the shortcut itself crashed, 134 or 139).
 CEPHQ='
 py=$(sed -n "1s/^#! *//p" "$(command -v ceph)" | cut -d" " -f1)
 "${py:-python3}" -c "
@@ -118,7 +130,10 @@ try:
     c = rados.Rados(conffile=conf, rados_id=name,
                     conf={\"client_mount_timeout\": \"10\", \"rados_mon_op_timeout\": \"15\"})
     c.connect(timeout=10)
-    ret, out, outs = c.mon_command(json.dumps(cmd), b\"\", timeout=15)
+    try:
+        ret, out, outs = c.mon_command(json.dumps(cmd), b\"\", timeout=15)
+    finally:
+        c.shutdown()  # librados left connected can crash the interpreter on its way out
 except rados.Error as exc:
     print(exc)  # \"[errno 13] RADOS permission denied (error connecting to the cluster)\", as the CLI says
     sys.exit(abs(getattr(exc, \"errno\", 0) or 1))
@@ -137,7 +152,7 @@ fi
 if command -v ceph >/dev/null 2>&1; then
   printf "\n@@hc@@ rbd-df %s\n" "$name"
   out=$(timeout 25 sh -c "$CEPHQ" sh "$conf" "$user" df detail=detail); rc=$?
-  [ "$rc" = 97 ] && { out=$(timeout 25 ceph -c "$conf" --id "$user" --connect-timeout 10 df detail --format json 2>&1); rc=$?; }
+  case $rc in 97|134|139) false;; esac || { out=$(timeout 25 ceph -c "$conf" --id "$user" --connect-timeout 10 df detail --format json 2>&1); rc=$?; }
   echo "@@rc=$rc"; printf "%s\n" "$out" | head -c 262144
 fi
 if command -v rbd >/dev/null 2>&1; then
@@ -162,7 +177,7 @@ rbd_store() {
   if X sh -c 'command -v ceph' >/dev/null 2>&1 && [ "$user" != admin ] && X test -r /etc/ceph/ceph.client.admin.keyring; then
     sec "rbd-caps $name"
     out=$(X timeout 25 sh -c "$CEPHQ" sh "$conf" admin "auth get" "entity=client.$user"); rc=$?
-    [ "$rc" = 97 ] && { out=$(X timeout 25 ceph -c "$conf" --id admin --connect-timeout 10 auth get "client.$user" --format json 2>&1); rc=$?; }
+    case $rc in 97|134|139) false;; esac || { out=$(X timeout 25 ceph -c "$conf" --id admin --connect-timeout 10 auth get "client.$user" --format json 2>&1); rc=$?; }
     echo "@@rc=$rc"; printf '%s\n' "$out" | sed 's/"key": *"[^"]*"/"key": "(not read)"/g' | head -c 65536
   fi
 }
