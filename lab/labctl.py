@@ -351,9 +351,18 @@ def venv_bin(name: str) -> str:
     return str(VENV / "bin" / name)
 
 
-def spawn(cmd: list[str], logfile: str) -> None:
+def spawn(cmd: list[str], logfile: str, relay: bool = False) -> None:
+    """Start a daemon with its output appended to logfile. relay: through a `cat` that holds the
+    O_APPEND descriptor, for a daemon that resets its stdout's flags (HAProxy's `log stdout` sets
+    O_NONBLOCK with F_SETFL, dropping O_APPEND: after rotate-logs truncates the file it would go on
+    writing at its old offset, leaving a hole of NULs that every log read then scans)."""
     out = open(logfile, "ab")
-    subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True)
+    if not relay:
+        subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True)
+        return
+    cat = subprocess.Popen(["cat"], stdin=subprocess.PIPE, stdout=out, stderr=out, start_new_session=True)
+    subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=cat.stdin, stderr=cat.stdin, start_new_session=True)
+    cat.stdin.close()  # cat ends when the daemon (and every process it handed the pipe to) has
 
 
 def render_configs() -> None:
@@ -426,7 +435,7 @@ def start_haproxy() -> None:
     if pid_alive(pid):
         return
     spawn(["haproxy", "-W", "-f", "/etc/haproxy/haproxy.cfg", "-p", "/run/haproxy-lab.pid"],
-          "/var/log/haproxy/haproxy.log")
+          "/var/log/haproxy/haproxy.log", relay=True)
 
 
 def inner_up_node() -> None:
@@ -503,7 +512,9 @@ def inner_action(action: str) -> None:
     elif action == "rotate-logs":
         for log_file in [*Path("/var/log/glance").glob("*.log"), Path("/var/log/haproxy/haproxy.log")]:
             if log_file.exists():
-                with open(log_file, "rb") as src, open(f"{log_file}.1", "ab") as dst:
+                old = Path(f"{log_file}.1")  # the session's history, for post-mortems; bounded
+                mode = "ab" if old.exists() and old.stat().st_size < 256 << 20 else "wb"
+                with open(log_file, "rb") as src, open(old, mode) as dst:
                     shutil.copyfileobj(src, dst)
                 os.truncate(log_file, 0)
     else:
