@@ -761,7 +761,8 @@ def main(argv=None) -> int:
         "results": b.results,
         "summary": {"met": sum(1 for r in b.results if r.get("met") is True),
                     "missed": sum(1 for r in b.results if r.get("met") is False),
-                    "not_measured": sum(1 for r in b.results if r.get("met") is None)},
+                    "not_measured": sum(1 for r in b.results if "error" in r),
+                    "diagnostics": sum(1 for r in b.results if r.get("met") is None and "error" not in r)},
         "problems": b.problems,
         "interrupted": interrupted,
     }
@@ -769,7 +770,8 @@ def main(argv=None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")
     s = report["summary"]
-    print(f"bench: {s['met']} met, {s['missed']} missed, {s['not_measured']} not measured in "
+    print(f"bench: {s['met']} met, {s['missed']} missed, {s['not_measured']} not measured, "
+          f"{s['diagnostics']} diagnostic(s) without a target in "
           f"{report['duration_s']:.0f}s; {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}", flush=True)
     for problem in b.problems:
         print(f"bench: problem: {problem}", file=sys.stderr)
