@@ -18,7 +18,8 @@ P4  stale-image sweep: 10,000 queued image records seeded into Glance's database
     the rows Glance wrote for an image created through the API), the stale-image and
     canary-orphan checks timed and their API requests counted from the glance-api uWSGI logs,
     against one SDK paged listing (limit 1000). The rows are removed at the end, always.
-P5  fleet: `-m host` with 8 host aliases (over the lab's two controllers) against 1.
+P5  fleet: `-m host` with 8 host aliases (over the lab's two controllers) against 1; two
+    diagnostics without a target: the same without the gate, and with --gate-every-host.
 
 Every figure is the median of several repetitions; subject and baseline run side by side and
 the ratio is the median of the pair ratios. Each prints one line, all go to reports/bench.json
@@ -543,17 +544,18 @@ def p3(b: Bench) -> None:
 
 
 def _fleet(b: Bench, cfg: Path, aliases: list[str], marker: str, reps: int, name: str, note: str = "",
-           judged: bool = True) -> None:
+           judged: bool = True, extra: tuple[str, ...] = ()) -> None:
     count = len(aliases)
+    selection = ("-m", marker, *extra)
     try:
         log(f"P5 warm-up runs (-m \"{marker}\")")
-        b.suite(aliases[:1], "-m", marker, ssh_config=cfg, label="p5-warm1")
-        b.suite(aliases, "-m", marker, ssh_config=cfg, label="p5-warmN")
+        b.suite(aliases[:1], *selection, ssh_config=cfg, label="p5-warm1")
+        b.suite(aliases, *selection, ssh_config=cfg, label="p5-warmN")
         one, many, runs = [], [], []
         for rep in range(reps):
             log(f"P5 -m \"{marker}\" repetition {rep + 1}/{reps}")
             for hosts in ((aliases[:1], aliases) if rep % 2 == 0 else (aliases, aliases[:1])):
-                run = b.suite(hosts, "-m", marker, ssh_config=cfg, label=f"p5-{len(hosts)}")
+                run = b.suite(hosts, *selection, ssh_config=cfg, label=f"p5-{len(hosts)}")
                 (one if len(hosts) == 1 else many).append(run.wall)
                 runs.append({"hosts": len(hosts), **run.brief(), "slowest_checks": _slowest(run, 3)})
     except (BenchError, subprocess.SubprocessError) as exc:
@@ -563,7 +565,8 @@ def _fleet(b: Bench, cfg: Path, aliases: list[str], marker: str, reps: int, name
     targets = sorted({labio.NODE_ADDR[n] for n in labio.nodes()})
     b.emit("P5", name, f"{count} hosts {fmt(cmp_.subject_median)} s, 1 host {fmt(cmp_.baseline_median)} s, "
            f"ratio {cmp_.ratio:.2f}", [(Target("ratio", "<=", 2), cmp_.ratio)] if judged else [],
-           unit="s", repetitions=reps, subject=f"pytest checks/ -m \"{marker}\" with {count} --host aliases",
+           unit="s", repetitions=reps,
+           subject=f"pytest checks/ -m \"{marker}\"{' ' + ' '.join(extra) if extra else ''} with {count} --host aliases",
            baseline="the same with 1 alias", aliases_reach=targets,
            note=(f"{count} ssh aliases over {len(targets)} sshd endpoints on this machine: every host's remote "
                  f"work runs on the same {os.cpu_count()} cores as the client, and the suite's ControlPath "
@@ -581,6 +584,10 @@ def p5(b: Bench) -> None:
                f"fleet without the upgrade gate (-m \"host and not gate\", {len(aliases)} hosts vs 1)",
                note="Diagnostic, no target: the same fleet with the gate's per-host commands left out.",
                judged=False)
+        _fleet(b, cfg, aliases, "host", b.args.reps or b.args.p5_diagnose,
+               f"fleet with the gate on every host (-m host --gate-every-host, {len(aliases)} hosts vs 1)",
+               note="Diagnostic, no target: no gate run shared between aliases of one controller.",
+               judged=False, extra=("--gate-every-host",))
 
 
 # ==================================================================== P4 stale-image sweep
@@ -693,7 +700,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--p5-hosts", type=int, default=8)
     parser.add_argument("--p5-reps", type=int, default=3)
     parser.add_argument("--p5-diagnose", type=int, default=2,
-                        help="repetitions of the diagnostic fleet run without the gate (0: skip it)")
+                        help="repetitions of the diagnostic fleet runs, without the gate and with it on every host (0: skip them)")
     parser.add_argument("--output", default=str(ROOT / "reports" / "bench.json"))
     parser.add_argument("--keep-tmp", action="store_true", help="keep the suite runs' reports (temp dir)")
     parser.add_argument("--cleanup", action="store_true", help="only delete what earlier runs left, then exit")
