@@ -362,7 +362,7 @@ def spawn(cmd: list[str], logfile: str, relay: bool = False) -> None:
         return
     cat = subprocess.Popen(["cat"], stdin=subprocess.PIPE, stdout=out, stderr=out, start_new_session=True)
     subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=cat.stdin, stderr=cat.stdin, start_new_session=True)
-    cat.stdin.close()  # cat ends when the daemon (and every process it handed the pipe to) has
+    cat.stdin.close()  # cat ends once the daemon, and every process it handed the pipe to, has exited
 
 
 def render_configs() -> None:
