@@ -99,6 +99,12 @@ IGNORED = (
 _COMPILED = {rc: tuple(re.compile(p) for p in pats) for rc, pats in LOG_PATTERNS.items()}
 
 
+def host_filter_patterns() -> list[str]:
+    """Python regexes (matched case-insensitively on the host, with Python's `re`) for the lines
+    any root cause cares about: the probe's log filter. Data for the probe, never code."""
+    return [p for pats in LOG_PATTERNS.values() for p in pats]
+
+
 def combined_pattern() -> str:
     """One regex for the remote awk filter: any line any root cause cares about."""
     return "|".join(p for pats in LOG_PATTERNS.values() for p in pats)

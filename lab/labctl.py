@@ -547,6 +547,7 @@ def cmd_up(args) -> None:
     ensure_venv()
     t_venv = time.monotonic()
     count = int(os.environ.get("HC_LAB_CONTROLLERS", "2"))
+    STATE.mkdir(parents=True, exist_ok=True)
     (STATE / "controllers").write_text(str(count))
     chosen = {"ceph": os.environ.get("HC_LAB_CEPH", "1") == "1", "swift": os.environ.get("HC_LAB_SWIFT", "1") == "1"}
     (STATE / "profile.json").write_text(json.dumps(chosen))
