@@ -42,9 +42,11 @@ deps: venv
 
 venv: $(VENV)/.stamp
 $(VENV)/.stamp: requirements.txt requirements-dev.txt
-	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
-	touch $@
+	@echo "building the suite's venv in $(VENV) (pip's output: $(VENV)/pip.log)"
+	@$(PYTHON) -m venv $(VENV)
+	@$(VENV)/bin/pip install --disable-pip-version-check -r requirements.txt -r requirements-dev.txt \
+		> $(VENV)/pip.log 2>&1 || { tail -n 25 $(VENV)/pip.log; echo "pip failed: see $(VENV)/pip.log"; exit 1; }
+	@touch $@
 
 lab-up: deps
 	$(LAB) up
@@ -60,10 +62,13 @@ lab-env:
 
 # The checks against the lab: what a newcomer runs first. Every store (file, rbd, swift) and both
 # deployment styles: the two traditional controllers and the Kolla-style glance_api container.
+# Exit 0 when the report is written (exit 1 of pytest means the checks found faults: that is the
+# report's content); a suite error (exit 2 and up) or a missing report fails.
 demo: deps
 	HC_LAB_KOLLA=1 $(LAB) up
-	-$(LAB_ENV) $(PY) -m pytest checks/ $(LAB_ARGS) --host=podman://glance_api
-	@echo "report: reports/health.html (junit: reports/junit.xml, json: reports/health.json)"
+	@rm -f reports/health.html; rc=0; $(LAB_ENV) $(PY) -m pytest checks/ $(LAB_ARGS) --host=podman://glance_api || rc=$$?; \
+	if [ $$rc -gt 1 ] || [ ! -s reports/health.html ]; then echo "demo: the suite did not complete (exit $$rc)"; exit 1; fi; \
+	echo "report: reports/health.html (junit: reports/junit.xml, json: reports/health.json)"
 
 # The checks against any cloud: make check ARGS="--host=ctl1 --host=ctl2 --os-cloud=prod"
 check: venv

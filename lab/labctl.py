@@ -102,6 +102,28 @@ def run(cmd, check=True, **kw):
     return subprocess.run(cmd, check=check, **kw)
 
 
+def tools_log() -> Path:
+    """Where the output of the tools the lab runs goes (pip, keystone-manage, glance-manage...):
+    their warnings are not the newcomer's business, their errors are (tool() shows them)."""
+    return STATE / "logs" / "lab-tools.log"
+
+
+def tool(cmd: list[str], what: str, **kw) -> None:
+    """Run a tool with its output appended to tools_log(); on failure show its last lines."""
+    path = tools_log()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "ab") as out:
+        out.write(f"\n==> {time.strftime('%Y-%m-%d %H:%M:%S')} {what}: {' '.join(cmd)}\n".encode())
+        out.flush()
+        start = out.tell()
+        rc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out, **kw).returncode
+    if rc != 0:
+        with open(path, "rb") as log_file:
+            log_file.seek(max(start, path.stat().st_size - 4000))
+            tail = log_file.read().decode("utf-8", "replace").splitlines()[-25:]
+        die(f"{what} failed (exit {rc}); last lines of {path}:\n" + "\n".join(tail))
+
+
 def pid_alive(pid: int | None) -> bool:
     if not pid:
         return False
@@ -250,9 +272,9 @@ def ensure_venv() -> None:
     LAB_DIR.mkdir(parents=True, exist_ok=True)
     LAB_DIR.chmod(0o755)
     # Debian's interpreter: the workers run as user glance, who cannot read pyenv's under /root.
-    run(["/usr/bin/python3", "-m", "venv", str(VENV)])
-    run([str(VENV / "bin/pip"), "install", "-q", "--disable-pip-version-check",
-         "-r", str(HERE / "requirements.txt")])
+    tool(["/usr/bin/python3", "-m", "venv", str(VENV)], "creating the lab venv")
+    tool([str(VENV / "bin/pip"), "install", "--disable-pip-version-check",
+          "-r", str(HERE / "requirements.txt")], "pip install into the lab venv")
     stamp.write_text(want)
     log(f"lab venv ready in {time.monotonic() - t0:.0f}s")
 
@@ -391,24 +413,23 @@ def render_configs() -> None:
         shutil.chown(d, owner, owner)
 
 
-def as_user(user: str, args: list[str], **kw):
-    return run(["runuser", "-u", user, "--", *args], **kw)
-
 
 def keystone_bootstrap() -> None:
     if Path("/var/lib/keystone/keystone.sqlite").exists():
         return
     s = secrets_file()
     km = venv_bin("keystone-manage")
-    as_user("keystone", [km, "db_sync"])
-    run([km, "fernet_setup", "--keystone-user", "keystone", "--keystone-group", "keystone"])
-    run([km, "credential_setup", "--keystone-user", "keystone", "--keystone-group", "keystone"])
-    as_user("keystone", [km, "bootstrap", "--bootstrap-password", s["admin_password"],
-                         "--bootstrap-admin-url", f"http://{ADDR['vip']}:5000/v3/",
-                         "--bootstrap-internal-url", f"http://{ADDR['vip']}:5000/v3/",
-                         "--bootstrap-public-url", f"http://{ADDR['vip']}:5000/v3/",
-                         "--bootstrap-region-id", "RegionOne"],
-            stdout=subprocess.DEVNULL)
+    as_keystone = ["runuser", "-u", "keystone", "--", km]
+    tool([*as_keystone, "db_sync"], "keystone-manage db_sync")
+    tool([km, "fernet_setup", "--keystone-user", "keystone", "--keystone-group", "keystone"],
+         "keystone-manage fernet_setup")
+    tool([km, "credential_setup", "--keystone-user", "keystone", "--keystone-group", "keystone"],
+         "keystone-manage credential_setup")
+    tool([*as_keystone, "bootstrap", "--bootstrap-password", s["admin_password"],
+          "--bootstrap-admin-url", f"http://{ADDR['vip']}:5000/v3/",
+          "--bootstrap-internal-url", f"http://{ADDR['vip']}:5000/v3/",
+          "--bootstrap-public-url", f"http://{ADDR['vip']}:5000/v3/",
+          "--bootstrap-region-id", "RegionOne"], "keystone-manage bootstrap")
 
 
 def start_uwsgi(name: str, ini: str, pidfile: str, logfile: str) -> None:
@@ -420,8 +441,8 @@ def start_uwsgi(name: str, ini: str, pidfile: str, logfile: str) -> None:
 def glance_db_reset() -> None:
     """The stores are fresh tmpfs at every namespace start: the image records go too."""
     Path("/var/lib/glance/glance.sqlite").unlink(missing_ok=True)
-    as_user("glance", [venv_bin("glance-manage"), "--config-file", "/etc/glance/glance-api.conf",
-                       "db_sync"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    tool(["runuser", "-u", "glance", "--", venv_bin("glance-manage"), "--config-file",
+          "/etc/glance/glance-api.conf", "db_sync"], "glance-manage db_sync")
     # /run is the namespace's own tmpfs: the mark goes when the stores go.
     Path("/run/glance-db-synced").write_text("1")
 
@@ -456,8 +477,8 @@ def inner_up() -> None:
     start_haproxy()  # the catalog's endpoints are on the VIP
     wait_for("keystone via haproxy", lambda: http_status(f"http://{ADDR['vip']}:5000/v3") == 200, 30)
     if not Path("/var/lib/keystone/.provisioned").exists() or not (STATE / "glance-endpoint-id").exists():
-        run([venv_bin("python"), str(HERE / "provision.py")],
-            env={**os.environ, **{k.upper(): v for k, v in template_vars().items()}})
+        tool([venv_bin("python"), str(HERE / "provision.py")], "provisioning Keystone (lab/provision.py)",
+             env={**os.environ, **{k.upper(): v for k, v in template_vars().items()}})
         Path("/var/lib/keystone/.provisioned").write_text("1")
         render_configs()  # with the endpoint id provision.py recorded
     if glance_db_needs_reset():  # a fresh namespace: empty stores, so a fresh start all round
@@ -538,9 +559,27 @@ def clouds_yaml() -> str:
             f"  hc-lab-member:\n{cloud('demo', s['demo_password'], 'demo')}")
 
 
+def check_lab_dir() -> None:
+    """HC_LAB_DIR must stay the same folder inside the controllers' namespaces (which overlay /etc,
+    /var and /usr/local) and be readable by their service users (the venv runs as glance)."""
+    lab = LAB_DIR.resolve()
+    for shadowed in ("/etc", "/var", "/usr/local"):
+        if lab == Path(shadowed) or Path(shadowed) in lab.parents:
+            die(f"HC_LAB_DIR={LAB_DIR} is under {shadowed}, which the controllers overlay: "
+                "choose a folder elsewhere (default /opt/glance-hc-lab)")
+    for parent in lab.parents:
+        if parent.exists() and not parent.stat().st_mode & 0o001:
+            die(f"HC_LAB_DIR={LAB_DIR}: {parent} is not searchable by other users (mode "
+                f"{parent.stat().st_mode & 0o777:o}), so the lab's service users could not reach "
+                "its venv: choose a folder elsewhere (default /opt/glance-hc-lab)")
+
+
 def cmd_up(args) -> None:
     if os.geteuid() != 0:
         die("the lab needs root (namespaces, mounts): run it as root")
+    check_lab_dir()
+    LAB_DIR.mkdir(parents=True, exist_ok=True)
+    LAB_DIR.chmod(0o755)
     t0 = time.monotonic()
     cold = not (VENV / ".hc-stamp").exists() or not (STATE / "ovl").exists()
     ensure_tools()
