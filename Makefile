@@ -28,17 +28,21 @@ help:
 
 # Debian packages the lab needs (the suite itself needs none of them): Ceph 16 for the rbd store,
 # memcached for Swift (Swift itself comes from PyPI into its own venv at lab-up).
+APT_LOG := $(HC_LAB_DIR)/state/logs/apt.log
+apt_install = mkdir -p $(dir $(APT_LOG)) && { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(1); } \
+	>> $(APT_LOG) 2>&1 || { tail -n 25 $(APT_LOG); echo "apt-get failed: see $(APT_LOG)"; exit 1; }
+
 deps: venv
 	@missing=""; for t in haproxy:haproxy sshd:openssh-server sudo:sudo podman:podman runc:runc debootstrap:debootstrap \
 		ceph-mon:ceph-mon ceph-mgr:ceph-mgr ceph-osd:ceph-osd ceph:ceph-common memcached:memcached; do \
 		command -v $${t%%:*} >/dev/null 2>&1 || [ -x /usr/sbin/$${t%%:*} ] || [ -x /usr/bin/$${t%%:*} ] || \
 			missing="$$missing $${t#*:}"; done; \
 	for p in python3-rbd python3-rados ceph-mgr-modules-core; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; fi
+	if [ -n "$$missing" ]; then echo "installing from Debian:$$missing (apt's output: $(APT_LOG))"; \
+		$(call apt_install,--no-install-recommends $$missing); fi
 	@# the report's browser test renders reports/health.html in Debian's Chromium
-	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-liberation >/dev/null; }
+	@command -v chromium >/dev/null 2>&1 || { echo "installing from Debian: chromium (apt's output: $(APT_LOG))"; \
+		$(call apt_install,chromium fonts-liberation); }
 
 venv: $(VENV)/.stamp
 $(VENV)/.stamp: requirements.txt requirements-dev.txt
