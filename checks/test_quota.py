@@ -15,12 +15,16 @@ pytestmark = [pytest.mark.host, pytest.mark.quota]
 def test_config_limit_allows_largest_image(configured_host, option, thresholds, evidence):
     config = configured_host.config
     value = getattr(config, option)
-    evidence.add(option, f"{value} bytes ({config.where('DEFAULT', option)})")
+    evidence.add(option, f"{human(value)} ({value if len(str(value)) <= 24 else 'a huge number of'} bytes; "
+                         f"{config.where('DEFAULT', option)})")
+    evidence.add("files read", config.sources)
+    error = config.limit_errors.get(option)
+    assert error is None, f"{option} on {configured_host.name} cannot be used by glance: {error}"
     if option == "user_storage_quota" and (value == 0 or config.use_keystone_limits):
         return  # unlimited, or superseded by Keystone unified limits (checked through the API)
     assert value >= thresholds.largest_image, (
-        f"{option} = {human(value)} on {configured_host.name} is below the largest expected image "
-        f"({human(thresholds.largest_image)}): such uploads end in 413")
+        f"{option} = {human(value)} on {configured_host.name} ({config.where('DEFAULT', option)}) is below "
+        f"the largest expected image ({human(thresholds.largest_image)}): such uploads end in 413")
 
 
 def test_no_quota_rejections_in_logs(quiet_logs):

@@ -12,7 +12,10 @@ Parsing follows oslo.config: section names other than ``DEFAULT`` are
 case-insensitive, keys are case-sensitive, ``DEFAULT`` does not leak into
 other sections, a repeated key keeps its last value except for MultiStrOpt
 options (``filesystem_store_datadirs``) which collect every value, and a value
-wrapped in matching quotes loses them.
+wrapped in matching quotes loses them. Drop-in files are read after the main
+file, as oslo.config's ``_parse_config_files`` reads its config dirs (each dir's
+``*.conf`` in sorted order): a later file's value wins, multi-valued options
+collect across files, and every value remembers the file and line it came from.
 """
 from __future__ import annotations
 
@@ -22,7 +25,8 @@ import re
 import stat
 from dataclasses import dataclass, field
 
-from glance_hc.sizes import SizeError, parse_glance_quota, parse_size
+from glance_hc.redact import is_secret_name
+from glance_hc.sizes import SizeError, parse_glance_quota, parse_size, shorten
 
 DEFAULT_SECTION = "DEFAULT"
 GLANCE_STORE_SECTION = "glance_store"
@@ -102,25 +106,6 @@ _FALSE = ("false", "0", "off", "no")
 # MultiStrOpt options: every occurrence counts, not only the last.
 MULTI_VALUED = frozenset({"filesystem_store_datadirs"})
 
-# Options declared secret=True in glance/glance_store, plus the usual suspects.
-_SECRET_OPTIONS = frozenset(
-    {
-        "swift_store_user",
-        "swift_store_key",
-        "swift_store_application_credential_id",
-        "swift_store_application_credential_secret",
-        "s3_store_access_key",
-        "s3_store_secret_key",
-        "cinder_store_password",
-        "cinder_store_application_credential_secret",
-        "vmware_server_password",
-        "metadata_encryption_key",
-        "transport_url",
-        "connection",
-    }
-)
-_SECRET_PATTERN = re.compile(r"(password|passwd|secret|token|_key$|^key$|credential)", re.I)
-
 # Options from [DEFAULT] (and friends) that decide whether an upload succeeds.
 _UPLOAD_OPTIONS = (
     (DEFAULT_SECTION, "enabled_backends"),
@@ -149,12 +134,50 @@ class ConfigError(ValueError):
     """glance-api.conf cannot be read at all (not ini, binary, empty)."""
 
 
+def oslo_config_dirs(prog: str = "uwsgi", home: str | None = None, project: str = "glance") -> list[list[str]]:
+    """The drop-in directories oslo.config looks for, as candidate lists in reading order.
+
+    oslo_config/cfg.py find_config_dirs: one dir for the project and one for the program
+    (``basename(sys.argv[0])``; under uWSGI that is ``uwsgi``, for the old standalone server
+    ``glance-api``), each the first of ~/.glance/, ~/, /etc/glance/, /etc/ that exists. The
+    config dir of OS_GLANCE_CONFIG_DIR plays no part in it. Of each inner list only the first
+    existing directory counts; its ``*.conf`` files are read in sorted order.
+    """
+    dirs = []
+    for name in dict.fromkeys([project, prog]):
+        candidates = []
+        if home:
+            candidates += [os.path.join(home, f".{project}", f"{name}.conf.d"), os.path.join(home, f"{name}.conf.d")]
+        candidates += [f"/etc/{project}/{name}.conf.d", f"/etc/{name}.conf.d"]
+        dirs.append(candidates)
+    return dirs
+
+
+def order_dropins(dropins) -> tuple[list[tuple[str, object]], list[tuple[str, str]]]:
+    """Drop-ins in the order oslo.config reads them, and those it never reads (with why).
+
+    Directories keep the order they are given in; inside one, the ``*.conf`` files in sorted
+    order (glob skips hidden files); anything else in the directory is not read at all.
+    """
+    groups: dict[str, list[tuple[str, object]]] = {}
+    ignored: list[tuple[str, str]] = []
+    for path, text in dropins or ():
+        directory, name = os.path.split(str(path))
+        if not name.endswith(".conf") or name.startswith("."):
+            ignored.append((str(path), "not a *.conf file: oslo.config does not read it"))
+            continue
+        groups.setdefault(directory, []).append((str(path), text))
+    ordered = [item for files in groups.values() for item in sorted(files, key=lambda entry: entry[0])]
+    return ordered, ignored
+
+
 @dataclass(frozen=True)
 class RawValue:
-    """One assignment as written, with the line it came from (for evidence)."""
+    """One assignment as written, with the file and line it came from (for evidence)."""
 
     value: str
     line: int
+    source: str = ""
 
 
 @dataclass
@@ -237,13 +260,37 @@ class GlanceConfig:
     debug: bool
     log_config_append: str | None
     _problems: list[str] = field(default_factory=list, repr=False)
+    dropins: list[str] = field(default_factory=list)  # drop-in files read, in reading order
+    ignored_dropins: list[tuple[str, str]] = field(default_factory=list)  # (path, why not read)
+    # option -> why glance cannot use its value (it fails uploads rather than apply a limit)
+    limit_errors: dict[str, str] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ parse
     @classmethod
-    def parse(cls, text: str | bytes, source: str = "glance-api.conf") -> "GlanceConfig":
-        """Parse glance-api.conf text; ConfigError when it is not a usable ini file."""
+    def parse(
+        cls, text: str | bytes, source: str = "glance-api.conf", dropins=None
+    ) -> "GlanceConfig":
+        """Parse glance-api.conf, then its drop-ins ((path, text) pairs) as oslo.config would.
+
+        ConfigError when a file is not a usable ini file (oslo.config refuses a drop-in that
+        does not parse, so glance-api does not start either). An empty drop-in is fine.
+        """
         sections = _read_ini(text, source)
-        return _build(sections, source)
+        ordered, ignored = order_dropins(dropins)
+        for path, dropin_text in ordered:
+            for name, options in _read_ini(dropin_text, path, allow_empty=True).items():
+                merged = sections.setdefault(name, {})
+                for key, values in options.items():
+                    merged.setdefault(key, []).extend(values)
+        config = _build(sections, source, [source, *(path for path, _ in ordered)])
+        config.dropins = [path for path, _ in ordered]
+        config.ignored_dropins = ignored
+        return config
+
+    @property
+    def sources(self) -> list[str]:
+        """Every file this model was read from, the main file first."""
+        return [self.source, *self.dropins]
 
     # ---------------------------------------------------------------- access
     @property
@@ -278,10 +325,15 @@ class GlanceConfig:
         return [v.value for v in self.sections.get(_norm_section(section), {}).get(key, [])]
 
     def where(self, section: str, key: str) -> str:
-        """ "glance-api.conf [fast] filesystem_store_datadir (line 18)" for evidence."""
+        """ "glance-api.conf [fast] filesystem_store_datadir (line 18)" for evidence.
+
+        Names the file the value in effect came from (a drop-in overrides the main file).
+        """
         values = self.sections.get(_norm_section(section), {}).get(key)
-        location = f" (line {values[-1].line})" if values else " (not set)"
-        return f"{self.source} [{section}] {key}{location}"
+        if values:
+            return f"{values[-1].source or self.source} [{section}] {key} (line {values[-1].line})"
+        also = f" nor its {len(self.dropins)} drop-in(s)" if self.dropins else ""
+        return f"{self.source} [{section}] {key} (not set in it{also})"
 
     def log_path(self, binary: str = "glance-api") -> str | None:
         """Log file oslo.log writes to (oslo_log/log.py _get_log_file_path)."""
@@ -309,7 +361,7 @@ class GlanceConfig:
         for section, key in _UPLOAD_OPTIONS:
             values = self.get_all(section, key)
             if values:
-                result[f"[{section}] {key}"] = _joined(values)
+                result[f"[{section}] {key}"] = _effective(key, values)
         store_sections = [store.section for store in self.stores]
         store_sections += [BACKEND_DEFAULTS_SECTION, STAGING_STORE, TASKS_STORE]
         if not self.multistore:
@@ -318,13 +370,13 @@ class GlanceConfig:
             for key, values in self.sections.get(_norm_section(section), {}).items():
                 if is_secret(key):
                     continue
-                result[f"[{section}] {key}"] = _joined([v.value for v in values])
+                result[f"[{section}] {key}"] = _effective(key, [v.value for v in values])
         return dict(sorted(result.items()))
 
 
 def is_secret(option: str) -> bool:
     """True for options whose value must never reach a report or a diff."""
-    return option in _SECRET_OPTIONS or bool(_SECRET_PATTERN.search(option))
+    return is_secret_name(option)
 
 
 def ceph_keyring_candidates(user: str | None, ceph_conf_text: str | None = None) -> list[str]:
@@ -374,7 +426,14 @@ def _joined(values: list[str]) -> str:
     return ", ".join(values)
 
 
-def _read_ini(text: str | bytes, source: str) -> dict[str, dict[str, list[RawValue]]]:
+def _effective(key: str, values: list[str]) -> str:
+    """What glance uses: every value of a MultiStrOpt, else the last one (a drop-in's)."""
+    return _joined(values) if key in MULTI_VALUED else values[-1]
+
+
+def _read_ini(
+    text: str | bytes, source: str, allow_empty: bool = False
+) -> dict[str, dict[str, list[RawValue]]]:
     """Validate with configparser, then collect every assignment with its line."""
     if isinstance(text, bytes):
         if b"\x00" in text:
@@ -388,6 +447,8 @@ def _read_ini(text: str | bytes, source: str) -> dict[str, dict[str, list[RawVal
             raise ConfigError(message) from None
     _reject_binary(text, source)
     if not any(line.strip() and not line.lstrip().startswith(("#", ";")) for line in text.splitlines()):
+        if allow_empty:  # oslo.config reads an empty drop-in as nothing at all
+            return {}
         raise ConfigError(f"{source}: line 1: empty file (no sections, no options)")
 
     parser = configparser.RawConfigParser(
@@ -414,7 +475,7 @@ def _read_ini(text: str | bytes, source: str) -> dict[str, dict[str, list[RawVal
         raise ConfigError(f"{source}: line {getattr(exc, 'lineno', '?')}: not an ini file: {first}") from None
     if not parser.sections():
         raise ConfigError(f"{source}: line 1: empty file (no sections)")
-    return _collect(text)
+    return _collect(text, source)
 
 
 def _reject_binary(text: str, source: str) -> None:
@@ -432,7 +493,7 @@ def _short(line: str) -> str:
     return repr(line if len(line) <= 60 else line[:57] + "...")
 
 
-def _collect(text: str) -> dict[str, dict[str, list[RawValue]]]:
+def _collect(text: str, source: str = "") -> dict[str, dict[str, list[RawValue]]]:
     """Every assignment per (normalized) section, in file order (oslo iniparser rules)."""
     sections: dict[str, dict[str, list[RawValue]]] = {}
     current: dict[str, list[RawValue]] | None = None
@@ -443,7 +504,7 @@ def _collect(text: str) -> dict[str, dict[str, list[RawValue]]]:
     def flush() -> None:
         nonlocal key, parts
         if key is not None and current is not None:
-            current.setdefault(key, []).append(RawValue(_unquote("\n".join(parts).strip()), start))
+            current.setdefault(key, []).append(RawValue(_unquote("\n".join(parts).strip()), start, source))
         key, parts = None, []
 
     for lineno, raw in enumerate(text.splitlines(), start=1):
@@ -476,21 +537,43 @@ def _collect(text: str) -> dict[str, dict[str, list[RawValue]]]:
 class _Reader:
     """Typed option access that records a problem instead of raising."""
 
-    def __init__(self, sections: dict[str, dict[str, list[RawValue]]], source: str) -> None:
+    def __init__(
+        self, sections: dict[str, dict[str, list[RawValue]]], source: str, files: list[str] | None = None
+    ) -> None:
         self.sections = sections
         self.source = source
         self.problems: list[str] = []
+        self.limit_errors: dict[str, str] = {}
+        self._rank = {name: index for index, name in enumerate(files or [source])}
+
+    def _latest(self, section: str, keys: tuple[str, ...]) -> RawValue | None:
+        """oslo reads the newest file first and takes the first name set there (the real name
+        before deprecated ones); inside one file the last assignment counts."""
+        options = self.sections.get(_norm_section(section), {})
+        best: tuple[int, int] | None = None
+        found = None
+        for order, key in enumerate(keys):
+            if key in options:
+                value = options[key][-1]
+                rank = (self._rank.get(value.source or self.source, 0), -order)
+                if best is None or rank > best:
+                    best, found = rank, value
+        return found
+
+    def origin(self, section: str, *keys: str) -> str:
+        """ " (in drop-in /etc/glance/glance.conf.d/10-cap.conf)" when a drop-in set it, else ""."""
+        value = self._latest(section, keys)
+        if value is None or not value.source or value.source == self.source:
+            return ""
+        return f" (in drop-in {value.source}, line {value.line})"
 
     def has(self, section: str) -> bool:
         return _norm_section(section) in self.sections
 
     def raw(self, section: str, *keys: str) -> str | None:
-        """Last value of the first of `keys` that is set (deprecated names after the real one)."""
-        options = self.sections.get(_norm_section(section), {})
-        for key in keys:
-            if key in options:
-                return options[key][-1].value
-        return None
+        """Value in effect of the first of `keys` (deprecated names after the real one)."""
+        value = self._latest(section, keys)
+        return value.value if value is not None else None
 
     def all(self, section: str, key: str) -> list[str]:
         return [v.value for v in self.sections.get(_norm_section(section), {}).get(key, [])]
@@ -526,8 +609,10 @@ class _Reader:
             return None
 
 
-def _build(sections: dict[str, dict[str, list[RawValue]]], source: str) -> GlanceConfig:
-    reader = _Reader(sections, source)
+def _build(
+    sections: dict[str, dict[str, list[RawValue]]], source: str, files: list[str] | None = None
+) -> GlanceConfig:
+    reader = _Reader(sections, source, files)
     problems = reader.problems
 
     enabled_backends = _parse_enabled_backends(reader)
@@ -603,6 +688,7 @@ def _build(sections: dict[str, dict[str, list[RawValue]]], source: str) -> Glanc
         log_config_append=reader.raw(DEFAULT_SECTION, "log_config_append", "log-config-append", "log_config")
         or None,
         _problems=problems,
+        limit_errors=reader.limit_errors,
     )
 
 
@@ -862,32 +948,44 @@ def _reserved_dirs(reader: _Reader, multistore: bool) -> tuple[DirSetting, DirSe
 
 
 def _image_size_cap(reader: _Reader) -> int:
-    """IntOpt with min=1: glance rejects sizes with units and 0 (no 'unlimited' here)."""
+    """IntOpt with min=1: glance rejects sizes with units and 0 (no 'unlimited' here).
+
+    A value oslo.config refuses (not an integer, out of range, too long for int()) makes every
+    upload fail: it is recorded in `limit_errors`, and the default is returned beside it.
+    """
     raw = reader.raw(DEFAULT_SECTION, "image_size_cap")
     if raw is None or raw.strip() == "":
+        return IMAGE_SIZE_CAP_DEFAULT
+    shown, where = shorten(raw.strip()), reader.origin(DEFAULT_SECTION, "image_size_cap")
+    digits = raw.strip().lstrip("+-")
+    if digits.isdigit() and len(digits) > 4300:
+        message = (f"[DEFAULT] image_size_cap = {shown}{where} has {len(digits)} digits: oslo.config's int() "
+                   "of it raises ValueError (Python's 4300-digit limit), so every upload fails.")
+        reader.problems.append(message)
+        reader.limit_errors["image_size_cap"] = message
         return IMAGE_SIZE_CAP_DEFAULT
     try:
         value = int(raw.strip())
     except ValueError:
+        message = (f"[DEFAULT] image_size_cap = {shown}{where} is not an integer number of bytes: oslo.config "
+                   "raises ConfigFileValueError when an upload reads it, so uploads fail.")
+        reader.problems.append(message)
+        reader.limit_errors["image_size_cap"] = message
         try:
-            value = parse_size(raw)
+            return parse_size(raw)
         except SizeError:
-            value = IMAGE_SIZE_CAP_DEFAULT
-        reader.problems.append(
-            f"[DEFAULT] image_size_cap = {raw} is not an integer number of bytes: oslo.config raises "
-            "ConfigFileValueError when an upload reads it, so uploads fail."
-        )
-        return value
+            return IMAGE_SIZE_CAP_DEFAULT
     if value < IMAGE_SIZE_CAP_MIN or value > IMAGE_SIZE_CAP_MAX:
         bound = (
             f"Should be greater than or equal to {IMAGE_SIZE_CAP_MIN}"
             if value < IMAGE_SIZE_CAP_MIN
             else f"Should be less than or equal to {IMAGE_SIZE_CAP_MAX}"
         )
-        reader.problems.append(
-            f"[DEFAULT] image_size_cap = {raw} is out of range: oslo.config raises ConfigFileValueError "
-            f"('{bound}') when an upload reads it, so uploads fail."
-        )
+        message = (f"[DEFAULT] image_size_cap = {shown}{where} is out of range: oslo.config raises "
+                   f"ConfigFileValueError ('{bound}') when an upload reads it, so uploads fail.")
+        reader.problems.append(message)
+        reader.limit_errors["image_size_cap"] = message
+        return value if value >= 0 else 0
     return value
 
 
@@ -897,11 +995,18 @@ def _user_storage_quota(reader: _Reader) -> int:
         return 0
     try:
         return parse_glance_quota(raw)
-    except SizeError:
-        reader.problems.append(
-            f"[DEFAULT] user_storage_quota = {raw} is not a number with an optional B/KB/MB/GB/TB "
-            f"suffix: glance logs 'Invalid value for option user_storage_quota: {raw}' and uploads fail."
-        )
+    except SizeError as exc:
+        where = reader.origin(DEFAULT_SECTION, "user_storage_quota")
+        if str(exc).startswith("Invalid value"):
+            message = (
+                f"[DEFAULT] user_storage_quota = {shorten(raw)}{where} is not a number with an optional "
+                f"B/KB/MB/GB/TB suffix: glance logs 'Invalid value for option user_storage_quota: "
+                f"{shorten(raw)}' and uploads fail."
+            )
+        else:
+            message = f"[DEFAULT] {exc}{where}."
+        reader.problems.append(message)
+        reader.limit_errors["user_storage_quota"] = message
         try:
             return parse_size(raw)
         except SizeError:

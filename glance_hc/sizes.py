@@ -23,8 +23,27 @@ _LENIENT = re.compile(
 _GLANCE_QUOTA = re.compile(r"^(\d+)((K|M|G|T)?B)?$")
 
 
+# Python refuses to turn longer digit strings into an int (sys.int_info.default_max_str_digits,
+# 4300 since 3.11): glance's own int() of such a user_storage_quota raises ValueError, so we
+# say so instead of raising past the check. No real size comes near 30 digits.
+MAX_DIGITS = 30
+
+
 class SizeError(ValueError):
     """A size string that cannot be turned into bytes."""
+
+
+def shorten(text: object, limit: int = 40) -> str:
+    """A value fit for a message: a 5000-digit number shows its head and its length."""
+    text = str(text)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit - 20]}... ({len(text)} characters)"
+
+
+def _too_long(digits: str, text: object) -> None:
+    if len(digits.lstrip("0")) > MAX_DIGITS:
+        raise SizeError(f"absurd size: {shorten(text)} has {len(digits)} digits")
 
 
 def parse_size(text: str | int) -> int:
@@ -42,7 +61,8 @@ def parse_size(text: str | int) -> int:
         return text
     match = _LENIENT.match(str(text))
     if not match:
-        raise SizeError(f"not a size: {text!r}")
+        raise SizeError(f"not a size: {shorten(repr(text))}")
+    _too_long(match.group("number").split(".")[0], text)
     number = float(match.group("number"))
     exponent = _UNIT_EXPONENT[match.group("unit").upper()]
     if exponent == 0 and match.group("suffix") and match.group("suffix").lower() == "ib":
@@ -62,14 +82,19 @@ def parse_glance_quota(text: str, option: str = "user_storage_quota") -> int:
     value = str(text)
     match = _GLANCE_QUOTA.match(value)
     if not match:
-        raise SizeError(f"Invalid value for option {option}: {value}")
+        raise SizeError(f"Invalid value for option {option}: {shorten(value)}")
     number, unit = match.group(1), match.group(2) or "B"
+    if len(number) > 4300:  # Python's int() limit, which glance's own int() hits first
+        raise SizeError(f"{option} = {shorten(value)} has {len(number)} digits: glance's int() of it "
+                        "raises ValueError (Python's 4300-digit limit), so every upload fails with 500")
     return int(number) * KIB ** _UNIT_EXPONENT[unit[:-1]]
 
 
 def human(num_bytes: int | float) -> str:
     """ "1.5 GiB" style, one decimal at most, for evidence and messages."""
     sign = "-" if num_bytes < 0 else ""
+    if abs(num_bytes) >= KIB ** (len(_HUMAN_UNITS) + 3):  # beyond EiB: float() would overflow
+        return f"{sign}more than 2^{int(abs(num_bytes)).bit_length() - 1} B (an absurd size)"
     value = float(abs(num_bytes))
     index = 0
     while index < len(_HUMAN_UNITS) - 1 and round(value, 1) >= KIB:

@@ -9,6 +9,7 @@ from glance_hc.config import (
     GlanceConfig,
     ceph_keyring_candidates,
     is_secret,
+    oslo_config_dirs,
 )
 
 DATA = Path(__file__).parent.parent / "data" / "config"
@@ -510,3 +511,94 @@ def test_kolla_secrets_never_in_upload_options():
 )
 def test_ceph_keyring_candidates(user, ceph_conf, first):
     assert ceph_keyring_candidates(user, ceph_conf)[0] == first
+
+
+# --------------------------------------------------------------- drop-ins (oslo.config config dirs)
+LAB = (DATA / "lab-controller1.conf").read_text()  # the lab's real file, captured redacted
+CONF = "/etc/glance/glance-api.conf"
+DROPS = "/etc/glance/glance.conf.d"
+
+
+def with_dropins(*dropins, text=LAB):
+    return GlanceConfig.parse(text, source=CONF, dropins=list(dropins))
+
+
+def test_dropin_value_overrides_main_file_and_evidence_names_the_dropin():
+    config = with_dropins((f"{DROPS}/50-cap.conf", "[DEFAULT]\nimage_size_cap = 1048576\n"))
+    assert config.image_size_cap == 1048576
+    assert config.where("DEFAULT", "image_size_cap") == f"{DROPS}/50-cap.conf [DEFAULT] image_size_cap (line 2)"
+    assert config.upload_options()["[DEFAULT] image_size_cap"] == "1048576"  # the value in effect, not a list
+    assert config.sources == [CONF, f"{DROPS}/50-cap.conf"]
+
+
+def test_without_dropins_the_main_file_is_the_source():
+    config = GlanceConfig.parse(LAB, source=CONF)
+    assert config.image_size_cap == 1099511627776
+    assert config.where("DEFAULT", "image_size_cap") == f"{CONF} [DEFAULT] image_size_cap (line 10)"
+    assert config.dropins == []
+
+
+def test_dropins_are_read_in_sorted_order_within_a_dir_and_dirs_in_given_order():
+    config = with_dropins(
+        (f"{DROPS}/20-late.conf", "[DEFAULT]\nimage_size_cap = 2000\n"),
+        (f"{DROPS}/10-early.conf", "[DEFAULT]\nimage_size_cap = 1000\n"),
+        ("/etc/glance/uwsgi.conf.d/00-prog.conf", "[DEFAULT]\nimage_size_cap = 3000\n"),
+    )
+    assert config.dropins == [f"{DROPS}/10-early.conf", f"{DROPS}/20-late.conf",
+                              "/etc/glance/uwsgi.conf.d/00-prog.conf"]
+    assert config.image_size_cap == 3000  # the program's dir comes after the project's
+
+
+@pytest.mark.parametrize("name", ["50-cap.conf.disabled", "50-cap.conf~", ".50-cap.conf", "README"])
+def test_files_oslo_does_not_glob_are_not_read(name):
+    config = with_dropins((f"{DROPS}/{name}", "[DEFAULT]\nimage_size_cap = 1048576\n"))
+    assert config.image_size_cap == 1099511627776
+    assert config.ignored_dropins == [(f"{DROPS}/{name}", "not a *.conf file: oslo.config does not read it")]
+
+
+def test_multi_valued_option_collects_across_files():
+    main = "[DEFAULT]\nenabled_backends = a:file\n[glance_store]\ndefault_backend = a\n[a]\nfilesystem_store_datadirs = /d1:1\n"
+    config = with_dropins((f"{DROPS}/10.conf", "[a]\nfilesystem_store_datadirs = /d2:2\n"), text=main)
+    assert config.get_all("a", "filesystem_store_datadirs") == ["/d1:1", "/d2:2"]
+    assert config.store("a").datadirs == ["/d1", "/d2"]
+
+
+def test_section_case_in_dropins_follows_oslo():
+    config = with_dropins((f"{DROPS}/10.conf", "[GLANCE_STORE]\ndefault_backend = cheap\n"
+                                               "[default]\nimage_size_cap = 5\n"))
+    assert config.default_backend == "cheap"  # [GLANCE_STORE] is [glance_store]
+    assert config.image_size_cap == 1099511627776  # [default] is not [DEFAULT]
+
+
+def test_deprecated_name_in_a_newer_dropin_wins_over_the_real_name_in_the_main_file():
+    config = with_dropins((f"{DROPS}/10.conf", "[DEFAULT]\nlog-dir = /srv/log\n"))
+    assert config.log_dir == "/srv/log"
+
+
+def test_empty_dropin_is_fine_and_garbage_dropin_is_a_config_error_naming_it():
+    assert with_dropins((f"{DROPS}/00-empty.conf", "")).image_size_cap == 1099511627776
+    with pytest.raises(ConfigError, match=r"^/etc/glance/glance.conf.d/99-bad.conf: line 1: not an ini file"):
+        with_dropins((f"{DROPS}/99-bad.conf", "image_size_cap = 5\n"))
+
+
+def test_oslo_config_dirs_under_uwsgi():
+    assert oslo_config_dirs("uwsgi") == [
+        ["/etc/glance/glance.conf.d", "/etc/glance.conf.d"],
+        ["/etc/glance/uwsgi.conf.d", "/etc/uwsgi.conf.d"],
+    ]
+    assert oslo_config_dirs("glance-api", home="/var/lib/glance")[1][:2] == [
+        "/var/lib/glance/.glance/glance-api.conf.d", "/var/lib/glance/glance-api.conf.d"]
+
+
+# --------------------------------------------------------------- absurd limits
+@pytest.mark.parametrize("option", ["user_storage_quota", "image_size_cap"])
+def test_a_5000_digit_limit_does_not_raise_and_is_a_limit_error(option):
+    config = with_dropins((f"{DROPS}/10.conf", f"[DEFAULT]\n{option} = {'9' * 5000}\n"))
+    error = config.limit_errors[option]
+    assert "5000 digits" in error and f"{DROPS}/10.conf" in error and len(error) < 400
+    assert any(option in problem for problem in config.problems())
+
+
+def test_a_huge_but_valid_quota_is_no_error():
+    config = with_dropins((f"{DROPS}/10.conf", f"[DEFAULT]\nuser_storage_quota = {'9' * 40}\n"))
+    assert config.limit_errors == {} and config.user_storage_quota == int("9" * 40)

@@ -1,7 +1,7 @@
 """Sizes: binary multiples everywhere, glance's quota grammar where it applies."""
 import pytest
 
-from glance_hc.sizes import SizeError, human, parse_glance_quota, parse_size
+from glance_hc.sizes import SizeError, human, parse_glance_quota, parse_size, shorten
 
 KI, MI, GI, TI = 1024, 1024**2, 1024**3, 1024**4
 
@@ -83,3 +83,24 @@ def test_human(num_bytes, expected):
 @pytest.mark.parametrize("num_bytes", [1, 1000, 10 * GI, 3 * TI])
 def test_human_round_trips_through_parse_size(num_bytes):
     assert parse_size(human(num_bytes).replace(" ", "")) == num_bytes
+
+
+def test_a_5000_digit_quota_is_a_size_error_not_a_crash():
+    with pytest.raises(SizeError, match=r"5000 digits: glance's int\(\) of it raises ValueError"):
+        parse_glance_quota("9" * 5000 + "GB")
+
+
+@pytest.mark.parametrize("text", ["9" * 5000, "9" * 400, "1" * 31 + "G"])
+def test_parse_size_of_an_absurd_number_is_a_size_error(text):
+    with pytest.raises(SizeError, match="absurd size"):
+        parse_size(text)
+
+
+@pytest.mark.parametrize("digits", [40, 5000])
+def test_human_of_an_absurd_number_does_not_overflow(digits):
+    assert human(10**digits).endswith("B (an absurd size)")
+
+
+def test_shorten_keeps_short_values():
+    assert shorten("1048576") == "1048576"
+    assert shorten("x" * 100) == "x" * 20 + "... (100 characters)"
