@@ -38,11 +38,14 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qsl, urlsplit
 
 from glance_hc.catalogue import ROOT_CAUSES
+from glance_hc.endpoints import api_endpoint  # noqa: F401 - where callers (bench) found it
 
 CHUNK_SIZE = 1 << 20
 MIB = 1 << 20
 CANARY_PREFIX = "hc-canary-"
 CANARY_TAG = "hc-canary"
+RUN_PROPERTY = "hc_run_id"            # the run that made the canary
+LEASE_PROPERTY = "hc_lease_seconds"   # how long after created_at that run may still hold it
 DEFAULT_HASH_ALGO = "sha512"  # glance's [DEFAULT] hashing_algorithm default
 # An odd stride, so chunk i starts at a different, never 4 KiB-aligned, offset of the block:
 # no two chunks of an image are equal (up to 1 TiB) and no store can dedup them.
@@ -317,11 +320,31 @@ def canary_name(label: str) -> str:
     return f"{CANARY_PREFIX}{label}-{uuid.uuid4().hex[:10]}"
 
 
+def new_run_id() -> str:
+    """The id a run marks its canaries with (image property RUN_PROPERTY)."""
+    return uuid.uuid4().hex[:16]
+
+
+def lease_seconds(canary_timeout: float, api_timeout: float, command_timeout: float) -> int:
+    """How long a live run may hold one canary: create, upload and wait for active (one canary
+    timeout), download (another), a failure's second try (a third), the log searches of a failure
+    and the cleanup. A canary whose lease ran out belongs to a run that is gone."""
+    return int(3 * canary_timeout + 10 * api_timeout + 4 * command_timeout)
+
+
 def create_image(conn, name: str, *, endpoint_override: str | None = None,
-                 timeout: float | None = None) -> Answer:
-    """POST /v2/images for a private raw/bare image; `.json['id']` when it worked."""
+                 timeout: float | None = None, run_id: str | None = None,
+                 lease: int | None = None) -> Answer:
+    """POST /v2/images for a private raw/bare image; `.json['id']` when it worked.
+
+    `run_id` and `lease` (seconds from creation) become image properties, so another run can
+    tell this run's live canary from one a dead run left (`orphan_reason`)."""
     body = {"name": name, "disk_format": "raw", "container_format": "bare",
             "visibility": "private", "tags": [CANARY_TAG]}
+    if run_id:
+        body[RUN_PROPERTY] = run_id
+    if lease is not None:
+        body[LEASE_PROPERTY] = str(int(lease))
     answer, _ = call(conn, "POST", "/images", json=body, endpoint_override=endpoint_override,
                      timeout=timeout)
     return answer
@@ -773,72 +796,6 @@ def record_stores(record: dict | None) -> list[str]:
     return [s.strip() for s in str(value).split(",") if s.strip()]
 
 
-_HTTP_SOCKET = re.compile(r"^(?:(?P<host>\[[^\]]*\]|[^:]*):)?(?P<port>\d+)(?:,.*)?$")
-
-
-def node_api_url(host_facts) -> tuple[str | None, str]:
-    """The URL of one glance-api node, from its own config: (url or None, where from / why not).
-
-    In order: glance-api.conf `worker_self_reference_url` (the URL a worker gives its peers),
-    the uWSGI `http-socket` of the ini files read on the host, then glance's
-    `bind_host`/`bind_port`. A wildcard address cannot be reached as is: None.
-    """
-    config = getattr(host_facts, "config", None)
-    tried = []
-    if config is not None:
-        url = (config.get("DEFAULT", "worker_self_reference_url") or "").strip()
-        if url:
-            return url.rstrip("/"), f"{config.where('DEFAULT', 'worker_self_reference_url')}"
-        tried.append("worker_self_reference_url not set")
-    for path, text in sorted((getattr(host_facts, "files", None) or {}).items()):
-        if not re.search(r"^\s*\[uwsgi\]", text or "", re.M):
-            continue
-        from glance_hc import uwsgi  # noqa: PLC0415 - only when an ini was read
-
-        try:
-            sockets = uwsgi.parse_ini(text, source=path).http_sockets
-        except Exception as exc:  # noqa: BLE001 - an unreadable ini is only a missed source
-            tried.append(f"{path}: {exc}")
-            continue
-        for sock in sockets:
-            m = _HTTP_SOCKET.match(sock.strip())
-            if not m:
-                continue
-            host = (m.group("host") or "").strip("[]")
-            if host in ("", "0.0.0.0", "::", "*"):
-                tried.append(f"{path} http-socket = {sock} listens on every address")
-                continue
-            host = f"[{host}]" if ":" in host else host
-            return f"http://{host}:{m.group('port')}", f"{path} http-socket = {sock}"
-    if config is not None:
-        bind_host = (config.get("DEFAULT", "bind_host") or "").strip()
-        bind_port = (config.get("DEFAULT", "bind_port") or "9292").strip()
-        if bind_host and bind_host not in ("0.0.0.0", "::", "*"):
-            host = f"[{bind_host}]" if ":" in bind_host else bind_host
-            return f"http://{host}:{bind_port}", config.where("DEFAULT", "bind_host")
-        tried.append("bind_host not set or a wildcard")
-    if config is None:
-        tried.insert(0, "glance-api.conf not read")
-    return None, "; ".join(tried) or "no source for the node's address"
-
-
-def parse_node_urls(values: Iterable[str]) -> dict[str, str]:
-    """`name=url` entries (comma, space or newline separated) into {host name: url}."""
-    urls: dict[str, str] = {}
-    for value in values or []:
-        for item in re.split(r"[\s,]+", str(value)):
-            name, sep, url = item.partition("=")
-            if sep and name.strip() and url.strip():
-                urls[name.strip()] = url.strip().rstrip("/")
-    return urls
-
-
-def api_endpoint(node_url: str) -> str:
-    """The Image API v2 endpoint of a node URL (http://host:9292 -> http://host:9292/v2)."""
-    url = node_url.rstrip("/")
-    return url if url.endswith("/v2") else url + "/v2"
-
-
 _UWSGI_REQUEST = re.compile(r"\b(?P<method>[A-Z]+) (?P<path>/\S+) => generated .*\(HTTP/[\d.]+ (?P<status>\d{3})\)")
 _HAPROXY_REQUEST = re.compile(r" (?P<status>-1|\d{3}) -?\d+ .*\"(?P<method>[A-Z]+) (?P<path>/\S+) HTTP/[\d.]+\"")
 
@@ -857,30 +814,6 @@ def answered_status(log_lines: Iterable[str], image_id: str, method: str = "PUT"
                     and m.group("path").rstrip("/").endswith("/file") and m.group("status") != "-1":
                 found[kind] = int(m.group("status"))
     return found.get("uwsgi") or found.get("haproxy")
-
-
-def node_url_overrides(config) -> dict[str, str]:
-    """Node URLs the operator gave: ini `glance_api_urls` and `--glance-api-url NAME=URL`.
-
-    `config` is a pytest Config (duck-typed); options that are not registered count as unset.
-    """
-    values: list[str] = []
-    try:
-        ini = config.getini("glance_api_urls")
-    except (ValueError, KeyError):
-        ini = None
-    if ini:
-        values += ini if isinstance(ini, list) else [str(ini)]
-    values += list(config.getoption("glance_api_url", default=None) or [])
-    return parse_node_urls(values)
-
-
-def node_url_for(config, host_facts) -> tuple[str | None, str]:
-    """A node's glance-api URL: the operator's override first, then the node's own config."""
-    given = node_url_overrides(config).get(host_facts.name)
-    if given:
-        return given, "ini glance_api_urls / --glance-api-url"
-    return node_api_url(host_facts)
 
 
 def hashing_algorithm(host_facts_list) -> str:
@@ -1187,6 +1120,33 @@ def canary_images(conn, *, page_size: int = 1000, timeout: float | None = None) 
     checked too, so a user's image that happens to carry the tag is never reaped."""
     images, pages = list_images(conn, page_size=page_size, timeout=timeout, tag=CANARY_TAG)
     return [img for img in images if str(img.get("name") or "").startswith(CANARY_PREFIX)], pages
+
+
+def orphan_reason(image: dict, now: datetime, run_id: str | None, stale_age: timedelta) -> str | None:
+    """Why a canary image belongs to no running suite, or None when a live run (or this one) holds it.
+
+    A canary carries its run id and a lease (seconds after Glance's created_at, so the clock that
+    counts is the server's, for every run alike). Lease run out: its run is dead, an orphan at any
+    age. No lease (a suite from before leases): an orphan once older than the stale age.
+    """
+    owner = str(image.get(RUN_PROPERTY) or "")
+    if run_id and owner == run_id:
+        return None
+    age = age_of(image, now, "created_at")
+    lease_text = image.get(LEASE_PROPERTY)
+    lease = None
+    if lease_text is not None and re.fullmatch(r"\s*\d{1,9}\s*", str(lease_text)):
+        lease = timedelta(seconds=int(lease_text))
+    shown_age = str(age).split(".")[0] if age is not None else "unknown"
+    if lease is not None and owner:
+        if age is None:
+            return f"run {owner}'s canary has no readable created_at"
+        if age > lease:
+            return f"run {owner}'s lease of {int(lease.total_seconds())}s ran out (age {shown_age}): that run is gone"
+        return None
+    if age is None or age > stale_age:
+        return f"no run id or lease, and older than the stale age {stale_age} (age {shown_age})"
+    return None
 
 
 # ---------------------------------------------------------------------------- signals

@@ -21,7 +21,6 @@ import pytest
 
 from glance_hc import canary
 from glance_hc.catalogue import ROOT_CAUSES
-from glance_hc.config import GlanceConfig
 
 DATA = Path(__file__).parent.parent / "data" / "api"
 CASES = sorted(DATA.glob("*.json"))
@@ -261,46 +260,6 @@ def test_verify_record_and_download():
         canary.SIZE_MISMATCH, canary.HASH_MISMATCH, canary.HASH_MISMATCH]
 
 
-# ---------------------------------------------------------------------------- node addresses
-
-
-def _facts(conf: str | None, files: dict | None = None, name="controller1"):
-    config = GlanceConfig.parse(conf) if conf is not None else None
-    return SimpleNamespace(name=name, config=config, files=files or {})
-
-
-def test_node_api_url_sources_in_order():
-    lab = (DATA.parent / "config" / "lab-multistore.conf").read_text()
-    url, how = canary.node_api_url(_facts(lab))
-    assert url is not None and "worker_self_reference_url" in how
-    ini = "[uwsgi]\nhttp-socket = 10.0.0.11:9292\nmodule = glance.wsgi.api:application\n"
-    url, how = canary.node_api_url(_facts("[DEFAULT]\ndebug = false\n", {"/etc/glance/glance-api-uwsgi.ini": ini}))
-    assert (url, how) == ("http://10.0.0.11:9292", "/etc/glance/glance-api-uwsgi.ini http-socket = 10.0.0.11:9292")
-    wildcard = "[uwsgi]\nhttp-socket = :9292\n"
-    url, how = canary.node_api_url(_facts("[DEFAULT]\nbind_host = 10.0.0.12\n", {"/etc/u.ini": wildcard}))
-    assert url == "http://10.0.0.12:9292" and "bind_host" in how
-    url, how = canary.node_api_url(_facts("[DEFAULT]\nbind_host = 0.0.0.0\n", {"/etc/u.ini": wildcard}))
-    assert url is None and "every address" in how
-    assert canary.node_api_url(_facts(None))[0] is None
-
-
-def test_node_url_overrides_and_endpoints():
-    assert canary.parse_node_urls(["c1=http://a:9292/, c2=http://b:9292", "c3=https://c/v2\nbad"]) == {
-        "c1": "http://a:9292", "c2": "http://b:9292", "c3": "https://c/v2"}
-    assert canary.api_endpoint("http://a:9292/") == "http://a:9292/v2"
-    assert canary.api_endpoint("https://c/v2") == "https://c/v2"
-
-    class Config:
-        def getini(self, name):
-            raise ValueError(name)
-
-        def getoption(self, name, default=None):
-            return ["controller1=http://10.1.1.1:9292"] if name == "glance_api_url" else default
-
-    url, how = canary.node_url_for(Config(), _facts(None))
-    assert url == "http://10.1.1.1:9292" and "--glance-api-url" in how
-
-
 # ---------------------------------------------------------------------------- API calls on a fake session
 
 
@@ -519,3 +478,53 @@ def test_age_of_and_canary_names():
     assert canary.age_of({}, now) is None
     name = canary.canary_name("node controller/1")
     assert name.startswith("hc-canary-node-controller-1-") and len(name) == len("hc-canary-node-controller-1-") + 10
+
+
+# ---------------------------------------------------------------------------- canary leases
+
+
+def test_create_image_marks_the_run_and_its_lease():
+    seen = {}
+
+    def handler(method, path, kwargs):
+        seen.update(kwargs["json"])
+        return FakeResponse(201, {"id": "abc"})
+
+    answer = canary.create_image(fake_conn(handler), "hc-canary-x-1", run_id="run1", lease=900)
+    assert answer.ok
+    assert seen[canary.RUN_PROPERTY] == "run1" and seen[canary.LEASE_PROPERTY] == "900", \
+        "Glance's extra properties are strings"
+    assert canary.CANARY_TAG in seen["tags"]
+    assert canary.lease_seconds(300, 30, 60) >= 3 * 300, "a live canary's whole life fits in its lease"
+
+
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
+STALE = timedelta(hours=2)
+
+
+def _canary(minutes_old: float, run: str | None = "dead", lease: str | None = "600") -> dict:
+    img = {"id": "i", "name": "hc-canary-fast-1", "status": "queued",
+           "created_at": (NOW - timedelta(minutes=minutes_old)).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    if run is not None:
+        img[canary.RUN_PROPERTY] = run
+    if lease is not None:
+        img[canary.LEASE_PROPERTY] = lease
+    return img
+
+
+@pytest.mark.parametrize("img, orphan", [
+    (_canary(11), True),                         # lease of 10 min ran out: orphan though 11 minutes young
+    (_canary(9), False),                         # another suite's live canary: never flagged
+    (_canary(600, run="mine"), False),           # this run's own: its teardown answers for it
+    (_canary(30, run=None, lease=None), False),  # from a suite without leases: the stale age decides
+    (_canary(150, run=None, lease=None), True),
+    (_canary(30, lease="soon"), False),          # an unreadable lease: the stale age decides
+    (_canary(150, lease="soon"), True),
+    ({"id": "i", "name": "hc-canary-x", canary.RUN_PROPERTY: "r", canary.LEASE_PROPERTY: "60"}, True),
+], ids=["lease-expired-young", "live-other-run", "own-run", "no-lease-young", "no-lease-old",
+        "bad-lease-young", "bad-lease-old", "no-created-at"])
+def test_orphan_rule(img, orphan):
+    why = canary.orphan_reason(img, NOW, "mine", STALE)
+    assert (why is not None) == orphan, why
+    if orphan and str(img.get(canary.LEASE_PROPERTY)).isdigit() and "created_at" in img:
+        assert "lease of 600s ran out" in why and "gone" in why
