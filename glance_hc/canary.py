@@ -38,6 +38,8 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qsl, urlsplit
 
 from glance_hc.catalogue import ROOT_CAUSES
+# the classification of a failed step is shared with forensics: glance_hc/classify.py
+from glance_hc.classify import FALLBACK, RULES, Classification, Rule, body_message, classify  # noqa: F401
 from glance_hc.endpoints import api_endpoint  # noqa: F401 - where callers (bench) found it
 
 CHUNK_SIZE = 1 << 20
@@ -209,21 +211,6 @@ class Transfer(Answer):
 def new_request_id() -> str:
     """A global request id in the form oslo.middleware accepts (and Glance echoes and logs)."""
     return f"req-{uuid.uuid4()}"
-
-
-def body_message(text: str, limit: int = 400) -> str:
-    """The readable part of an error body (webob HTML, text/plain or JSON) on one line."""
-    if not text:
-        return ""
-    # the status line is said elsewhere: drop webob's and HAProxy's <title>/<h1> and the
-    # first line of webob's text/plain pages ("413 Request Entity Too Large\n\n...")
-    text = re.sub(r"(?is)<head>.*?</head>|<title>.*?</title>|<h1>.*?</h1>", " ", text)
-    text = re.sub(r"^\s*\d{3} [A-Za-z][A-Za-z -]*\r?\n\s*\r?\n", "", text)
-    text = re.sub(r"(?i)<br\s*/?>", " ", text)
-    text = re.sub(r"<[^>]+>", " ", text)
-    text = html.unescape(text)
-    text = re.sub(r"\s+", " ", text).strip()
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _transport_status(exc: BaseException) -> str:
@@ -873,196 +860,6 @@ def verify_download(result: Transfer, record: dict, source: PatternSource) -> li
     if result.hash_algo == algo and result.hash_value != source.digest(algo):
         problems.append((HASH_MISMATCH, f"{algo} of the download differs from what was sent"))
     return problems
-
-
-# ---------------------------------------------------------------------------- classification
-
-
-@dataclass(frozen=True)
-class Rule:
-    """One line of the classification table: all given conditions must hold.
-
-    `statuses`: HTTP codes or pseudo-statuses (empty = any); `body`, `log`: regexes searched
-    case-insensitively in the answer's body / in any correlated log line; `image_status`:
-    statuses of the image record read after the failure.
-    """
-
-    name: str
-    root_cause: str
-    reason: str
-    statuses: tuple = ()
-    body: str | None = None
-    image_status: tuple[str, ...] = ()
-    log: str | None = None
-
-    def matches(self, status, body: str, image_status: str | None, log_lines: list[str]) -> bool:
-        if self.statuses and status not in self.statuses:
-            return False
-        if self.body and not re.search(self.body, body or "", re.I | re.S):
-            return False
-        if self.image_status and image_status not in self.image_status:
-            return False
-        if self.log and not any(re.search(self.log, line, re.I) for line in log_lines):
-            return False
-        return True
-
-
-_PERMISSION_LOG = (r"permission denied|errno 13|storagewritedenied|permission to write|"
-                   r"insufficient permissions|operation not permitted")
-_FULL_LOG = (r"no space left on device|errno 28|storage media is full|no enough disk space|not enough disk space|"
-             r"disk quota exceeded|errno 122")
-# Ceph blocks writes to a pool at its quota (or a full cluster) until librados gives up: a timeout
-# after a good connection. (OSDs down block writes the same way; the rbd pool checks tell them apart.)
-_CEPH_BLOCKED_LOG = r"rbd operation timeout|rbd\.timeout|rados.*timed out"
-_CRASH_LOG = r"killed by signal|\) died|harakiri|out of memory|oom-kill|killed process"
-_READ_LOG = (r"error during read\(|unable to receive chunked part|timeout during read|client disconnected|"
-             r"disconnected after writing|ioerror: write error")
-_QUOTA_LOG = r"exceeds the storage quota|incoming image is too large|over limit of|will exceed the limit"
-
-RULES: tuple[Rule, ...] = (
-    # 413: glance answers it for a full store and for every kind of quota
-    Rule("store-full", "store_full", "the store has no room left for the image",
-         statuses=(413,), body=r"storage media is full|not enough disk space|no enough disk space|no space left"),
-    Rule("quota", "quota", "a quota or size limit refused the image",
-         statuses=(413,), body=r"exceed|quota|limit|too large"),
-    Rule("413-disk-full-log", "store_full", "HTTP 413 and the log says the disk is full",
-         statuses=(413,), log=_FULL_LOG),
-    Rule("413-quota-log", "quota", "HTTP 413 and the log shows a quota refusal",
-         statuses=(413,), log=_QUOTA_LOG),
-    Rule("413", "quota", "HTTP 413 without a known message: a size limit (quota, image_size_cap or a "
-                         "proxy's body size limit)", statuses=(413,)),
-    # 410: the store was disabled when glance-api configured it, or the image was deleted meanwhile
-    Rule("store-disabled-missing-dir", "store_config",
-         "the store is disabled: its directory does not exist and glance-api could not create it "
-         "(check filesystem_store_datadir)", statuses=(410,), body=r"error in store configuration",
-         log=r"unable to create datadir"),
-    Rule("store-disabled-rbd-client-files", "store_config",
-         "the store is disabled: the host checks find its ceph conf or keyring missing (Glance's "
-         "librados then speaks of a missing keyring or of permission denied)", statuses=(410,),
-         body=r"error in store configuration", log=r"rbd store \S+: \S+ missing \("),
-    Rule("store-disabled-permissions", "store_permissions",
-         "the store is disabled: glance-api could not use it, and the logs or the host checks show a "
-         "permission error (a directory it may not write, a keyring it may not read)",
-         statuses=(410,), body=r"error in store configuration", log=_PERMISSION_LOG),
-    Rule("store-disabled", "store_config",
-         "the store is disabled: glance-api could not configure it (missing or unusable directory, "
-         "pool or credentials)", statuses=(410,), body=r"error in store configuration"),
-    Rule("deleted-during-upload", "interrupted_upload",
-         "the image was deleted while its data was uploading", statuses=(410,),
-         body=r"could not be found after upload"),
-    # 503: glance's own (store write refused, store timeout) or the proxy's (no live server)
-    Rule("write-denied", "store_permissions", "glance-api was refused write access to the store",
-         statuses=(503,), body=r"insufficient permissions|permission to write"),
-    Rule("store-timeout", "store_config", "the store did not complete an operation in time",
-         statuses=(503,), body=r"operation timed out|check storage health"),
-    Rule("no-live-server", "availability", "the load balancer has no live glance-api server",
-         statuses=(503,), body=r"no server is available"),
-    Rule("503", "availability", "glance-api or its proxy answered 503 Service Unavailable",
-         statuses=(503,)),
-    # the connection to glance-api broke
-    Rule("bad-gateway", "worker_crash",
-         "the proxy lost its connection to glance-api mid-request: a worker died or was killed",
-         statuses=(502,)),
-    Rule("reset-answer-lost", "availability",
-         "the connection was reset and the image is back in queued: glance-api refused the upload "
-         "early and its answer was lost on the way (HAProxy drops an answer uWSGI sends before "
-         "reading the whole body); no worker died", statuses=(CONNECTION_RESET,), image_status=("queued",)),
-    Rule("connection-reset", "worker_crash",
-         "glance-api closed the connection without answering: a worker died mid-request",
-         statuses=(CONNECTION_RESET,)),
-    # timeouts and hang-ups on the way
-    Rule("gateway-timeout", "interrupted_upload",
-         "the proxy gave up waiting for glance-api (its server timeout is shorter than the upload)",
-         statuses=(504,)),
-    Rule("request-timeout", "interrupted_upload",
-         "the request body did not arrive in time (proxy or server request timeout)", statuses=(408,)),
-    Rule("client-timeout", "interrupted_upload", "no answer within the client's timeout",
-         statuses=(READ_TIMEOUT, CLIENT_DEADLINE)),
-    Rule("client-disconnect", "interrupted_upload", "the client hung up before the body was complete",
-         statuses=(CLIENT_DISCONNECT,)),
-    Rule("size-mismatch-400", "interrupted_upload",
-         "glance-api received fewer bytes than announced: the body was cut short",
-         statuses=(400,), body=r"size mismatch"),
-    Rule("unknown-store", "store_config", "glance-api does not know the store the upload asked for",
-         statuses=(400,), body=r"store for identifier .* not found|unknown scheme|"
-                               r"store '[^']*' (does not exist|is not configured)"),
-    # the image itself tells: a saving that never ends is a dead worker
-    Rule("stuck-saving", "worker_crash",
-         "the image is stuck in saving: the worker that held the upload died", image_status=("saving",)),
-    Rule("stuck-importing", "worker_crash",
-         "the image is stuck in importing: the worker that ran the import died",
-         statuses=(STUCK,), image_status=("importing", "uploading")),
-    Rule("killed", "worker_crash", "the image went to killed (legacy status of a failed upload)",
-         image_status=("killed",)),
-    # 500: the log says what broke; a broken store configuration when it does not
-    Rule("500-disk-full", "store_full", "internal error, and the log says the disk is full",
-         statuses=(500,), log=_FULL_LOG),
-    Rule("500-ceph-blocked", "store_full",
-         "internal error: Ceph held the write until it timed out, as it does for a pool at its quota "
-         "or a full cluster", statuses=(500,), log=_CEPH_BLOCKED_LOG),
-    Rule("500-permissions", "store_permissions", "internal error, and the log shows a permission error",
-         statuses=(500,), log=_PERMISSION_LOG),
-    Rule("500-worker-died", "worker_crash", "internal error, and the log shows a worker dying",
-         statuses=(500,), log=_CRASH_LOG),
-    Rule("500-body-unreadable", "interrupted_upload",
-         "internal error while reading the request body (cut, or sent chunked to a server that "
-         "cannot read chunked bodies)", statuses=(500,), log=_READ_LOG),
-    Rule("500-quota", "quota", "internal error, and the log shows a quota refusal",
-         statuses=(500,), log=_QUOTA_LOG),
-    Rule("500", "store_config",
-         "glance-api failed with an internal error and the log names no other cause: most often a "
-         "broken store configuration (default_backend, store sections)", statuses=(500,)),
-    # verification of what was stored
-    Rule("checksum", "checksum_mismatch", "the stored or downloaded data differs from what was sent",
-         statuses=(HASH_MISMATCH, SIZE_MISMATCH)),
-    Rule("no-data", "checksum_mismatch", "the store has no data for an active image",
-         statuses=(NO_DATA,)),
-    Rule("missing-hash", "checksum_mismatch", "the image has no checksum or os_hash_value to verify",
-         statuses=(MISSING_HASH,)),
-    Rule("wrong-store", "store_config", "the image landed in another store than the one asked for",
-         statuses=(WRONG_STORE,)),
-    Rule("stuck", "worker_crash", "the image never became active", statuses=(STUCK,)),
-    # reaching the API at all
-    Rule("unauthorized", "availability",
-         "the token was refused (expired during a long upload, or glance-api cannot reach Keystone)",
-         statuses=(401,)),
-    Rule("cannot-connect", "availability", "nothing accepts connections at the Image API address",
-         statuses=(CONNECT_FAILED, CONNECT_TIMEOUT)),
-)
-
-FALLBACK = Rule("unexpected", "availability", "glance-api refused the upload with an unexpected answer")
-
-
-@dataclass(frozen=True)
-class Classification:
-    root_cause: str
-    reason: str
-    rules_matched: tuple[str, ...]
-
-    @property
-    def title(self) -> str:
-        cause = ROOT_CAUSES.get(self.root_cause)
-        return cause.title if cause else self.root_cause
-
-
-def classify(http_status, body_text: str, image_record_after: dict | None, log_lines: Iterable[str],
-             rules: tuple[Rule, ...] = RULES) -> Classification:
-    """The root cause of a failed canary step: the first rule that matches wins.
-
-    `http_status` is an HTTP code or one of the pseudo-statuses above; `log_lines` are the
-    lines correlated with the request (by request id or image id) plus any context lines.
-    """
-    lines = [str(line) for line in (log_lines or [])]
-    image_status = (image_record_after or {}).get("status")
-    matched = [rule for rule in rules if rule.matches(http_status, body_text or "", image_status, lines)]
-    rule = matched[0] if matched else FALLBACK
-    what = f"HTTP {http_status}" if isinstance(http_status, int) else str(http_status)
-    detail = body_message(body_text or "", 240)
-    reason = f"{rule.reason} ({what}{': ' + detail if detail else ''}"
-    if image_status:
-        reason += f"; image {image_status}"
-    reason += ")"
-    return Classification(rule.root_cause, reason, tuple(r.name for r in matched) or (FALLBACK.name,))
 
 
 # ---------------------------------------------------------------------------- listings

@@ -1,123 +1,109 @@
-"""What real Glance, glance_store, uWSGI, oslo.service, HAProxy and the kernel
-print for each root cause, and the code that finds those lines.
+"""What a Glance, glance_store, uWSGI, oslo.service, HAProxy or kernel log line means, and the
+code that finds those lines.
 
-The patterns come from the sources (glance/api/v2/image_data.py,
-glance_store/_drivers/*.py, uWSGI's core, oslo.service) and from the lab, not
-from the runbook's illustrative lines. They are lowercase regular expressions
-because the remote side matches with awk on lowercased lines.
+The patterns live with their root cause (`glance_hc/causes/<key>.py`), each with a role: only a
+*cause* line is evidence for a root cause. A consequence (the generic 500 after a fault, a
+respawn), a cleanup ("Unable to remove partial image data") or a start-up warning is shown beside
+the cause line it follows - same request id, or the next line in time on the same source - and is
+never counted as a second cause. Lines of the suite's own canary (request ids that carry
+`SUITE_REQUEST_MARK`, or ids the run hands in) are no user's fault and are never counted either.
+
+Patterns are Python regexes, lowercase, matched case-insensitively (on the host too).
 """
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from glance_hc.causes import CAUSES
+from glance_hc.causes.model import CAUSE, CLEANUP, CONSEQUENCE, STARTUP, LogPattern
+
+__all__ = ["CAUSE", "CLEANUP", "CONSEQUENCE", "STARTUP", "LOG_PATTERNS", "LogLine", "Reading",
+           "host_filter_patterns", "lines_for", "parse_stamped", "read", "role_of", "root_causes_of",
+           "suite_request_id", "within"]
+
+# root cause -> the regexes of its cause lines (what the checks count)
 LOG_PATTERNS: dict[str, tuple[str, ...]] = {
-    "store_full": (
-        r"image storage media is full",
-        r"no space left on device",
-        r"errno 28",
-        r"not enough disk space",
-        r"no enough disk space",
-        r"disk quota exceeded",
-        r"rbd operation timeout",
-    ),
-    "store_config": (
-        r"error in store configuration",
-        r"store for scheme [a-z+]+ not found",
-        r"store for identifier \S+ not found",
-        r"unknown scheme",
-        r"invalid directory specified in filesystem configuration",
-        r"specified an invalid .*filesystem",
-        r"could not find .*backend",
-        r"store '[^']*' does not exist",
-        r"unable to create datadir",
-        r"badstoreconfiguration",
-    ),
-    "store_permissions": (
-        r"insufficient permissions on image storage media",
-        r"permission denied",
-        r"errno 13",
-        r"storagewritedenied",
-        r"operation not permitted",
-    ),
-    "worker_crash": (
-        r"died, killed by signal",
-        r"worker [0-9]+ \(pid: [0-9]+\) died",
-        r"killed by signal 9",
-        r"child [0-9]+ killed by signal",
-        r"harakiri",
-        r"out of memory",
-        r"killed process [0-9]+",
-        r"oom-kill",
-    ),
-    "interrupted_upload": (
-        r"error during read\([0-9]+\) on wsgi.input",
-        r"client disconnected",
-        r"disconnected after writing",
-        r"timeout during read",
-        r"unable to receive chunked part",
-        r"uwsgi_response_write_body_do\(\) timeout",
-        r"filesystem store operation timed out",
-        r"unable to remove partial image",
-        r"cleaning up .*partial upload",
-        # HAProxy httplog termination state: client (c) or server (s) side aborted the request
-        r"glance\S* \S+ \S+ (504|408) .* [cs][dhr]-- ",
-    ),
-    "checksum_mismatch": (
-        r"checksum verification failed",
-        r"invalid checksum",
-        r"checksum mismatch",
-        r"signature verification failed",
-        r"hash .*does not match",
-        r"image data .*not found",
-        r"could not be found after upload",
-    ),
-    "quota": (
-        r"exceeds the storage quota",
-        r"incoming image is too large",
-        r"will exceed the limit",
-        r"would exceed",
-        r"quota exceeded",
-        r"over (the )?(quota|limit)",
-        r"imagesizelimitexceeded",
-    ),
-}
+    cause.key: tuple(p.regex for p in cause.patterns if p.role == CAUSE) for cause in CAUSES if cause.patterns}
+
+_ALL: tuple[tuple[str, LogPattern, re.Pattern], ...] = tuple(
+    (cause.key, p, re.compile(p.regex, re.I)) for cause in CAUSES for p in cause.patterns)
+_NOT_CAUSES = tuple(entry for entry in _ALL if entry[1].role != CAUSE)
+_CAUSES = tuple(entry for entry in _ALL if entry[1].role == CAUSE)
 
 # Lines that belong to one root cause whatever else they mention: glance_store failing to
 # create a configured datadir says "Permission denied", but the path in the config is the fault.
 EXCLUSIVE = (
-    (re.compile(r"unable to create datadir"), "store_config"),
+    (re.compile(r"unable to create datadir", re.I), "store_config"),
 )
 
 # Lines that mention a pattern word but are not faults: never counted.
 IGNORED = (
-    re.compile(r"could not load 'cinder'|could not load 'glance\.store\.cinder"),
-    re.compile(r"no module named 'os_brick'"),
+    re.compile(r"could not load 'cinder'|could not load 'glance\.store\.cinder", re.I),
+    re.compile(r"no module named 'os_brick'", re.I),
 )
 
-_COMPILED = {rc: tuple(re.compile(p) for p in pats) for rc, pats in LOG_PATTERNS.items()}
+SUITE_REQUEST_MARK = "6863616e"  # "hcan" in hex: the first group of every request id the suite sends
+_SUITE_REQUEST = re.compile(rf"req-{SUITE_REQUEST_MARK}-[0-9a-f]{{4}}-", re.I)
+_REQUEST_ID = re.compile(r"req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
+# oslo.log prints a traceback's lines with the stamp and pid of the line they belong to, and no
+# "[request context]": such a line repeats its head line, it is not an event of its own.
+_OSLO_HEAD = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ \d+) [A-Z]+ [\w.]+ (\[)?")
+# Glance's WSGI layer restates the error of a failed request ("Caught error: ..."): the line
+# before it with the same request id is the cause.
+_RESTATED = re.compile(r"glance\.common\.wsgi \[[^\]]*\] caught error: ", re.I)
+PAIRING_WINDOW = timedelta(seconds=2)
+
+
+def suite_request_id() -> str:
+    """A request id in the form Glance and oslo.middleware accept (`req-<uuid>`) that says it is the
+    suite's own: a canary cut because its suite was killed is not a user's interrupted upload."""
+    u = uuid.uuid4().hex
+    return f"req-{SUITE_REQUEST_MARK}-{u[8:12]}-{u[12:16]}-{u[16:20]}-{u[20:32]}"
 
 
 def host_filter_patterns() -> list[str]:
-    """Python regexes (matched case-insensitively on the host, with Python's `re`) for the lines
-    any root cause cares about: the probe's log filter. Data for the probe, never code."""
-    return [p for pats in LOG_PATTERNS.values() for p in pats]
+    """Python regexes (matched case-insensitively on the host, with Python's `re`) for every line any
+    root cause cares about, cause or not (consequence, cleanup and start-up lines are needed to show
+    them beside their cause): the probe's log filter. Data for the probe, never code."""
+    return list(dict.fromkeys(p.regex for _, p, _ in _ALL))
 
 
 def combined_pattern() -> str:
-    """One regex for the remote awk filter: any line any root cause cares about."""
-    return "|".join(p for pats in LOG_PATTERNS.values() for p in pats)
+    """One regex for the remote filter: any line any root cause cares about."""
+    return "|".join(host_filter_patterns())
+
+
+@dataclass(frozen=True)
+class Meaning:
+    role: str
+    root_causes: tuple[str, ...]
+    fault: str | None = None
+
+
+def role_of(text: str) -> Meaning | None:
+    """What one line means on its own: None for a line no pattern knows (or one that is noise)."""
+    if any(ig.search(text) for ig in IGNORED):
+        return None
+    for key, pattern, rx in _NOT_CAUSES:
+        if rx.search(text):
+            return Meaning(pattern.role, (key,), pattern.fault)
+    for rx, key in EXCLUSIVE:
+        if rx.search(text):
+            return Meaning(CAUSE, (key,))
+    found = [(key, pattern) for key, pattern, rx in _CAUSES if rx.search(text)]
+    if not found:
+        return None
+    keys = tuple(dict.fromkeys(key for key, _ in found))
+    return Meaning(CAUSE, keys, next((p.fault for _, p in found if p.fault), None))
 
 
 def root_causes_of(line: str) -> list[str]:
-    low = line.lower()
-    if any(ig.search(low) for ig in IGNORED):
-        return []
-    for pattern, root_cause in EXCLUSIVE:
-        if pattern.search(low):
-            return [root_cause]
-    return [rc for rc, pats in _COMPILED.items() if any(p.search(low) for p in pats)]
+    """The root causes one line is evidence for: none unless it is a cause line."""
+    meaning = role_of(line)
+    return list(meaning.root_causes) if meaning and meaning.role == CAUSE else []
 
 
 @dataclass(frozen=True)
@@ -166,5 +152,76 @@ def within(lines, now_local: datetime, window: timedelta, undated_ok: bool = Fal
             yield line
 
 
-def lines_for(root_cause: str, lines) -> list[LogLine]:
-    return [line for line in lines if root_cause in root_causes_of(line.text)]
+@dataclass(frozen=True)
+class Reading:
+    """A matched line and what it means in its neighbourhood."""
+
+    line: LogLine
+    role: str
+    root_causes: tuple[str, ...]
+    fault: str | None = None
+    cause: LogLine | None = None  # for any other role: the cause line it follows, when there is one
+    own: bool = False             # the suite's own canary request
+
+    @property
+    def counts(self) -> bool:
+        return self.role == CAUSE and not self.own
+
+
+def _ids(text: str) -> set[str]:
+    return {m.group(0).lower() for m in _REQUEST_ID.finditer(text)}
+
+
+def read(lines, own_ids=()) -> list[Reading]:
+    """Every matched line with its role, in the order given (a log's order).
+
+    A cause line that Glance's WSGI layer restates for the same request ("Caught error: ..."
+    after "Failed to upload ...") or its own traceback repeats is a consequence of the first.
+    `own_ids`: request ids and image ids of the suite's own requests, known to the run.
+    """
+    own = {i.lower() for i in own_ids if i}
+    out: list[Reading] = []
+    by_request: dict[tuple[str, str], Reading] = {}   # (source, request id) -> its first cause
+    by_head: dict[tuple[str, str], Reading] = {}      # (source, oslo stamp + pid) -> its cause
+    last_cause: dict[str, Reading] = {}               # source -> the latest cause line
+    for line in lines:
+        meaning = role_of(line.text)
+        if meaning is None:
+            continue
+        ids = _ids(line.text)
+        low = line.text.lower()
+        mine = any(_SUITE_REQUEST.search(i) for i in ids) or bool(own & ids) or any(i in low for i in own)
+        head = _OSLO_HEAD.search(line.text)
+        head_key = (line.source, head.group(1)) if head else None
+        first = next((by_request[(line.source, i)] for i in sorted(ids) if (line.source, i) in by_request), None)
+        traceback = bool(head_key and not head.group(2))
+        if first is None and traceback:
+            first = by_head.get(head_key)
+        role, parent = meaning.role, None
+        if (role == CAUSE and first is not None and set(meaning.root_causes) & set(first.root_causes)
+                and (traceback or _RESTATED.search(line.text))):
+            role, parent = CONSEQUENCE, first
+        elif role != CAUSE:
+            parent = first if first is not None or ids else _adjacent(last_cause.get(line.source), line)
+        reading = Reading(line, role, meaning.root_causes, meaning.fault, parent.line if parent else None,
+                          own=mine or bool(parent and parent.own))
+        out.append(reading)
+        if role == CAUSE:
+            for i in ids:
+                by_request.setdefault((line.source, i), reading)
+            if head_key:
+                by_head[head_key] = reading
+            last_cause[line.source] = reading
+    return out
+
+
+def _adjacent(cause: Reading | None, line: LogLine) -> Reading | None:
+    """The cause line just before `line` on its source, when it is close enough in time."""
+    if cause is None or cause.line.when is None or line.when is None:
+        return None
+    return cause if abs(line.when - cause.line.when) <= PAIRING_WINDOW else None
+
+
+def lines_for(root_cause: str, lines, own_ids=()) -> list[LogLine]:
+    """The cause lines of one root cause: what a log check counts."""
+    return [r.line for r in read(lines, own_ids) if r.counts and root_cause in r.root_causes]

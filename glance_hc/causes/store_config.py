@@ -1,0 +1,77 @@
+"""Root cause 2: a store misconfigured or disabled (default_backend, store sections, a datadir that
+does not exist or cannot be created, a Ceph client without its files)."""
+from glance_hc.causes.model import Cause, LogPattern, Rule
+
+_LOGS = "tests/data/logs"
+
+CAUSE = Cause(
+    key="store_config",
+    title="Store misconfigured or disabled",
+    runbook_step="Root cause 2",
+    symptom="Uploads fail with 410 'Error in store configuration. Adding images to store is disabled' "
+            "or HTTP 500 before any byte flows.",
+    remediation=(
+        "Make `default_backend` name one of `enabled_backends`, and give every enabled backend its own "
+        "section with a valid store type.",
+        "Create the store directory (or Ceph pool) the config names, then restart glance-api so the "
+        "store is re-initialised.",
+        "Compare glance-api.conf across controllers; a drifted copy breaks one node only.",
+    ),
+    patterns=(
+        LogPattern(r"error in store configuration", source="glance/api/v2/image_data.py StoreAddDisabled"),
+        LogPattern(r"store for scheme [a-z+]+ not found", source="glance_store/backend.py"),
+        LogPattern(r"store for identifier [^ ]+ not found", source=f"{_LOGS}/glance-api.log",
+                   examples=("Unhandled error: RuntimeError: Store for identifier nosuchstore not found",)),
+        LogPattern(r"unknown scheme", source="glance_store/exceptions.py UnknownScheme"),
+        LogPattern(r"invalid directory specified in filesystem configuration|specified an invalid .*filesystem",
+                   source="glance_store/_drivers/filesystem.py"),
+        LogPattern(r"could not find .*backend", source="glance_store/multi_backend.py"),
+        LogPattern(r"store '[^']*' does not exist", source="glance_store/multi_backend.py"),
+        LogPattern(r"unable to create datadir", source=f"{_LOGS}/glance-api.log",
+                   examples=("Unable to create datadir: /var/lib/glance/cheap/: FileExistsError: [Errno 17] "
+                             "File exists: '/var/lib/glance/cheap/'",)),
+        LogPattern(r"badstoreconfiguration|could not be configured correctly", source=f"{_LOGS}/glance-api.log",
+                   examples=("Failed to configure store correctly: Store filesystem could not be configured "
+                             "correctly. Reason: Unable to create datadir",)),
+        # The store's directory vanished under a running worker (unmounted, moved): the open of the
+        # image file fails with ENOENT and the upload ends in the catch-all 500.
+        LogPattern(r"(internal error: filenotfounderror|caught error): \[errno 2\] no such file or directory",
+                   source=f"{_LOGS}/issue17/vanished/glance-api.log", fault="store directory missing",
+                   examples=("Caught error: [Errno 2] No such file or directory: '/var/lib/glance/cheap/",)),
+    ),
+    rules=(
+        Rule("store-disabled-missing-dir", "store_config",
+             "the store is disabled: its directory does not exist and glance-api could not create it "
+             "(check filesystem_store_datadir)", statuses=(410,), body=r"error in store configuration",
+             log=r"unable to create datadir", fault="store directory missing",
+             source="lab fault store-dir-unusable (tests/data/logs/glance-api.log)"),
+        Rule("store-disabled-rbd-client-files", "store_config",
+             "the store is disabled: the host checks find its ceph conf or keyring missing (Glance's "
+             "librados then speaks of a missing keyring or of permission denied)", statuses=(410,),
+             body=r"error in store configuration", log=r"rbd store [^ ]+: [^ ]+ missing \(",
+             fault="Ceph client files missing", source="tests/unit/test_rbd.py (probe findings as context)"),
+        Rule("store-disabled", "store_config",
+             "the store is disabled: glance-api could not configure it (missing or unusable directory, "
+             "pool or credentials)", statuses=(410,), body=r"error in store configuration",
+             examples=("store-disabled-410",)),
+        Rule("store-timeout", "store_config", "the store did not complete an operation in time",
+             statuses=(503,), body=r"operation timed out|check storage health", examples=("store-timeout-503",)),
+        Rule("unknown-store", "store_config", "glance-api does not know the store the upload asked for",
+             statuses=(400,), body=r"store for identifier .* not found|unknown scheme|"
+                                   r"store '[^']*' (does not exist|is not configured)",
+             examples=("unknown-store-400",)),
+        Rule("500-store-dir-missing", "store_config",
+             "internal error: the store's directory does not exist (unmounted or moved under the running "
+             "glance-api)", statuses=(500,), log=r"\[errno 2\] no such file or directory",
+             log_cause="store_config", fault="store directory missing",
+             remediation=("Mount or recreate the store directory the config names "
+                          "(`filesystem_store_datadir`), owned by the glance user, then restart glance-api.",),
+             source="tests/data/logs/issue17/vanished (lab, by hand: the cheap store unmounted and moved)"),
+        Rule("500", "store_config",
+             "glance-api failed with an internal error the log does not explain; a glance-api that answers "
+             "500 to every call most often has a broken store configuration (default_backend, store "
+             "sections)", statuses=(500,), examples=("internal-error-500",)),
+        Rule("wrong-store", "store_config", "the image landed in another store than the one asked for",
+             statuses=("wrong-store",), source="the canary's own check of the image record"),
+    ),
+)

@@ -1,0 +1,45 @@
+"""Root cause 1: the store backend is full (a file store's filesystem, a Ceph pool, a Swift quota)."""
+from glance_hc.causes.model import Cause, LogPattern, Rule
+
+_API = "tests/data/api"
+
+CAUSE = Cause(
+    key="store_full",
+    title="Store backend full",
+    runbook_step="Root cause 1",
+    symptom="Uploads fail with 413 'Image storage media is full' or Errno 28; the image returns to queued.",
+    remediation=(
+        "Free or grow the store: delete unused and killed images (`openstack image list --status killed`), "
+        "extend the filesystem or raise the Ceph pool quota.",
+        "Alert before it happens: page when any store crosses 80% usage "
+        "(`df -h /var/lib/glance/images`, `ceph df` pool usage, Swift account usage).",
+        "Keep free space above the largest image users upload.",
+    ),
+    patterns=(
+        LogPattern(r"image storage media is full", examples=(
+            "Image storage media is full: There is not enough disk space on the image storage media.",),
+            source=f"{_API}/store-full-413.json"),
+        LogPattern(r"no space left on device", source="glance_store/_drivers/filesystem.py (ENOSPC)"),
+        LogPattern(r"errno 28", source="glance_store/_drivers/filesystem.py (ENOSPC)"),
+        LogPattern(r"not enough disk space|no enough disk space",
+                   source="glance_store/exceptions.py StorageFull"),
+        LogPattern(r"disk quota exceeded|errno 122", source="EDQUOT from a quota'd filesystem"),
+        LogPattern(r"rbd operation timeout", source="glance_store/_drivers/rbd.py: writes to a pool at "
+                   "its quota block until librados gives up"),
+    ),
+    rules=(
+        # 413: glance answers it for a full store and for every kind of quota
+        Rule("store-full", "store_full", "the store has no room left for the image", statuses=(413,),
+             body=r"storage media is full|not enough disk space|no enough disk space|no space left",
+             examples=("store-full-413",)),
+        Rule("413-disk-full-log", "store_full", "HTTP 413 and the log says the disk is full", statuses=(413,),
+             log_cause="store_full", source="a 413 whose body was lost behind HAProxy (tests/data/api/README)"),
+        Rule("500-ceph-blocked", "store_full",
+             "internal error: Ceph held the write until it timed out, as it does for a pool at its quota "
+             "or a full cluster", statuses=(500,), log=r"rbd operation timeout|rbd\.timeout|rados.*timed out",
+             fault="Ceph pool at its quota or cluster full",
+             source="lab fault rbd-pool-quota (tests/e2e/test_fault_matrix.py)"),
+        Rule("500-disk-full", "store_full", "internal error, and the log says the disk is full",
+             statuses=(500,), log_cause="store_full", examples=("internal-error-500-enospc",)),
+    ),
+)

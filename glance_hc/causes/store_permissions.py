@@ -1,0 +1,65 @@
+"""Root cause 3: glance-api may not write the store: file modes and owners, an unreadable Ceph
+keyring or missing caps, and a store filesystem mounted read-only.
+
+A read-only filesystem (EROFS) is filed here, not under store_config: its effect is the one a
+permission problem has - the worker cannot write the store. glance_store's start-up write check
+(os.access W_OK fails on a read-only mount) disables the store as it does for a directory the user
+may not write (410), and under a running worker the open of the image file fails (500). The host
+check that finds it is the worker user's write test of store_permissions; the fix is the mount.
+"""
+from glance_hc.causes.model import Cause, LogPattern, Rule
+
+_RO = "tests/data/logs/issue17/read-only/glance-api.log"
+READ_ONLY = "read-only filesystem"
+
+CAUSE = Cause(
+    key="store_permissions",
+    title="Permissions on the store",
+    runbook_step="Root cause 3",
+    symptom="Uploads fail with 410 or 503 and 'Permission denied' in the log.",
+    remediation=(
+        "Give the glance-api worker user ownership of the store directory: "
+        "`chown -R glance:glance /var/lib/glance/images && chmod 750 /var/lib/glance/images`.",
+        "For Ceph, make the keyring readable by that user and give client.glance "
+        "`profile rbd pool=images` caps.",
+        "Restart glance-api after fixing so disabled stores come back.",
+    ),
+    patterns=(
+        LogPattern(r"insufficient permissions on image storage media",
+                   source="glance/api/v2/image_data.py StorageWriteDenied"),
+        LogPattern(r"permission denied|errno 13", source="EACCES"),
+        LogPattern(r"storagewritedenied|permission to write", source="glance_store/_drivers/filesystem.py"),
+        LogPattern(r"operation not permitted", source="EPERM"),
+        LogPattern(r"read-only file system|errno 30", source=_RO, fault=READ_ONLY, examples=(
+            "Failed to upload image data due to internal error: OSError: [Errno 30] Read-only file system: "
+            "'/var/lib/glance/cheap/",
+            "Caught error: [Errno 30] Read-only file system: '/var/lib/glance/cheap/")),
+    ),
+    rules=(
+        Rule("store-disabled-read-only", "store_permissions",
+             "the store is disabled: its filesystem is mounted read-only, so glance-api cannot write it",
+             statuses=(410,), body=r"error in store configuration", log=r"read-only file system|errno 30",
+             fault=READ_ONLY, source=f"{_RO} (the same EROFS at store start-up)",
+             remediation=("Find why the store's filesystem is read-only (`findmnt -o TARGET,OPTIONS "
+                          "/var/lib/glance/images`; the kernel log for I/O errors that forced a remount), fix "
+                          "it and remount it read-write, then restart glance-api.",)),
+        Rule("store-disabled-permissions", "store_permissions",
+             "the store is disabled: glance-api could not use it, and the logs or the host checks show a "
+             "permission error (a directory it may not write, a keyring it may not read)",
+             statuses=(410,), body=r"error in store configuration", log_cause="store_permissions",
+             examples=("store-disabled-410-permission-denied",)),
+        Rule("write-denied", "store_permissions", "glance-api was refused write access to the store",
+             statuses=(503,), body=r"insufficient permissions|permission to write",
+             examples=("write-denied-503",)),
+        Rule("500-read-only", "store_permissions",
+             "internal error: the store's filesystem is mounted read-only, so glance-api cannot write the "
+             "image", statuses=(500,), log=r"read-only file system|errno 30", fault=READ_ONLY,
+             examples=("read-only-store-500",),
+             remediation=("Find why the store's filesystem is read-only (`findmnt -o TARGET,OPTIONS "
+                          "/var/lib/glance/images`; the kernel log for I/O errors that forced a remount), fix "
+                          "it and remount it read-write (`mount -o remount,rw ...`).",
+                          "Delete the images the failed uploads left in queued.")),
+        Rule("500-permissions", "store_permissions", "internal error, and the log shows a permission error",
+             statuses=(500,), log_cause="store_permissions", source="EACCES outside glance_store's mapping"),
+    ),
+)
