@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from glance_hc.uwsgi import UwsgiError, merge, parse_argv, parse_ini
+from glance_hc.uwsgi import UwsgiError, Value, merge, parse, parse_argv, parse_command, parse_ini, read_number
 
 DATA = Path(__file__).parent.parent / "data" / "uwsgi"
 
@@ -202,3 +202,105 @@ def test_ini_section_can_be_chosen():
 def test_unreadable_ini(text, message):
     with pytest.raises(UwsgiError, match=message):
         parse_ini(text)
+
+
+# --------------------------------------------------------------- includes and placeholders, as uWSGI reads them
+INCLUDES = DATA / "includes"
+CAPTURE = "/tmp/hc-uwsgi-capture"  # where tests/data/uwsgi/includes was when uWSGI 2.0.31 read it
+INCLUDE_FILES = {f"{CAPTURE}/{name}": (INCLUDES / name).read_text()
+                 for name in ("glance-api-uwsgi.ini", "tuning.ini", "limit-post.txt")}
+
+
+def show_config() -> list[tuple[str, str]]:
+    """What `uwsgi --ini ... --show-config` printed for these files (HC_HTTP_TIMEOUT=1800)."""
+    lines = (INCLUDES / "show-config.txt").read_text().splitlines()
+    pairs = [tuple(part.strip() for part in line.split("=", 1)) for line in lines if " = " in line]
+    return [(k, v) for k, v in pairs if k not in ("ini", "show-config")]
+
+
+def test_includes_and_placeholders_read_as_uwsgi_2_0_31_read_them():
+    options = parse(INCLUDE_FILES[f"{CAPTURE}/glance-api-uwsgi.ini"], f"{CAPTURE}/glance-api-uwsgi.ini",
+                    files=INCLUDE_FILES, env={"HC_HTTP_TIMEOUT": "1800"})
+    ours = [(s.key, s.value) for s in options.settings if s.name != "\x00placeholder"]
+    assert ours == show_config()
+    assert options.value("harakiri") == Value("harakiri", 3600, "3600", f"{CAPTURE}/glance-api-uwsgi.ini:7")
+    assert options.value("socket-timeout").number == 900  # %(later): an option set further down
+    assert options.value("limit-post").number == 64 << 30  # @(file), its newline chomped
+    assert options.value("chunked-input-limit").number == 4194304  # set again after the include
+    assert options.value("listen").origin == f"{CAPTURE}/tuning.ini:3"
+    assert options.value("processes").origin == f"{CAPTURE}/glance-api-uwsgi.ini:20"  # %p:override
+    assert options.value("post-buffering").unknown.startswith("%(nope) names no option")
+    assert options.value("buffer-size") == Value(
+        "buffer-size", 32, "32k", f"{CAPTURE}/glance-api-uwsgi.ini:17",
+        note="uWSGI reads '32k' as 32: it takes the leading digits only")
+
+
+def test_without_the_process_environment_an_env_placeholder_is_unknown():
+    options = parse(INCLUDE_FILES[f"{CAPTURE}/glance-api-uwsgi.ini"], f"{CAPTURE}/glance-api-uwsgi.ini",
+                    files=INCLUDE_FILES)
+    value = options.value("http-timeout")
+    assert value.number is None and value.raw == "$(HC_HTTP_TIMEOUT)"
+    assert value.unknown == "$(HC_HTTP_TIMEOUT) comes from the uWSGI process's environment, which was not read"
+
+
+@pytest.mark.parametrize(
+    ("file_errors", "reason"),
+    [({}, "the probe did not fetch it"), ({"/etc/glance/extra.ini": "Permission denied"}, "Permission denied")],
+)
+def test_an_include_that_was_not_read_makes_what_follows_it_unknown(file_errors, reason):
+    text = "[uwsgi]\nsocket-timeout = 30\nini = /etc/glance/extra.ini\nprocesses = 2\n"
+    options = parse(text, "/etc/glance/glance-api-uwsgi.ini", files={}, file_errors=file_errors)
+    assert options.value("harakiri").unknown == (
+        f"/etc/glance/extra.ini, included at /etc/glance/glance-api-uwsgi.ini:3, may set harakiri and could "
+        f"not be read ({reason})")
+    assert options.value("socket-timeout").unknown is not None  # the include may override it
+    assert options.value("processes").number == 2  # set after the include: known
+    assert options.unread[0].path == "/etc/glance/extra.ini"
+
+
+@pytest.mark.parametrize(
+    ("line", "unknown"),
+    [
+        ("harakiri = %(x)", "%(x) names no option or placeholder of the files read"),
+        ("harakiri = %(%k * 10)", "%(%k * 10) is an expression uWSGI computes at run time"),
+        ("harakiri = @(/etc/glance/harakiri)", "@(/etc/glance/harakiri) is the content of /etc/glance/harakiri"),
+        ("harakiri = $(H)", "$(H) is not set in the uWSGI process's environment"),
+    ],
+)
+def test_placeholders_that_cannot_be_resolved_are_unknown(line, unknown):
+    options = parse(f"[uwsgi]\n{line}\n", "/etc/glance/u.ini", files={}, env={})
+    assert options.value("harakiri").unknown.startswith(unknown)
+    assert options.value("harakiri").number is None
+
+
+def test_set_placeholder_and_magic_variables():
+    text = "[uwsgi]\nset-placeholder = t=600\nsocket-timeout = %(t)\nlogto = %d%n.log\n"
+    options = parse(text, "/etc/glance/glance-api-uwsgi.ini")
+    assert options.value("socket-timeout").number == 600
+    assert options.last("logto") == "/etc/glance/glance-api-uwsgi.log"
+
+
+@pytest.mark.parametrize(
+    ("text", "number", "note"),
+    [("900", 900, None), (" 900 ", 900, None), ("32M", 32, "uWSGI reads '32M' as 32: it takes the leading digits only"),
+     ("30S", 30, "uWSGI reads '30S' as 30: it takes the leading digits only"), ("", 0, "uWSGI reads '' as 0: it takes "
+     "the leading digits only"), ("9" * 5000, None, None)],
+)
+def test_read_number_is_atoi(text, number, note):
+    value, why = read_number(text)
+    assert value == number
+    assert why == note or (number is None and "absurd" in why)
+
+
+def test_command_line_with_ini_from_fetched_files():
+    options = parse_command(["/opt/venv/bin/uwsgi", "--ini", f"{CAPTURE}/glance-api-uwsgi.ini", "--harakiri", "60"],
+                            files=INCLUDE_FILES, env={"HC_HTTP_TIMEOUT": "5"})
+    assert options.value("harakiri").number == 60 and options.value("harakiri").origin == "argv"
+    assert options.value("http-timeout").number == 5
+
+
+def test_lab_ini():
+    options = parse((DATA / "lab-glance-api-uwsgi.ini").read_text(), "/etc/glance/glance-api-uwsgi.ini")
+    assert options.value("socket-timeout") == Value("socket-timeout", 900, "900", "/etc/glance/glance-api-uwsgi.ini:5")
+    assert options.value("harakiri", 0) == Value("harakiri", 0, None, "uWSGI default")
+    assert options.unread == []
