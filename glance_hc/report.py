@@ -34,9 +34,10 @@ from typing import Any
 
 import pytest
 
+from glance_hc import history, trends  # run history, forecasts, pictures (issue 22)
 from glance_hc.catalogue import API_SCOPE, HOST_SCOPE, ROOT_CAUSES
 from glance_hc.sizes import KIB, human
-from glance_hc.redact import MASK, is_secret_name, redact, redact_obj
+from glance_hc.redact import MASK, clip, is_secret_name, redact, redact_obj
 
 CONTEXT_KEY = pytest.StashKey[dict]()
 # A canary that failed names the root cause it classified; the report files it there.
@@ -268,24 +269,21 @@ def short_failure_message(report) -> str:
     """The assertion message, not the traceback: what the operator reads first."""
     crash = getattr(report.longrepr, "reprcrash", None)
     text = crash.message if crash is not None and crash.message else report.longreprtext
-    lines = [line for line in (text or "").splitlines() if line.strip()]
+    lines = [line for line in redact(text or "").splitlines() if line.strip()]
     if crash is None:
         lines = lines[-MESSAGE_MAX_LINES:]
-    text = "\n".join(lines[:MESSAGE_MAX_LINES])
-    if len(text) > MESSAGE_MAX_CHARS:
-        text = text[: MESSAGE_MAX_CHARS - 3] + "..."
-    return text
+    return clip("\n".join(lines[:MESSAGE_MAX_LINES]), MESSAGE_MAX_CHARS)
 
 
 def skip_reason(report) -> str:
     if hasattr(report, "wasxfail"):
-        return f"xfail: {report.wasxfail}".rstrip(": ")
+        return redact(f"xfail: {report.wasxfail}".rstrip(": "))
     longrepr = report.longrepr
     if isinstance(longrepr, tuple) and len(longrepr) == 3:
         reason = str(longrepr[2])
     else:
         reason = report.longreprtext or ""
-    return reason.removeprefix("Skipped: ")
+    return redact(reason.removeprefix("Skipped: "))
 
 
 class HealthCollector:
@@ -356,7 +354,7 @@ class HealthCollector:
         return redact_obj([record.as_dict() for record in self.records.values()])
 
     def health_document(self) -> dict:
-        return {
+        return history.annotate(self.config, {  # + the `changes` and `forecasts` blocks with --history
             "verdict": self.verdict,
             "started": self.started_at.isoformat(timespec="seconds"),
             "duration": round(self.duration, 3),
@@ -364,7 +362,7 @@ class HealthCollector:
             "context": redact_obj(_jsonable(context(self.config))),
             "summary": self.summary(),
             "checks": self.check_dicts(),
-        }
+        })
 
     def pytest_keyboard_interrupt(self, excinfo) -> None:
         # pytest also stops on collection errors through Session.Interrupted: that run is judged
@@ -389,6 +387,8 @@ class HealthCollector:
             path = self._output_path(prom_textfile)
             _write_atomically(path, render_prom_textfile(self))
             self.written.append(path)
+        if history.record(self.config, self.health_document()):  # --history DIR keeps this run
+            self.written.append(history.of(self.config).saved)
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
         if self.records and not any(r.root_cause for r in self.records.values()):
@@ -413,19 +413,38 @@ def _jsonable(obj):
 
 
 def _write_atomically(path: Path, text: str) -> None:
-    """Readers (node_exporter, CI) must never see a half-written file."""
+    """Readers (node_exporter, CI) must never see a half-written file: a temporary file in
+    the same directory, renamed over the report.
+
+    The report holds evidence from the hosts, so it gets the mode any new file of the caller
+    gets (0666 less the umask), never more: who may read it is the operator's umask and the
+    directory's group to decide (README, "Reports and their permissions").
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp's 0600 widened to what open() would give
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp_name, 0o644)
         os.replace(tmp_name, path)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    """The process umask, read without changing it (Linux); else set and restored at once."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
 
 
 # --------------------------------------------------------------------------
@@ -539,6 +558,7 @@ def render_prom_textfile(collector: HealthCollector) -> str:
         help_text = f"Measured by the health checks (unit: {unit})." if unit else "Measured by the health checks."
         lines += [f"# HELP {name} {prom_escape(help_text)}", f"# TYPE {name} gauge"]
         lines += [f"{name}{label_text} {value}" for label_text, value in samples.values()]
+    lines += history.prom_lines(collector.config, collector.health_document())  # alert level, changes, forecasts
     return "\n".join(lines) + "\n"
 
 
@@ -590,10 +610,55 @@ def pytest_runtest_makereport(item: pytest.Item, call):
     """
     report = yield
     for name, value in check_identity(item).items():
-        setattr(report, f"hc_{name}", value)
+        setattr(report, f"hc_{name}", None if value is None else redact(value))
+    return redact_report(report)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector):
+    """A module that fails to import shows its traceback (and any secret in it) too."""
+    return redact_report((yield))
+
+
+def redact_report(report):
+    """The one choke point for what a report carries out of the process.
+
+    JUnit XML (properties, failure and skip messages, system-out), pytest-html, the
+    terminal and the collector's records all read these fields: captured output, the
+    traceback, an xfail reason and every user property (``record_property`` and the
+    suite's ``hc_*`` records: titles, commands, bodies, metric labels).
+    """
     report.sections = [(header, redact(content)) for header, content in report.sections]
     report.longrepr = redacted_longrepr(report.longrepr)
+    if isinstance(getattr(report, "wasxfail", None), str):
+        report.wasxfail = redact(report.wasxfail)
+    if getattr(report, "user_properties", None):
+        report.user_properties = [
+            (redact(str(name)), redact_property(value)) for name, value in report.user_properties
+        ]
     return report
+
+
+def redact_property(value):
+    """A user property as it will be written: JUnit writes str(value), so an object
+    the redaction cannot look into is turned into its redacted text."""
+    if value is None or isinstance(value, (bool, int, float, str, dict, list, tuple)):
+        return redact_obj(value)
+    return redact(str(value))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """`record_testsuite_property` values go to junit.xml without a report: redact them
+    before the junitxml plugin writes the file (its sessionfinish runs after this one)."""
+    try:
+        from _pytest.junitxml import xml_key  # noqa: PLC0415 - pytest's own key, no public API
+    except ImportError:
+        return
+    xml = session.config.stash.get(xml_key, None)
+    properties = getattr(xml, "global_properties", None)
+    if properties:
+        properties[:] = [(redact(str(name)), redact(str(value))) for name, value in properties]
 
 
 @dataclass
@@ -816,6 +881,7 @@ def render_summary_html(collector: HealthCollector) -> list[str]:
     parts.append(_matrix_html(checks, run_context))
     parts.append(_failures_html(checks))
     parts.append(_skips_html(checks))
+    parts.append(trends.html_section(collector.config, collector.health_document()))  # history, pictures
     parts.append(_figures_html(checks))
     parts.append(_context_html(collector, run_context))
     parts.append(_cells_html(checks, run_context))
@@ -1134,7 +1200,7 @@ def _cells_html(checks: list[dict], run_context: dict) -> str:
             if outcome in (FAILED, ERROR, SKIPPED):
                 line += f'<a href="#{check["anchor"]}">{_esc(check["claim"])}</a>'
                 if check["message"]:
-                    line += f' <span class="hc-muted">- {_esc(check["message"].splitlines()[0][:200])}</span>'
+                    line += f' <span class="hc-muted">- {_esc(clip(check["message"].splitlines()[0], 200, marker=""))}</span>'
             else:
                 line += _esc(check["claim"])
             items.append(f"<li>{line}</li>")

@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
+import stat
 from pathlib import Path
 
 import pytest
 
+from glance_hc import report
 from glance_hc.catalogue import ROOT_CAUSES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -391,6 +394,110 @@ def test_planted_password_never_reaches_an_output_file(suite):
     assert PLANTED_PASSWORD not in terminal
     assert "connecting with password=***" in terminal
     assert "FAILED test_checks.py::test_conf - AssertionError: login refused, password = ***" in terminal
+
+
+# Every format redaction knows, planted where a check may put it: an evidence title,
+# command and body, a record_property value (text and dict), a metric label, a suite
+# property, a skip, an xfail, an assertion message, captured output, a collection error.
+PLANTED = {
+    "cephx key": "AQCxPl4ntedCephxKeyForTheJunitTest0123==",
+    "aws key id": "AKIAHCPLANTED0TEST1Z",
+    "aws secret": "Pl4ntedAwsSecret/K7MDENG+bPxRfiCYzz",
+    "cookie": "sessionid=Pl4ntedC00kie; csrftoken=Pl4ntedCsrf",
+    "ansible password": "Pl4nted;Ansible Pass",
+    "json credential": "Pl4ntedCred,with&odd chars",
+    "pgp key body": "lQOYBGPl4ntedPgpBodyLineABCDEFGHIJKLMNOPQRSTUVWXYZ012345",
+    "jwt": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJQbDRudGVkIn0.Pl4ntedSignatureAbCdEfGhIjKlMnOp",
+    "fernet": "gAAAAABPl4ntedFernetTokenForTheJunitTest0123456789abcdefABCDEF_-",
+    "db password": "Pl4nted;Db,Pw&x y",
+    "cut password": "Pl4ntedCutAt300Chars",
+}
+PLANTED_TEXT = "\n".join([
+    f"[client.glance]\nkey = {PLANTED['cephx key']}",
+    f"s3 access key {PLANTED['aws key id']} aws_secret_access_key={PLANTED['aws secret']}",
+    f"< Set-Cookie: {PLANTED['cookie']}",
+    f"ctl1 ansible_host=10.0.0.11 ansible_ssh_pass={PLANTED['ansible password']} ansible_user=root",
+    '{"Credential": "' + PLANTED["json credential"] + '", "id": "c1"}',
+    "-----BEGIN PGP PRIVATE KEY BLOCK-----\n\n" + PLANTED["pgp key body"] + "\n-----END PGP PRIVATE KEY BLOCK-----",
+    f"id token {PLANTED['jwt']} accepted",
+    f"X-Subject-Token: {PLANTED['fernet']}",
+    f"connection = mysql+pymysql://glance:{PLANTED['db password']}@db/glance",
+])
+JUNIT_SOURCE = f"""
+import pytest
+pytestmark = [pytest.mark.host, pytest.mark.store_config]
+PLANTED_TEXT = {PLANTED_TEXT!r}
+CUT = ("x" * 280 + " password={PLANTED['cut password']}")[:300]
+
+class Opaque:
+    def __str__(self):
+        return PLANTED_TEXT
+
+def test_evidence(controller1, evidence, record_property, record_testsuite_property):
+    evidence.add("ceph.conf " + PLANTED_TEXT, PLANTED_TEXT, command="cat " + PLANTED_TEXT)
+    evidence.add("cut", CUT)
+    evidence.metric("store_used_ratio", 0.5, "ratio", {{"note": PLANTED_TEXT}})
+    record_property("raw", PLANTED_TEXT)
+    record_property("as_dict", {{"title": PLANTED_TEXT, "password": "{PLANTED['db password']}"}})
+    record_property("object", Opaque())
+    record_testsuite_property("suite_note", PLANTED_TEXT)
+    print(PLANTED_TEXT)
+    assert False, CUT
+
+def test_skips(controller1):
+    pytest.skip(PLANTED_TEXT)
+
+@pytest.mark.xfail(reason=PLANTED_TEXT, strict=False)
+def test_xfails(controller1):
+    assert False, PLANTED_TEXT
+"""
+
+
+def _planted_leaks(text: str) -> list[str]:
+    return [name for name, secret in PLANTED.items() if secret in text or secret[:10] in text]
+
+
+def test_planted_secrets_never_reach_junit_xml(suite):
+    suite.makepyfile(test_broken=f"raise ImportError({PLANTED_TEXT!r})")
+    result, health = run(suite, JUNIT_SOURCE, "-rA", "-p", "no:html", "--junitxml=out/junit.xml",
+                             "--continue-on-collection-errors")
+    junit = (suite.path / "out" / "junit.xml").read_text()
+    properties = re.findall(r'<property name="([^"]*)" value="([^"]*)"', junit)
+    names = {name for name, _value in properties}
+    assert {"hc_evidence", "hc_metric", "raw", "as_dict", "object", "suite_note"} <= names, names
+    assert "key = ***" in html.unescape(junit)  # the planted text was written, redacted
+    assert not _planted_leaks(junit), junit
+    assert not _planted_leaks(result.stdout.str() + result.stderr.str())
+    assert not _planted_leaks(json.dumps(health))
+    assert {c["outcome"] for c in health["checks"]} >= {"failed", "skipped", "error"}
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o077, 0o600), (0o022, 0o644), (0o027, 0o640)])
+def test_reports_are_written_with_the_callers_umask(suite, umask, mode):
+    previous = os.umask(umask)
+    try:
+        run(suite, PASSING, "--html=out/report.html", "--junitxml=out/junit.xml",
+            "--prom-textfile=out/glance_hc.prom")
+    finally:
+        os.umask(previous)
+    written = {p.name: stat.S_IMODE(p.stat().st_mode) for p in (suite.path / "out").rglob("*") if p.is_file()}
+    assert {"health.json", "glance_hc.prom", "junit.xml", "report.html"} <= set(written)
+    assert written == {name: mode for name in written}
+    assert not [name for name in written if name.endswith(".tmp")]
+
+
+def test_atomic_write_replaces_a_wider_file_with_the_umask_mode(tmp_path):
+    target = tmp_path / "glance_hc.prom"
+    target.write_text("old\n")
+    target.chmod(0o644)
+    previous = os.umask(0o077)
+    try:
+        report._write_atomically(target, "new\n")
+    finally:
+        os.umask(previous)
+    assert target.read_text() == "new\n"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["glance_hc.prom"]
 
 
 # --------------------------------------------------------------------------
