@@ -501,3 +501,88 @@ BAD_INPUTS: dict[str, Fault] = {
     "secret-in-log": Fault("store_permissions", "a log line quoting a token and a password",
                            secret_in_log, rotate_only),
 }
+
+# ---------------------------------------------------------------- the pre-upgrade gate
+POLICY_JSON = "/etc/glance/policy.json"
+FAKE_TARGET = labctl.STATE / "hc-fake-target"
+FAKE_TARGET_REMOVED = ("rbd", "rados_connect_timeout")  # the option the fake target release lacks
+
+
+def misspelled_option() -> None:
+    """An operator means enabled_import_methods and types enabled_import_method: Glance starts,
+    ignores the line, and keeps its default import methods."""
+    edit_conf(r"^\[DEFAULT\]$", "[DEFAULT]\nenabled_import_method = glance-direct,web-download")
+    inner("restart-glance")
+
+
+def json_policy_file() -> None:
+    """A policy file still in JSON (deprecated since Wallaby), named by [oslo_policy] policy_file;
+    its one rule is Glance's own default, so what users may do does not change."""
+    labctl.in_namespace(["sh", "-c", 'cat > "$1" && chown root:glance "$1" && chmod 640 "$1"', "sh", POLICY_JSON],
+                        input='{\n    "context_is_admin": "role:admin"\n}\n', text=True)
+    edit_conf(r"^\[oslo_policy\]$", "[oslo_policy]\npolicy_file = policy.json")
+    inner("restart-glance")
+
+
+def no_json_policy_file() -> None:
+    labctl.in_namespace(["rm", "-f", POLICY_JSON])
+    revert_config()
+
+
+def fake_target_release() -> None:
+    """A stand-in for a target release that removes an option this lab sets ([rbd]
+    rados_connect_timeout): a venv-shaped tree whose interpreter is the lab venv's base python,
+    that reads the lab's own Glance and glance_store and then drops that one option from
+    glance_store's rbd driver before anything registers it. It is not a real release: the gate's
+    report names it glance_store 0.0.0+hclab.fake. Run the suite with --upgrade-to=FAKE_TARGET."""
+    import shutil  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+    import sysconfig  # noqa: PLC0415
+    from pathlib import Path  # noqa: PLC0415
+
+    version = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    base_sp = f"{labctl.VENV}/lib/python{version}/site-packages"
+    real_dist = next(Path(base_sp).glob("glance_store-*.dist-info"))
+    shutil.rmtree(FAKE_TARGET, ignore_errors=True)
+    sp = FAKE_TARGET / "lib" / f"python{version}" / "site-packages"
+    dist = sp / "glance_store-0.0.0+hclab.fake.dist-info"
+    dist.mkdir(parents=True)
+    (FAKE_TARGET / "bin").mkdir()
+    base = Path(os.path.realpath(labctl.venv_bin("python")))
+    (FAKE_TARGET / "bin" / "python3").symlink_to(base)
+    (FAKE_TARGET / "pyvenv.cfg").write_text(f"home = {base.parent}\ninclude-system-site-packages = false\n"
+                                            f"version = {sysconfig.get_python_version()}\n")
+    # the fake dist-info comes first on sys.path: it names the release and carries the real entry points
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: glance_store\nVersion: 0.0.0+hclab.fake\n")
+    shutil.copy(real_dist / "entry_points.txt", dist / "entry_points.txt")
+    (sp / "00-hc-lab-release.pth").write_text(f"import site; site.addsitedir({base_sp!r})\n")
+    (sp / "zz-hc-lab-fake-target.pth").write_text("import hc_lab_fake_target\n")
+    group, option = FAKE_TARGET_REMOVED
+    (sp / "hc_lab_fake_target.py").write_text(
+        '"""The lab\'s fake target release: glance_store without one option (lab/faults.py)."""\n'
+        "from glance_store._drivers import rbd\n"
+        f"rbd._RBD_OPTS[:] = [o for o in rbd._RBD_OPTS if o.dest != {option!r}]\n")
+    for path in [FAKE_TARGET, *FAKE_TARGET.rglob("*")]:
+        if not path.is_symlink():
+            path.chmod(0o755 if path.is_dir() else 0o644)
+
+
+def no_fake_target_release() -> None:
+    import shutil  # noqa: PLC0415
+
+    shutil.rmtree(FAKE_TARGET, ignore_errors=True)
+
+
+FAULTS.update({
+    "option-misspelled": Fault("upgrade", "enabled_import_method (sic) in controller1's glance-api.conf; restart",
+                               misspelled_option, revert_config),
+    "policy-json": Fault("upgrade", "a JSON policy file named by [oslo_policy] policy_file on controller1; restart",
+                         json_policy_file, no_json_policy_file),
+})
+# the option it removes is one of the rbd store's: a fault of the Ceph lab
+CEPH_FAULTS.update({
+    "target-removes-option": Fault("upgrade", "a fake --upgrade-to release whose glance_store lacks "
+                                              "[rbd] rados_connect_timeout (run the suite with "
+                                              "--upgrade-to=$HC_LAB_DIR/state/hc-fake-target)",
+                                   fake_target_release, no_fake_target_release),
+})
