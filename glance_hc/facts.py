@@ -1,53 +1,83 @@
-"""A host's facts, gathered once per run in two batched remote calls.
+"""A host's facts, gathered once per run in two round trips of the host probe.
 
 Phase one finds how glance-api runs (systemd unit, uWSGI process, Kolla
 container), reads its config files, haproxy.cfg, memory and the kernel's OOM
 lines. Phase two, driven by the parsed config, looks at every store directory
 (room, owner, access as the worker user) and at the log sources, filtered on
-the remote side to the lines any root cause cares about.
+the host to the lines any root cause cares about. The probe itself is
+glance_hc/probe/host_probe.py; its answers are JSON documents, turned into the
+model below (every value in them is data from the host, checked before use).
 """
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import re
-import shlex
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from glance_hc import logscan, probe_scripts, rbd, uwsgi
+from glance_hc import logscan, rbd, uwsgi
 from glance_hc.config import ConfigError, GlanceConfig
 from glance_hc.hosts import HostSpec
+from glance_hc.probe import transport
+from glance_hc.probe.transport import HostUnreachable
 
-SECTION = re.compile(r"^@@hc@@ (.*)$")
+__all__ = ["HostFacts", "Deployment", "DirFacts", "LogSource", "Process", "HostUnreachable", "gather",
+           "discover", "gather_stores_and_logs", "request_lines", "gate_results", "gate_key", "store_dirs",
+           "run_as_worker_python", "load_capture"]
 
-
-class HostUnreachable(RuntimeError):
-    """The host could not be reached or the probe could not run there."""
-
-
-def split_sections(output: str) -> list[tuple[str, str]]:
-    """`@@hc@@ name` lines open sections; a name may repeat (one per file)."""
-    sections: list[tuple[str, list[str]]] = []
-    for line in output.splitlines():
-        m = SECTION.match(line)
-        if m:
-            sections.append((m.group(1), []))
-        elif sections:
-            sections[-1][1].append(line)
-    return [(name, "\n".join(body).strip("\n")) for name, body in sections]
+# Which log sources each root cause's log check needs (by role); every other root cause needs glance's own.
+LOG_NEEDS = {
+    "worker_crash": ("glance", "uwsgi", "container"),
+    "interrupted_upload": ("glance", "uwsgi", "haproxy"),
+}
 
 
-def kv(text: str) -> dict[str, str]:
-    """`a=1 b=two` (one or many lines) into a dict."""
-    out = {}
-    for token in shlex.split(text, posix=True) if text else []:
-        if "=" in token:
-            k, v = token.split("=", 1)
-            out[k] = v
-    return out
+def load_capture(text: str) -> dict:
+    """A probe answer as captured in tests/data (one JSON document)."""
+    return json.loads(text)
+
+
+def _int(value, default: int | None = 0) -> int | None:
+    """An integer from host data, or the default: never an exception (a 5000-digit value included)."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value if abs(value) < 10 ** 30 else default
+    text = str(value if value is not None else "").strip()
+    if not text or len(text) > 30 or not text.lstrip("-").isdigit():
+        return default
+    return int(text)
+
+
+def _dict(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value) -> list:
+    return value if isinstance(value, list) else []
+
+
+def _str(value) -> str:
+    return value if isinstance(value, str) else ("" if value is None else str(value))
+
+
+@dataclass
+class LogSource:
+    """One log source of a host: read (with its lines) or failed, and why."""
+    name: str                 # "log /var/log/glance/glance-api.log", "unit glance-api.service", "ctrlog glance_api"
+    role: str                 # glance | uwsgi | haproxy | container
+    read: bool = False
+    error: str | None = None
+    note: str | None = None
+
+    def describe(self) -> str:
+        if self.read:
+            return self.name + (f" ({self.note})" if self.note else "")
+        return f"{self.name}: {self.error or 'not read'}"
 
 
 @dataclass
@@ -58,6 +88,8 @@ class Process:
     elapsed_s: int
     rss_kib: int
     args: str
+    glance_api: bool | None = None  # the probe's word: really glance-api (unit, container, owner), None: not said
+    mntns: str = ""
 
 
 @dataclass
@@ -157,13 +189,18 @@ class HostFacts:
     log_lines: list[logscan.LogLine] = field(default_factory=list)
     log_notes: list[str] = field(default_factory=list)
     log_sources_read: list[str] = field(default_factory=list)
+    log_sources: dict[str, LogSource] = field(default_factory=dict)  # name -> read or failed, and why
+    kernel_source: str | None = None
+    probe_errors: list[str] = field(default_factory=list)  # steps of the probe that failed on the host
     clock_local: datetime | None = None
     window: timedelta = timedelta(hours=1)
     round_trips: int = 0
     seconds: float = 0.0
     gate: dict[str, tuple[int, str]] | None = None  # command -> (exit code, output), on demand
+    procenv: dict[int, dict] = field(default_factory=dict)  # pid -> config_dir, ini, config_dirs (glance-api only)
     gate_tools: list[str] = field(default_factory=list)  # the gate's tools, release and policy files
     gate_shared_with: str | None = None  # the host whose gate run this one shares (same gate_key)
+    worker_python: list[dict] = field(default_factory=list)  # programs run with the gate round trip
 
     @property
     def name(self) -> str:
@@ -186,6 +223,12 @@ class HostFacts:
             if path in self.files:
                 return path
         return None
+
+    def log_sources_for(self, root_cause: str) -> tuple[list[LogSource], list[LogSource], list[LogSource]]:
+        """The log sources a root cause's log check needs, those read, and those that failed."""
+        roles = LOG_NEEDS.get(root_cause, ("glance",))
+        needed = [src for src in self.log_sources.values() if src.role in roles]
+        return needed, [s for s in needed if s.read], [s for s in needed if not s.read]
 
     def recent_lines(self, root_cause: str) -> list[logscan.LogLine]:
         """Log and kernel lines of one root cause inside the lookback window."""
@@ -234,99 +277,75 @@ class HostFacts:
 
 
 # ------------------------------------------------------------------ phase one
-def parse_processes(text: str) -> list[Process]:
+def parse_processes(items) -> list[Process]:
     procs = []
-    for line in text.splitlines():
-        parts = line.split(None, 5)
-        if len(parts) == 6 and parts[0].isdigit():
-            procs.append(Process(int(parts[0]), int(parts[1]), parts[2], int(parts[3] or 0),
-                                 int(parts[4] or 0), parts[5]))
+    for p in items if isinstance(items, list) else []:
+        if not isinstance(p, dict) or _int(p.get("pid"), None) is None:
+            continue
+        procs.append(Process(_int(p.get("pid")), _int(p.get("ppid")), _str(p.get("user")),
+                             _int(p.get("elapsed_s")), _int(p.get("rss_kib")), _str(p.get("args")),
+                             glance_api=p.get("glance_api"), mntns=_str(p.get("mntns"))))
     return procs
-
-
-def parse_systemd(text: str) -> list[dict[str, str]]:
-    units, current = [], {}
-    for line in text.splitlines() + [""]:
-        if not line.strip():
-            if current:
-                units.append(current)
-            current = {}
-        elif "=" in line:
-            k, v = line.split("=", 1)
-            current[k] = v
-    return [u for u in units if u.get("LoadState") == "loaded"]
-
-
-def parse_container(text: str) -> tuple[str | None, dict]:
-    if not text.strip():
-        return None, {}
-    first, _, rest = text.partition("\n")
-    runtime = first.split("=", 1)[1] if first.startswith("runtime=") else None
-    try:
-        data = json.loads(rest)
-    except ValueError:
-        return runtime, {}
-    if isinstance(data, list):
-        data = data[0] if data else {}
-    return runtime, data
 
 
 def parse_meminfo(text: str) -> dict[str, int]:
     out = {}
-    for line in text.splitlines():
-        m = re.match(r"^(\w+):\s+(\d+)(?: kB)?$", line.strip())
+    for line in _str(text).splitlines():
+        m = re.match(r"^(\w+):\s+(\d{1,20})(?: kB)?$", line.strip())
         if m:
             out[m.group(1)] = int(m.group(2)) * (1024 if line.strip().endswith("kB") else 1)
     return out
 
 
 def glance_processes(procs: list[Process]) -> list[Process]:
-    return [p for p in procs if re.search(r"glance-api|glance\.wsgi|glance-api-uwsgi|glance-uwsgi", p.args)]
+    """glance-api's processes; with the probe's selection (unit, container, owner) when it made one."""
+    return [p for p in procs if re.search(r"glance-api|glance\.wsgi|glance-api-uwsgi|glance-uwsgi", p.args)
+            and p.glance_api is not False]
 
 
-def discover(facts: HostFacts, sections: list[tuple[str, str]]) -> None:
-    procenv: dict[int, dict[str, str]] = {}
-    current = None
-    systemd_units: list[dict[str, str]] = []
+def _text_map(value) -> dict[str, str]:
+    return {k: v for k, v in value.items() if isinstance(k, str) and isinstance(v, str)} if isinstance(
+        value, dict) else {}
+
+
+def discover(facts: HostFacts, doc: dict) -> None:
+    """Phase one's answer (and, for a docker:// or podman:// host, `container_outside`) into facts."""
+    if not isinstance(doc, dict):
+        raise ValueError("the probe's answer is not a JSON object")
+    who = doc.get("whoami") if isinstance(doc.get("whoami"), dict) else {}
+    facts.user, facts.privilege = _str(who.get("user")) or None, _str(who.get("privilege") or doc.get("privilege")) or None
+    facts.hostname, facts.mount_ns = _str(who.get("host")) or None, _str(who.get("mntns")) or None
+    facts.probe_errors += [f"{e.get('step')}: {e.get('error')}" for e in _list(doc.get("errors")) if isinstance(e, dict)]
+    systemd_units = [u for u in _list(doc.get("systemd")) if isinstance(u, dict) and u.get("LoadState") == "loaded"]
     runtime, container, inside = None, {}, False
-    for name, body in sections:
-        if name == "whoami":
-            info = kv(body)
-            facts.user, facts.privilege, facts.hostname = info.get("user"), info.get("priv"), info.get("host")
-            facts.mount_ns = info.get("mntns") or None
-        elif name == "systemd":
-            systemd_units = parse_systemd(body)
-        elif name == "container":
-            runtime, container = parse_container(body)
-        elif name == "container-outside":  # added by gather() for a docker:// or podman:// host
-            runtime, container = parse_container(body)
-            inside = bool(container)
-        elif name == "ps":
-            facts.processes = parse_processes(body)
-        elif name == "procenv":
-            for line in body.splitlines():
-                if line.startswith("pid="):
-                    current = int(line[4:])
-                    procenv[current] = {}
-                elif current is not None and "=" in line:
-                    k, v = line.split("=", 1)
-                    procenv[current][k] = v
-        elif name.startswith("file "):
-            facts.files[name[5:]] = body
-        elif name.startswith("file-error "):
-            facts.file_errors[name[11:]] = body
-        elif name == "gate-tools":
-            facts.gate_tools = [line.strip() for line in body.splitlines() if line.strip()]
-        elif name == "meminfo":
-            facts.meminfo = parse_meminfo(body)
-        elif name == "kernel":
-            if body.startswith("@@skip"):
-                facts.kernel_error = body[7:].strip()
-            else:
-                # only kills of the processes that serve uploads
-                facts.kernel_lines = [logscan.parse_stamped("kernel", line)
-                                      for line in body.splitlines()
-                                      if re.search(r"glance|uwsgi|python", line, re.I)]
+    outside = doc.get("container_outside")
+    seen = outside if isinstance(outside, dict) and outside.get("inspect") else doc.get("container")
+    if isinstance(seen, dict) and isinstance(seen.get("inspect"), dict):
+        runtime, container, inside = _str(seen.get("runtime")) or None, seen["inspect"], seen is outside
+    facts.processes = parse_processes(doc.get("processes"))
+    procenv = {}
+    for pid, env in _dict(doc.get("procenv")).items():
+        if _int(pid, None) is not None and isinstance(env, dict):
+            procenv[_int(pid)] = {k: v for k, v in env.items() if isinstance(v, str)}
+            procenv[_int(pid)]["config_dirs"] = []
+    for pid, env in procenv.items():
+        env["config_dirs"] = [d for d in _list(_dict(_dict(doc.get("procenv")).get(str(pid))).get("config_dirs"))
+                              if isinstance(d, str)]
+    facts.procenv = procenv
+    for p in facts.processes:
+        procenv.setdefault(p.pid, {})["mntns"] = p.mntns
+    facts.files.update(_text_map(doc.get("files")))
+    facts.file_errors.update(_text_map(doc.get("file_errors")))
+    facts.gate_tools = [line for line in _list(doc.get("gate_tools")) if isinstance(line, str)]
+    facts.meminfo = parse_meminfo(doc.get("meminfo"))
+    kernel = doc.get("kernel") if isinstance(doc.get("kernel"), dict) else {}
+    if kernel.get("error") or not isinstance(kernel.get("lines"), list):
+        facts.kernel_error = _str(kernel.get("error")) or "the probe did not read the kernel log"
+    else:
+        # only kills of the processes that serve uploads
+        facts.kernel_source = _str(kernel.get("source"))
+        facts.kernel_lines = [logscan.parse_stamped("kernel", line) for line in kernel["lines"]
+                              if isinstance(line, str) and re.search(r"glance|uwsgi|python", line, re.I)]
     facts.deployment = _deployment(facts, systemd_units, runtime, container, procenv, inside)
     _load_config(facts)
     _log_sources(facts)
@@ -344,12 +363,12 @@ def _deployment(facts, systemd_units, runtime, container, procenv, inside=False)
     by_pid = {p.pid: p for p in procs}
     masters = [p for p in procs if p.ppid not in by_pid]
     for unit in systemd_units:
-        main_pid = int(unit.get("MainPID") or 0)
+        main_pid = _int(unit.get("MainPID"))
         active = unit.get("ActiveState") == "active"
         workers = [p for p in procs if p.ppid == main_pid]
         return Deployment(
             style="systemd", unit=unit.get("Id", "").removesuffix(".service"), running=active,
-            restarts=int(unit.get("NRestarts") or 0), master_pid=main_pid or None,
+            restarts=_int(unit.get("NRestarts")), master_pid=main_pid or None,
             worker_pids=[p.pid for p in workers],
             worker_user=(workers[0].user if workers else by_pid.get(main_pid, None) and by_pid[main_pid].user)
             or unit.get("User") or "glance",
@@ -387,17 +406,17 @@ def _container_deployment(facts, runtime, container, procenv, inside) -> Deploym
     if inside:  # the probe's ps sees only the container: its master is the one without a glance parent
         master = next((p for p in procs if p.ppid not in by_pid), None)
     else:       # the host's ps sees every process: the container's main process is its master
-        master = by_pid.get(state.get("Pid") or -1)
+        master = by_pid.get(_int(state.get("Pid"), -1))
     workers = [p for p in procs if master and p.ppid == master.pid]
     # inside, ps names the workers' user; outside it may only show a uid the host does not know
     user = (workers[0].user if inside and workers else None) or (
         container.get("Config", {}) or {}).get("User") or "glance"
-    name = container.get("Name", "glance_api").lstrip("/")
+    name = _str(container.get("Name", "glance_api")).lstrip("/") or "glance_api"
     seen = f"; seen from inside: master pid {master.pid}, {len(workers)} workers" if inside and master else ""
     return Deployment(
         style="container", runtime=runtime, container=name, inside=inside, image=container.get("Image"),
         running=running and (master is not None or not inside), container_state=state,
-        worker_user=user.split(":")[0], restarts=container.get("RestartCount"),
+        worker_user=_str(user).split(":")[0] or "glance", restarts=_int(container.get("RestartCount"), None),
         master_pid=master.pid if master else None, worker_pids=[p.pid for p in workers],
         detail=f"{runtime} container {name}: {state.get('Status')}"
                f"{', health ' + health if health else ''}, restarts {container.get('RestartCount')}{seen}",
@@ -440,31 +459,72 @@ def _load_config(facts: HostFacts) -> None:
         facts.config_error = f"{path}: not found"
         return
     try:
-        facts.config = GlanceConfig.parse(facts.files[path], source=path)
+        facts.config = _parse_config(facts.files[path], path, config_dropins(facts, path))
     except ConfigError as exc:
         facts.config_error = str(exc)
+    except Exception as exc:  # noqa: BLE001 - an odd value fails this host's config, never the run
+        facts.config_error = f"{path}: cannot be read as glance-api.conf ({type(exc).__name__}: {str(exc)[:200]})"
+
+
+def config_dropins(facts: HostFacts, path: str) -> list[tuple[str, str]]:
+    """The drop-ins oslo.config reads after `path`, as fetched by the probe: the `glance-api.conf.d`
+    and `glance.conf.d` dirs beside it and the process's `--config-dir`s, each sorted by name."""
+    prefix = "container:" if path.startswith("container:") else ""
+    base = path[len(prefix):].rsplit("/", 1)[0]
+    dirs = [f"{base}/glance-api.conf.d", f"{base}/glance.conf.d"]
+    dep = facts.deployment
+    env = next((e for pid, e in facts.procenv.items() if dep and pid == dep.master_pid), {})
+    dirs += [d.rstrip("/") for d in env.get("config_dirs", []) if isinstance(d, str)]
+    found = []
+    for d in dict.fromkeys(dirs):
+        found += sorted((p, text) for p, text in facts.files.items()
+                        if p.startswith(prefix + d + "/") and p.endswith(".conf") and "/" not in p[len(prefix + d) + 1:])
+    return found
+
+
+def _parse_config(text: str, path: str, dropins: list[tuple[str, str]]) -> GlanceConfig:
+    """GlanceConfig.parse with the drop-ins when it takes them (config.py's `dropins=`)."""
+    if dropins and "dropins" in inspect.signature(GlanceConfig.parse).parameters:
+        return GlanceConfig.parse(text, source=path, dropins=dropins)
+    return GlanceConfig.parse(text, source=path)
 
 
 def _log_sources(facts: HostFacts) -> None:
-    """Where glance-api logs: the config's log_file, else the packaging default."""
+    """Where glance-api logs: the config's log_file, else the packaging default; and each source's role."""
     dep = facts.deployment
     if dep is None:
         return
+    roles: dict[str, str] = {}
     if dep.style == "container":
         # Kolla: glance's log_file and uWSGI's logto2 in /var/log/kolla/glance, read in the container
-        logs = [f"log:{facts.config.log_path()}"] if facts.config and facts.config.log_path() else []
+        glance_log = (facts.config.log_path() if facts.config else None) or (
+            "/var/log/kolla/glance/glance-api.log" if not dep.inside else None)
+        logs = [f"log:{glance_log}"] if glance_log else []
         uwsgi_log = _uwsgi_log(facts)
         logs += [f"log:{uwsgi_log}"] if uwsgi_log else []
-        dep.log_sources = list(dict.fromkeys(logs + dep.log_sources))
-        return
-    log = (facts.config.log_path() if facts.config else None) or "/var/log/glance/glance-api.log"
-    dep.log_sources = [f"log:{log}"] + dep.log_sources
-    if dep.style in ("uwsgi", "process"):
-        dep.log_sources.append(f"log:{_uwsgi_log(facts) or '/var/log/glance/glance-api-uwsgi.log'}")
-    if facts.haproxy_cfg:
-        kolla = facts.haproxy_cfg[0].startswith("/etc/kolla")
-        dep.log_sources.append("log:/var/log/kolla/haproxy/haproxy.log" if kolla
-                               else "log:/var/log/haproxy/haproxy.log")
+        dep.log_sources = list(dict.fromkeys(logs + [s for s in dep.log_sources if s.startswith("ctrlog:")]))
+        roles = {f"log:{glance_log}": "glance", f"log:{uwsgi_log}": "uwsgi"}
+    else:
+        log = (facts.config.log_path() if facts.config else None) or "/var/log/glance/glance-api.log"
+        if dep.style == "systemd":
+            roles = {s: "glance" for s in dep.log_sources}  # the journal holds glance's and uWSGI's output
+        dep.log_sources = [f"log:{log}"] + dep.log_sources
+        roles[f"log:{log}"] = "glance"
+        if dep.style in ("uwsgi", "process"):
+            uwsgi_log = f"log:{_uwsgi_log(facts) or '/var/log/glance/glance-api-uwsgi.log'}"
+            dep.log_sources.append(uwsgi_log)
+            roles.setdefault(uwsgi_log, "uwsgi")
+        if facts.haproxy_cfg:
+            kolla = facts.haproxy_cfg[0].startswith("/etc/kolla")
+            haproxy_log = "log:/var/log/kolla/haproxy/haproxy.log" if kolla else "log:/var/log/haproxy/haproxy.log"
+            dep.log_sources.append(haproxy_log)
+            roles.setdefault(haproxy_log, "haproxy")
+    dep.log_sources = list(dict.fromkeys(dep.log_sources))
+    for target in dep.log_sources:
+        kind, _, value = target.partition(":")
+        name = f"{kind} {value}"
+        role = roles.get(target, "container" if kind == "ctrlog" else "glance")
+        facts.log_sources[name] = LogSource(name=name, role=role, error="not read yet")
 
 
 def _uwsgi_log(facts: HostFacts) -> str | None:
@@ -473,7 +533,7 @@ def _uwsgi_log(facts: HostFacts) -> str | None:
         return None
     try:
         opts = uwsgi.parse_ini(facts.files[ini], source=ini)
-    except uwsgi.UwsgiError:
+    except Exception:  # noqa: BLE001 - an unreadable ini names no log; the timeout check says why
         return None
     return opts.logto or opts.daemonize
 
@@ -493,149 +553,136 @@ def store_dirs(config: GlanceConfig) -> dict[str, str]:
     return dirs
 
 
-def rbd_targets(config: GlanceConfig) -> list[str]:
-    """One `rbd:NAME|POOL|USER|CONF|KEYRING` probe target per rbd store."""
-    return ["rbd:" + "|".join([s.name, s.pool or "images", s.effective_rbd_user or "admin",
-                               s.ceph_conf or "/etc/ceph/ceph.conf", s.keyring or ""])
+def rbd_targets(config: GlanceConfig) -> list[dict]:
+    """One probe target per rbd store: its name, pool, cephx user, ceph conf and keyring (data)."""
+    return [{"name": s.name, "pool": s.pool or "images", "user": s.effective_rbd_user or "admin",
+             "conf": s.ceph_conf or "/etc/ceph/ceph.conf", "keyring": s.keyring or ""}
             for s in config.stores if s.type == "rbd"]
 
 
-def parse_dir(path: str, body: str) -> DirFacts:
-    info = kv(body.replace("\n", " "))
-    if "error" in info or "type" not in info:
-        return DirFacts(path=path, exists=False, error=info.get("error") or body.strip() or "missing")
-    f = DirFacts(path=path, exists=True, kind=info.get("type"), owner=info.get("owner"),
-                 group=info.get("group"), mode=info.get("mode"), fstype=info.get("fstype"),
-                 device=info.get("device"), mount=info.get("mount"), access_user=info.get("as_user"))
-    if "blocks" in info:
-        bsize = int(info["bsize"])
-        f.total_bytes = int(info["blocks"]) * bsize
-        f.avail_bytes = int(info["bavail"]) * bsize
-        f.used_bytes = (int(info["blocks"]) - int(info["bfree"])) * bsize
-        f.files_total = int(info["files"])
-        f.files_free = int(info["ffree"])
-    if "write_rc" in info:
-        w, x = int(info["write_rc"]), int(info["search_rc"])
-        if w == 99:
-            f.access_user = None  # could not switch user: access unknown
-        else:
-            f.writable, f.searchable = w == 0, x == 0
+def parse_dir(path: str, info: dict, access: dict | None = None, access_user: str | None = None) -> DirFacts:
+    """A store dir as the probe saw it; `access` is the worker user's own test ({write_rc, search_rc})."""
+    if not isinstance(info, dict) or "error" in info or "type" not in info:
+        error = info.get("error") if isinstance(info, dict) else None
+        return DirFacts(path=path, exists=False, error=_str(error) or "missing")
+    f = DirFacts(path=path, exists=True, kind=_str(info.get("type")), owner=_str(info.get("owner")),
+                 group=_str(info.get("group")), mode=_str(info.get("mode")), fstype=info.get("fstype"),
+                 device=info.get("device"), mount=info.get("mount"))
+    sizes = [_int(info.get(k), None) for k in ("bsize", "blocks", "bfree", "bavail", "files", "ffree")]
+    if None not in sizes:
+        bsize, blocks, bfree, bavail, files, ffree = sizes
+        f.total_bytes, f.avail_bytes, f.used_bytes = blocks * bsize, bavail * bsize, (blocks - bfree) * bsize
+        f.files_total, f.files_free = files, ffree
+    if isinstance(access, dict) and access_user:
+        f.access_user = access_user
+        f.writable, f.searchable = access.get("write_rc") == 0, access.get("search_rc") == 0
     return f
 
 
-def gather_stores_and_logs(facts: HostFacts, sections: list[tuple[str, str]]) -> None:
+def gather_stores_and_logs(facts: HostFacts, doc: dict) -> None:
+    """Phase two's answer into facts: store dirs, log sources (read or failed), rbd stores, files."""
+    if not isinstance(doc, dict):
+        raise ValueError("the probe's answer is not a JSON object")
+    facts.probe_errors += [f"{e.get('step')}: {e.get('error')}" for e in _list(doc.get("errors")) if isinstance(e, dict)]
     dir_roles = store_dirs(facts.config) if facts.config else {}
-    for name, body in sections:
-        if name == "clock":  # `local=2026-01-01 12:00:00`: the value holds a space, kv() would split it
-            m = re.search(r"local=(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)", body)
-            facts.clock_local = datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S") if m else None
-        elif name.startswith("dir "):
-            path = name[4:]
-            facts.dirs[path] = parse_dir(path, body)
-        elif name.startswith(("log ", "unit ", "ctrlog ")):
-            _add_log(facts, name, body)
-        elif name.startswith("file "):  # files the config points to (a swift store's references)
-            facts.files[name[5:]] = body
-        elif name.startswith("file-error "):
-            facts.file_errors[name[11:]] = body
-    facts.rbd = rbd.parse_sections(sections)
+    clock = _dict(doc.get("clock"))
+    try:
+        facts.clock_local = datetime.strptime(_str(clock.get("local")), "%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        facts.clock_local = None
+    worker = doc.get("worker") if isinstance(doc.get("worker"), dict) else {}
+    worker_user = _str(worker.get("user")) or None
+    if worker.get("error"):
+        facts.probe_errors.append(f"as the worker user: {worker['error']}")
+    access = worker.get("dirs") if isinstance(worker.get("dirs"), dict) else {}
+    for path, info in _dict(doc.get("dirs")).items():
+        facts.dirs[path] = parse_dir(path, info, access.get(path), worker_user)
+    for src in _list(doc.get("logs")):
+        if isinstance(src, dict) and isinstance(src.get("name"), str):
+            _add_log(facts, src)
+    facts.files.update(_text_map(doc.get("files")))
+    facts.file_errors.update(_text_map(doc.get("file_errors")))
+    facts.rbd = rbd.from_probe(doc.get("rbd"), worker.get("rbd"), worker_user, worker.get("error"))
     facts.dirs = {p: facts.dirs[p] for p in dir_roles if p in facts.dirs} | {
         p: d for p, d in facts.dirs.items() if p not in dir_roles}
 
 
-def _add_log(facts: HostFacts, name: str, body: str) -> None:
-    lines = body.splitlines()
-    if lines and lines[0] == "@@missing":
-        facts.log_notes.append(f"{name}: missing or unreadable")
+def _add_log(facts: HostFacts, src: dict) -> None:
+    name = src["name"]
+    source = facts.log_sources.get(name) or LogSource(name=name, role="glance")
+    facts.log_sources[name] = source
+    if not src.get("read"):
+        source.read, source.error = False, _str(src.get("error")) or "not read"
+        facts.log_notes.append(f"{name}: {source.error}")
         return
+    source.read, source.error, source.note = True, None, _str(src.get("note")) or None
     facts.log_sources_read.append(name)
-    fresh = False
-    if lines and lines[0].startswith("@@meta"):
-        meta = kv(lines.pop(0)[7:])
-        mtime = int(meta.get("mtime", 0))
-        fresh = time.time() - mtime < facts.window.total_seconds()
-        size = int(meta.get("size", 0))
-        if size > 8 * 1024 * 1024:
-            facts.log_notes.append(f"{name}: {size} bytes, only the last 8 MiB read")
-    for raw in lines:
-        if raw.strip():
-            line = logscan.parse_stamped(name, raw)
-            if line.when is None and not fresh:
-                continue
-            if line.when is None:
-                line = logscan.LogLine(line.source, line.text, facts.clock_local)
-            facts.log_lines.append(line)
+    if source.note:
+        facts.log_notes.append(f"{name}: {source.note}")
+    fresh = bool(src.get("fresh"))
+    for item in _list(src.get("lines")):
+        if not (isinstance(item, list) and len(item) == 2 and all(isinstance(x, str) for x in item)):
+            continue
+        stamp, text = item
+        if not text.strip():
+            continue
+        line = logscan.parse_stamped(name, f"{stamp}\t{text}")
+        if line.when is None and not fresh:
+            continue
+        if line.when is None:
+            line = logscan.LogLine(line.source, line.text, facts.clock_local)
+        facts.log_lines.append(line)
 
 
 # ------------------------------------------------------------------ driver
-def run_script(host, script: str, *args: str, timeout: int = 60) -> str:
-    """One round trip: the script runs under `timeout`, its arguments quoted by testinfra."""
-    placeholders = " ".join(["%s"] * (len(args) + 1))
-    cmd = f"timeout {int(timeout)} sh -c %s hc-probe {placeholders}".strip()
-    try:
-        result = host.run(cmd, probe_scripts.ELEVATE, script, *args)
-    except RuntimeError as exc:  # ssh exit 255: could not connect
-        raise HostUnreachable(_ssh_reason(exc)) from None
-    except Exception as exc:  # noqa: BLE001 - any backend failure means we cannot look
-        raise HostUnreachable(f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1] if str(exc).strip() else ''}") from None
-    # files on the host may hold anything (a garbage config is binary): never fail on decoding
-    stdout = result.stdout_bytes.decode("utf-8", "replace")
-    if result.rc == 124:
-        raise HostUnreachable(f"the probe did not finish within {timeout}s")
-    if result.rc not in (0, 1) and "@@hc@@" not in stdout:
-        stderr = result.stderr_bytes.decode("utf-8", "replace")
-        raise HostUnreachable(f"probe failed (exit {result.rc}): {stderr.strip()[-300:]}")
-    return stdout
+def _log_targets(dep: Deployment) -> list[dict]:
+    targets = []
+    for target in dep.log_sources:
+        kind, _, value = target.partition(":")
+        targets.append({"kind": kind, "path": value} if kind == "log" else {"kind": kind, "name": value})
+    return targets
 
 
-def _ssh_reason(exc: RuntimeError) -> str:
-    arg = exc.args[0] if exc.args else exc
-    stderr = getattr(arg, "stderr", "") or str(arg)
-    lines = [line for line in stderr.strip().splitlines() if line.strip()]
-    return "ssh failed: " + (lines[-1] if lines else "exit 255")
+def discover_request(window_minutes: int) -> dict:
+    return {"phase": "discover", "window_minutes": window_minutes, "worker_users": ["glance"],
+            "container_name": "glance_api"}
 
 
-def _inspect_from_outside(host, runtime: str) -> list[tuple[str, str]]:
-    """A docker:// or podman:// host runs the probe inside the container, where the runtime's view
-    (restart count, health, OOM kill) cannot be seen; testinfra's backend runs the runtime on this
-    machine, so `<runtime> inspect` can run here too. Nothing found: the inside view alone."""
-    name = getattr(host.backend, "name", None)
-    if not name:
-        return []
-    try:
-        out = host.backend.run_local(f"timeout 15 {runtime} inspect --type container %s", name)
-    except Exception:  # noqa: BLE001 - the inside view still stands
-        return []
-    stdout = out.stdout_bytes.decode("utf-8", "replace") if out.rc == 0 else ""
-    return [("container-outside", f"runtime={runtime}\n{stdout}")] if stdout.strip() else []
+def stores_request(facts: HostFacts, window_minutes: int) -> dict:
+    """Phase two's request, from the client-side parse of phase one."""
+    dep = facts.deployment
+    config = facts.config
+    return {
+        "phase": "stores_and_logs", "window_minutes": window_minutes,
+        "worker_user": (dep.worker_user or "") if dep else "",
+        "container": dep.exec_container if dep else "", "runtime": (dep.runtime or "") if dep else "",
+        "patterns": logscan.host_filter_patterns(),
+        "dirs": list(store_dirs(config)) if config else [],
+        "rbd": rbd_targets(config) if config else [],
+        "files": [s.swift_config_file for s in (config.stores if config else [])
+                  if s.type == "swift" and s.swift_config_file],
+        "logs": _log_targets(dep) if dep else [],
+    }
 
 
 def gather(spec: HostSpec, host, window: timedelta, timeout: int = 60) -> HostFacts:
     """Both phases against one testinfra host; errors become facts.error, never exceptions."""
     started = time.monotonic()
     facts = HostFacts(spec=spec, window=window)
-    minutes = str(max(1, int(window.total_seconds() // 60)))
+    minutes = max(1, int(window.total_seconds() // 60))
     try:
-        out = run_script(host, probe_scripts.DISCOVER, minutes, timeout=timeout)
+        doc = transport.round_trip(host, discover_request(minutes), timeout=timeout)
         facts.round_trips += 1
-        sections = split_sections(out)
-        if spec.scheme in ("docker", "podman"):
-            sections += _inspect_from_outside(host, spec.scheme)
-        discover(facts, sections)
-        dep = facts.deployment
-        targets = [f"dir:{d}" for d in (store_dirs(facts.config) if facts.config else {})]
-        targets += rbd_targets(facts.config) if facts.config else []
-        targets += [f"file:{s.swift_config_file}" for s in (facts.config.stores if facts.config else [])
-                    if s.type == "swift" and s.swift_config_file]
-        targets += dep.log_sources if dep else []
-        out = run_script(
-            host, probe_scripts.STORES_AND_LOGS, minutes, (dep.worker_user or "") if dep else "",
-            dep.exec_container if dep else "",
-            (dep.runtime or "") if dep else "", logscan.combined_pattern(), *targets, timeout=timeout)
+        if spec is not None and spec.scheme in ("docker", "podman"):
+            doc["container_outside"] = transport.inspect_from_outside(host, spec.scheme)
+        discover(facts, doc)
+        doc = transport.round_trip(host, stores_request(facts, minutes), timeout=timeout)
         facts.round_trips += 1
-        gather_stores_and_logs(facts, split_sections(out))
+        gather_stores_and_logs(facts, doc)
     except HostUnreachable as exc:
         facts.error = str(exc)
+    except Exception as exc:  # noqa: BLE001 - one host's odd answer fails that host, never the run
+        facts.error = f"the probe's answer could not be understood: {type(exc).__name__}: {str(exc)[:300]}"
     facts.seconds = time.monotonic() - started
     return facts
 
@@ -645,12 +692,13 @@ def request_lines(facts: HostFacts, host, request_id: str, timeout: int = 30) ->
     dep = facts.deployment
     if not dep or facts.error:
         return []
-    out = run_script(host, probe_scripts.REQUEST_LINES, request_id,
-                     dep.exec_container, dep.runtime or "",
-                     *dep.log_sources, timeout=timeout)
+    doc = transport.round_trip(host, {"phase": "request_lines", "needle": request_id,
+                                      "container": dep.exec_container, "runtime": dep.runtime or "",
+                                      "logs": _log_targets(dep)}, timeout=timeout)
     facts.round_trips += 1
-    return [f"{name}: {line}" for name, body in split_sections(out) if name != "end"
-            for line in body.splitlines() if line.strip()]
+    return [f"{src['name']}: {item[1]}" for src in _list(doc.get("logs")) if isinstance(src, dict)
+            for item in _list(src.get("lines")) if isinstance(item, list) and len(item) == 2
+            and isinstance(item[1], str) and item[1].strip()]
 
 
 def _gate_config(facts: HostFacts) -> str:
@@ -698,20 +746,57 @@ def gate_key(facts: HostFacts) -> str | None:
     return hashlib.sha256(material.encode()).hexdigest()
 
 
-def gate_results(facts: HostFacts, host, timeout: int = 300) -> dict[str, tuple[int, str]]:
-    """glance-manage db check and glance-status upgrade check, run once per host when asked."""
+def _gate_request(facts: HostFacts, commands: list[str], programs: list[dict]) -> dict:
+    dep = facts.deployment
+    return {"phase": "gate", "config": _gate_config(facts), "commands": commands, "programs": programs,
+            "worker_user": (dep.worker_user if dep else None) or "glance",
+            "container": dep.exec_container if dep else "", "runtime": (dep.runtime if dep else None) or ""}
+
+
+GATE_COMMANDS = ["glance-manage db check", "glance-status upgrade check"]
+
+
+def gate_results(facts: HostFacts, host, timeout: int = 300,
+                 programs: list[dict] | None = None) -> dict[str, tuple[int, str]]:
+    """glance-manage db check and glance-status upgrade check, run once per host when asked.
+
+    `programs` ({program, argv, timeout}) ride along in the same round trip: each is run with
+    glance's interpreter as the worker user; their results land in facts.worker_python.
+    """
     if facts.gate is None:
-        dep = facts.deployment
-        container = dep.exec_container if dep else ""
-        out = run_script(host, probe_scripts.GATE, _gate_config(facts),
-                         (dep.worker_user if dep else None) or "glance", container or "",
-                         (dep.runtime if dep else None) or "", timeout=timeout)
+        doc = transport.round_trip(host, _gate_request(facts, GATE_COMMANDS, programs or []), timeout=timeout)
         facts.round_trips += 1
         results = {}
-        for name, body in split_sections(out):
-            if name.startswith("gate "):
-                first, _, rest = body.partition("\n")
-                rc = int(first.split("=", 1)[1]) if first.startswith("@@rc=") else -1
-                results[name[5:]] = (rc, rest.strip())
+        for name, got in _dict(doc.get("gate")).items():
+            if isinstance(got, dict):
+                results[name] = (_int(got.get("rc"), -1), _str(got.get("output")).strip())
+        for error in _list(doc.get("errors")):
+            if isinstance(error, dict):
+                results.setdefault("error", (-1, f"{error.get('step')}: {error.get('error')}"))
         facts.gate = results
+        facts.worker_python = [_python_result(r) for r in _list(doc.get("python"))]
     return facts.gate
+
+
+def _python_result(got) -> dict:
+    got = got if isinstance(got, dict) else {}
+    return {"rc": _int(got.get("rc"), -1), "stdout": _str(got.get("stdout")), "stderr": _str(got.get("stderr"))}
+
+
+def run_as_worker_python(facts: HostFacts, host, program_text: str, argv: list[str] | tuple[str, ...] = (),
+                         timeout: int = 60) -> dict:
+    """Run a Python program with glance's own interpreter (glance-manage's shebang; a container's
+    python3) AS THE WORKER USER on the host, `[py, '-I', '-c', program, *argv]`: {rc, stdout, stderr}.
+
+    One round trip. Never as root: without root or sudo only the worker user itself can run it.
+    """
+    if facts.error or facts.deployment is None:
+        raise HostUnreachable(f"cannot look at {facts.name}: {facts.error or 'no glance-api found'}")
+    program = {"program": program_text, "argv": [str(a) for a in argv], "timeout": int(timeout)}
+    doc = transport.round_trip(host, _gate_request(facts, [], [program]), timeout=int(timeout) + 30)
+    facts.round_trips += 1
+    results = _list(doc.get("python"))
+    if not results:
+        errors = "; ".join(f"{e.get('step')}: {e.get('error')}" for e in _list(doc.get("errors")) if isinstance(e, dict))
+        return {"rc": -1, "stdout": "", "stderr": errors or "the probe ran no program"}
+    return _python_result(results[0])

@@ -1,7 +1,7 @@
 """An rbd store as the probe saw it through the store's own cephx user.
 
-The probe's `rbd NAME`, `rbd-df NAME`, `rbd-ls NAME` and `rbd-caps NAME` sections
-become one RbdFacts; the judgments the checks make of it (pool usage against its
+The probe's answer for a store (what root saw of its client files and caps, what the
+worker user could read and run) becomes one RbdFacts; the judgments the checks make of it (pool usage against its
 quota and MAX AVAIL, what a failed ceph command means, whether caps cover the pool)
 live here so they can be tested on real output captured from the lab's Ceph.
 """
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
 from dataclasses import dataclass, field
 
 # What a failed ceph/rbd command said, in the order it is recognised: a keyring that exists but
@@ -129,11 +128,14 @@ class RbdFacts:
             return None
         data = first_json(self.df.output)
         for pool in (data or {}).get("pools", []) if isinstance(data, dict) else []:
-            if pool.get("name") == self.pool:
+            if isinstance(pool, dict) and pool.get("name") == self.pool:
                 s = pool.get("stats", {})
-                return PoolStats(self.pool, int(s.get("stored", s.get("bytes_used", 0))),
-                                 int(s.get("max_avail", 0)), int(s.get("quota_bytes", 0)),
-                                 int(s.get("objects", 0)))
+                try:
+                    return PoolStats(self.pool, int(s.get("stored", s.get("bytes_used", 0))),
+                                     int(s.get("max_avail", 0)), int(s.get("quota_bytes", 0)),
+                                     int(s.get("objects", 0)))
+                except (TypeError, ValueError, AttributeError):
+                    return None  # ceph printed something that is not a pool's figures
         return None
 
     @property
@@ -157,57 +159,46 @@ def first_json(text: str):
     return None
 
 
-def _command(body: str) -> tuple[CommandResult, dict[str, str]]:
-    lines = body.splitlines()
-    meta: dict[str, str] = {}
-    while lines and lines[0].startswith("@@"):
-        key, _, value = lines.pop(0)[2:].partition("=")
-        meta[key] = value
-    rc = int(meta["rc"]) if meta.get("rc", "").lstrip("-").isdigit() else None
-    return CommandResult(rc, "\n".join(lines)), meta
+def _result(got) -> CommandResult | None:
+    if not isinstance(got, dict):
+        return None
+    rc = got.get("rc")
+    return CommandResult(rc if isinstance(rc, int) and not isinstance(rc, bool) else None,
+                         got.get("output") if isinstance(got.get("output"), str) else "")
 
 
-def parse_sections(sections: list[tuple[str, str]]) -> dict[str, RbdFacts]:
+def from_probe(root_side, worker_side, access_user: str | None, worker_error: str | None = None
+               ) -> dict[str, RbdFacts]:
+    """Each rbd store of the probe's answer: `root_side` (client files, tools, caps) and
+    `worker_side` (what the worker user could read and run), both JSON data from the host."""
     stores: dict[str, RbdFacts] = {}
-    for name, body in sections:
-        kind, _, store = name.partition(" ")
-        if kind not in ("rbd", "rbd-df", "rbd-ls", "rbd-caps"):
+    worker_side = worker_side if isinstance(worker_side, dict) else {}
+    for name, seen in (root_side if isinstance(root_side, dict) else {}).items():
+        if not isinstance(seen, dict):
             continue
-        facts = stores.setdefault(store, RbdFacts(store=store))
-        if kind == "rbd":
-            _parse_main(facts, body)
-        elif kind == "rbd-df":
-            facts.df, _ = _command(body)
-        elif kind == "rbd-ls":
-            facts.ls, meta = _command(body)
-            facts.ls_count = int(meta["count"]) if meta.get("count", "").isdigit() else None
-        else:
-            facts.caps_result, _ = _command(body)
+        facts = stores[name] = RbdFacts(store=name)
+        for key in ("pool", "user", "conf", "keyring"):
+            if isinstance(seen.get(key), str):
+                setattr(facts, key, seen[key])
+        facts.tools = [t for t in seen.get("tools") or [] if isinstance(t, str)]
+        for path, info in (seen.get("files") or {}).items():
+            if not isinstance(info, dict):
+                continue
+            if "error" in info:
+                facts.missing[path] = str(info["error"])
+            else:
+                facts.files[path] = f"{info.get('owner')}:{info.get('group')} mode {info.get('mode')}"
+        facts.caps_result = _result(seen.get("caps"))
+        mine = worker_side.get(name)
+        if isinstance(mine, dict) and access_user and not worker_error:
+            facts.access_user = access_user
+            facts.conf_readable = mine.get("conf_read_rc") == 0
+            facts.keyring_readable = mine.get("keyring_read_rc") == 0
+            facts.df = _result(mine.get("df"))
+            facts.ls = _result(mine.get("ls"))
+            count = (mine.get("ls") or {}).get("count") if isinstance(mine.get("ls"), dict) else None
+            facts.ls_count = count if isinstance(count, int) and not isinstance(count, bool) else None
     return stores
-
-
-def _parse_main(facts: RbdFacts, body: str) -> None:
-    for line in body.splitlines():
-        if line.startswith(("pool=", "tools=", "keyring=")):
-            for token in shlex.split(line):
-                key, _, value = token.partition("=")
-                if key == "tools":
-                    facts.tools = [t for t in value.split(",") if t]
-                elif key in ("pool", "user", "conf", "keyring"):
-                    setattr(facts, key, value)
-        elif line.startswith("file="):
-            m = re.match(r"file=(\S+) owner=(\S+) group=(\S+) mode=(\d+)", line)
-            if m:
-                facts.files[m.group(1)] = f"{m.group(2)}:{m.group(3)} mode {m.group(4)}"
-        elif line.startswith("missing="):
-            m = re.search(r"'([^']+)'", line) or re.search(r"cannot stat (\S+)", line)
-            if m:
-                facts.missing[m.group(1)] = line[len("missing="):].strip()
-        elif line.startswith("as_user="):
-            info = dict(t.partition("=")[::2] for t in line.split())
-            facts.access_user = info.get("as_user")
-            facts.conf_readable = info.get("conf_read_rc") == "0"
-            facts.keyring_readable = info.get("keyring_read_rc") == "0"
 
 
 def caps_cover_pool(caps: dict[str, str], pool: str) -> tuple[bool, str]:

@@ -560,67 +560,53 @@ FAULTS: dict[str, Fault] = {
 
 # ---------------------------------------------------------------- capture (test data)
 def capture(outdir: Path) -> None:
-    """Real `podman inspect glance_api` and the probe's output, redacted, for the unit tests.
+    """Real `podman inspect glance_api` and the probe's answers, redacted, for the unit tests.
 
     Two views, as the suite has them: `inside/` is what --host=podman://glance_api sees (the probe
     run in the container as its user), `host/` what --host=local:// sees as root on the container's
     host. Then a killed worker (inside view of the logs) and a restarted container (inspect).
-    Runs under the suite's venv (it uses glance_hc to choose the probe's targets, as gather() does).
+    Runs under the suite's venv: it sends the probe (glance_hc/probe) the requests gather() sends.
     """
     sys.path.insert(0, str(HERE.parent))
-    from glance_hc import facts, logscan, probe_scripts  # noqa: PLC0415
+    import testinfra  # noqa: PLC0415
+    from glance_hc import facts  # noqa: PLC0415
     from glance_hc.hosts import parse_host  # noqa: PLC0415
-    from glance_hc.redact import redact, redact_obj  # noqa: PLC0415
+    from glance_hc.probe import transport  # noqa: PLC0415
+    from glance_hc.redact import redact_obj  # noqa: PLC0415
 
-    def redact_json(text: str) -> str:
-        # redact() works on lines: on JSON it would eat the comma after `"Passwd": true`
-        return json.dumps(redact_obj(json.loads(text)), indent=4) + "\n"
+    views = {"inside": parse_host(f"podman://{CONTAINER}"), "host": parse_host("local://")}
 
-    def probe(view: str, script: str, *args: str) -> str:
-        cmd = ["timeout", "60", "sh", "-c", script, "hc-probe", *args]
+    def probe(view: str, request: dict) -> dict:
+        return transport.round_trip(testinfra.get_host(views[view].url), request, timeout=60)
+
+    def phase_two(view: str, discovered: dict) -> dict:
+        found = facts.HostFacts(spec=views[view])
+        doc = json.loads(json.dumps(discovered))
         if view == "inside":
-            cmd = ["podman", "exec", CONTAINER, *cmd]
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=90).stdout
-        head, sep, rest = out.partition("\n@@hc@@ container\nruntime=")
-        if not sep:
-            return redact(out)
-        runtime, _, rest = rest.partition("\n")
-        inspected, sep2, tail = rest.partition("\n@@hc@@ ")
-        return (redact(head) + f"\n@@hc@@ container\nruntime={runtime}\n" + redact_json(inspected)
-                + sep2.lstrip("\n") + redact(tail))
+            doc["container_outside"] = {"runtime": "podman", "inspect": json.loads(podman("inspect", CONTAINER).stdout)[0]}
+        facts.discover(found, doc)
+        return probe(view, facts.stores_request(found, 60))
 
-    def inspect_section() -> list[tuple[str, str]]:
-        return [("container-outside", "runtime=podman\n" + podman("inspect", CONTAINER).stdout)]
-
-    def phase_two(view: str, discovered: str) -> str:
-        spec = parse_host("podman://glance_api" if view == "inside" else "local://")
-        found = facts.HostFacts(spec=spec)
-        sections = facts.split_sections(discovered) + (inspect_section() if view == "inside" else [])
-        facts.discover(found, sections)
-        dep = found.deployment
-        targets = [f"dir:{d}" for d in facts.store_dirs(found.config)] + dep.log_sources
-        return probe(view, probe_scripts.STORES_AND_LOGS, "60", dep.worker_user or "", dep.exec_container,
-                     dep.runtime or "", logscan.combined_pattern(), *targets)
-
-    def write(name: str, text: str) -> None:
+    def write(name: str, doc) -> None:
         path = outdir / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
+        path.write_text(json.dumps(redact_obj(doc), indent=1, sort_keys=True) + "\n")
 
     wait_healthy()
-    write("inspect.json", redact_json(podman("inspect", CONTAINER).stdout))
+    write("inspect.json", json.loads(podman("inspect", CONTAINER).stdout))
+    discovered = {}
     for view in ("inside", "host"):
-        discovered = probe(view, probe_scripts.DISCOVER, "60")
-        write(f"{view}/discover.txt", discovered)
-        write(f"{view}/stores_and_logs.txt", phase_two(view, discovered))
+        discovered[view] = probe(view, facts.discover_request(60))
+        write(f"{view}/discover.json", discovered[view])
+        write(f"{view}/stores_and_logs.json", phase_two(view, discovered[view]))
     kill_worker()
     try:
-        write("worker-killed/stores_and_logs.txt", phase_two("inside", (outdir / "inside/discover.txt").read_text()))
+        write("worker-killed/stores_and_logs.json", phase_two("inside", discovered["inside"]))
     finally:
         restart_container_by_hand()
     kill_main_process()
     try:
-        write("inspect-restarted.json", redact_json(podman("inspect", CONTAINER).stdout))
+        write("inspect-restarted.json", json.loads(podman("inspect", CONTAINER).stdout))
     finally:
         recreate_container()
     log(f"captured into {outdir}")

@@ -1,29 +1,32 @@
-"""Capture the rbd part of the probe's real output from a lab controller, as unit-test data.
+"""Capture the rbd part of the probe's real answer from a lab controller, as unit-test data.
 
     .venv/bin/python tests/tools/capture_rbd.py NAME [ssh://controller1] [ssh_config]
 
-Run it on the healthy lab and with each rbd fault injected (`lab/labctl.py fault inject rbd-...`).
+Run it on the healthy lab and with each rbd fault injected (`lab/labctl.py fault inject rbd-...`),
+under the lab lock. Keeps what the probe said of the rbd stores: root's view (`rbd`: client files,
+tools, caps with the key blanked on the host) and the worker user's (`worker`).
 """
 import sys
 from pathlib import Path
 
 import testinfra
 
-from glance_hc import facts, probe_scripts
-from glance_hc.redact import redact
+from glance_hc.hosts import parse_host
+from glance_hc.redact import redact_obj
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from capture_probe import capture, write  # noqa: E402  (the tool beside this one)
 
 OUT = Path(__file__).resolve().parent.parent / "data" / "rbd"
 
 
 def main(name: str, url: str = "ssh://controller1", ssh_config: str = "/opt/glance-hc-lab/state/ssh_config") -> None:
     host = testinfra.get_host(url, ssh_config=ssh_config)
-    found = facts.HostFacts(spec=None)
-    facts.discover(found, facts.split_sections(facts.run_script(host, probe_scripts.DISCOVER, "60")))
-    out = facts.run_script(host, probe_scripts.STORES_AND_LOGS, "60", found.deployment.worker_user or "", "", "",
-                           "no-log-lines-wanted", *facts.rbd_targets(found.config))
-    kept = [f"@@hc@@ {section}\n{body}\n" for section, body in facts.split_sections(out) if section.startswith("rbd")]
-    (OUT / f"{name}.txt").write_text(redact("".join(kept)))
-    print(f"wrote {OUT / name}.txt")
+    _, stores = capture(host, parse_host(url))
+    worker = stores.get("worker") or {}
+    kept = {"rbd": stores.get("rbd"), "worker": {"user": worker.get("user"), "rbd": worker.get("rbd"),
+                                                 **({"error": worker["error"]} if "error" in worker else {})}}
+    write(OUT / f"{name}.json", redact_obj(kept))
 
 
 if __name__ == "__main__":

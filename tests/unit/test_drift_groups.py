@@ -1,21 +1,22 @@
 """Which hosts a load balancer sends uploads to together: only they are compared for drift."""
+import json
 from pathlib import Path
 
 from glance_hc import drift, facts
 from glance_hc.hosts import parse_hosts
 
-SERVER1 = "    server controller1 127.0.0.2:9292 check inter 1s fall 5 rise 1"
-# captured from the one-controller lab; the two-controller lab's haproxy.cfg lists controller2 too
-DISCOVER = (Path(__file__).resolve().parent.parent / "data" / "probe" / "discover.txt").read_text().replace(
-    SERVER1, SERVER1 + "\n" + SERVER1.replace("controller1 127.0.0.2", "controller2 127.0.0.3"))
+# captured from the two-controller lab: its haproxy.cfg lists both controllers
+DISCOVER = (Path(__file__).resolve().parent.parent / "data" / "probe" / "discover-controller1.json").read_text()
+INI = "/etc/glance/glance-api-uwsgi.ini"
 
 
 def lab_host(name: str, listen: str | None = None, haproxy: bool = True) -> facts.HostFacts:
     """controller1 as captured from the lab, moved to another listen address when asked."""
-    text = DISCOVER if listen is None else DISCOVER.replace("http-socket = 127.0.0.2:9292",
-                                                            f"http-socket = {listen}")
+    doc = json.loads(DISCOVER)
+    if listen is not None:
+        doc["files"][INI] = doc["files"][INI].replace("http-socket = 127.0.0.2:9292", f"http-socket = {listen}")
     found = facts.HostFacts(spec=parse_hosts([name])[0])
-    facts.discover(found, facts.split_sections(text))
+    facts.discover(found, doc)
     if not haproxy:
         found.files.pop("/etc/haproxy/haproxy.cfg")
     return found

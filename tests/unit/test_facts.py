@@ -1,4 +1,8 @@
-"""The probe's parsers on real output captured from the lab's controller1 (redacted)."""
+"""The probe's answers, captured from the lab's controller1 (redacted), turned into facts.
+
+Captured with `tests/tools/capture_probe.py controller1` (JSON documents of host_probe.py).
+"""
+import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,8 +17,8 @@ DATA = Path(__file__).parent.parent / "data" / "probe"
 @pytest.fixture(scope="module")
 def controller1():
     found = facts.HostFacts(spec=parse_host("controller1"), window=timedelta(days=3650))
-    facts.discover(found, facts.split_sections((DATA / "discover.txt").read_text()))
-    facts.gather_stores_and_logs(found, facts.split_sections((DATA / "stores_and_logs.txt").read_text()))
+    facts.discover(found, facts.load_capture((DATA / "discover-controller1.json").read_text()))
+    facts.gather_stores_and_logs(found, facts.load_capture((DATA / "stores_and_logs-controller1.json").read_text()))
     return found
 
 
@@ -34,8 +38,15 @@ def test_keystone_and_ssh_processes_are_not_taken_for_glance(controller1):
     assert all("glance-api" in p.args for p in masters)
 
 
-def test_config_is_parsed_with_both_file_stores(controller1):
-    assert [s.name for s in controller1.config.stores] == ["fast", "cheap"]
+def test_another_controllers_glance_is_not_taken_for_this_ones(controller1):
+    """The lab's controllers share one pid namespace: the probe keeps its own mount namespace's."""
+    chosen = [p for p in controller1.processes if p.glance_api]
+    assert chosen and {p.mntns for p in chosen} == {controller1.mount_ns}
+    assert controller1.deployment.master_pid in {p.pid for p in chosen}
+
+
+def test_config_is_parsed_with_every_store(controller1):
+    assert [s.name for s in controller1.config.stores] == ["fast", "cheap", "rbd", "swift"]
     assert facts.store_dirs(controller1.config) == {
         "/var/lib/glance/images": "fast", "/var/lib/glance/cheap": "cheap",
         "/var/lib/glance/staging": "staging", "/var/lib/glance/tasks": "tasks"}
@@ -54,6 +65,31 @@ def test_log_sources_follow_the_config_and_the_uwsgi_ini(controller1):
     assert controller1.deployment.log_sources == [
         "log:/var/log/glance/glance-api.log", "log:/var/log/glance/glance-api-uwsgi.log",
         "log:/var/log/haproxy/haproxy.log"]
+    assert {s.name: (s.role, s.read) for s in controller1.log_sources.values()} == {
+        "log /var/log/glance/glance-api.log": ("glance", True),
+        "log /var/log/glance/glance-api-uwsgi.log": ("uwsgi", True),
+        "log /var/log/haproxy/haproxy.log": ("haproxy", True)}
+
+
+@pytest.mark.parametrize("root_cause, needed", [
+    ("quota", ["log /var/log/glance/glance-api.log"]),
+    ("worker_crash", ["log /var/log/glance/glance-api.log", "log /var/log/glance/glance-api-uwsgi.log"]),
+    ("interrupted_upload", ["log /var/log/glance/glance-api.log", "log /var/log/glance/glance-api-uwsgi.log",
+                            "log /var/log/haproxy/haproxy.log"]),
+])
+def test_each_log_check_knows_the_sources_it_needs(controller1, root_cause, needed):
+    wanted, read, failed = controller1.log_sources_for(root_cause)
+    assert [s.name for s in wanted] == needed == [s.name for s in read] and failed == []
+
+
+def test_a_log_source_that_failed_is_recorded_with_its_reason():
+    found = facts.HostFacts(spec=parse_host("controller1"), window=timedelta(days=3650))
+    facts.discover(found, facts.load_capture((DATA / "discover-controller1.json").read_text()))
+    doc = facts.load_capture((DATA / "stores_and_logs-controller1.json").read_text())
+    doc["logs"][0] = {"name": "log /var/log/glance/glance-api.log", "kind": "log", "error": "missing"}
+    facts.gather_stores_and_logs(found, doc)
+    _, read, failed = found.log_sources_for("store_full")
+    assert read == [] and [(s.name, s.error) for s in failed] == [("log /var/log/glance/glance-api.log", "missing")]
 
 
 def test_haproxy_config_is_found(controller1):
@@ -65,25 +101,83 @@ def test_memory_is_read_in_bytes(controller1):
     assert controller1.meminfo["MemAvailable"] > 64 * 1024 * 1024
 
 
-@pytest.mark.parametrize("body, expected", [
-    ("error=cannot stat '/x': No such file or directory", (False, None)),
-    ("type='regular empty file' owner=root group=root mode=644\nbsize=4096 blocks=10 bfree=5 bavail=5 "
-     "files=0 ffree=0 fstype=ext2/ext3\nas_user=glance write_rc=1 search_rc=1", (True, "regular empty file")),
-    ("type='directory' owner=root group=root mode=755\nas_user=glance write_rc=99 search_rc=99",
-     (True, "directory")),
+@pytest.mark.parametrize("info, access, expected", [
+    ({"error": "cannot stat '/x': No such file or directory"}, None, (False, None, None)),
+    ({"type": "regular empty file", "owner": "root", "group": "root", "mode": "644", "bsize": 4096, "blocks": 10,
+      "bfree": 5, "bavail": 5, "files": 0, "ffree": 0, "fstype": "ext4"}, {"write_rc": 1, "search_rc": 1},
+     (True, "regular empty file", "glance")),
+    ({"type": "directory", "owner": "root", "group": "root", "mode": "755"}, None, (True, "directory", None)),
+    ({"type": "directory", "blocks": "9" * 5000, "bsize": 4096}, None, (True, "directory", None)),
+    ("garbage", None, (False, None, None)),
 ])
-def test_dir_facts_parse_errors_files_and_unknown_access(body, expected):
-    d = facts.parse_dir("/x", body)
-    assert (d.exists, d.kind) == expected
-    if "write_rc=99" in body:
-        assert d.access_user is None  # could not switch user: access unknown, never "fine"
+def test_dir_facts_parse_errors_files_unknown_access_and_odd_values(info, access, expected):
+    d = facts.parse_dir("/x", info, access, "glance")
+    assert (d.exists, d.kind, d.access_user) == expected  # no access test: unknown, never "fine"
+    if isinstance(info, dict) and len(str(info.get("blocks", ""))) > 100:
+        assert d.total_bytes is None  # a 5000-digit figure is not a size
+
+
+@pytest.mark.parametrize("doc", [
+    [], {"processes": "x"}, {"processes": [{"pid": "1" * 5000}], "systemd": [{"LoadState": "loaded", "MainPID": "x"}]},
+    {"files": {"/etc/glance/glance-api.conf": "[DEFAULT]\nuser_storage_quota = " + "9" * 5000 + "\n"}},
+    {"kernel": "nonsense", "whoami": {"user": 5}},
+])
+def test_odd_answers_fail_one_host_with_a_message_never_the_run(doc):
+    found = facts.HostFacts(spec=parse_host("controller1"))
+    try:
+        facts.discover(found, doc)
+    except ValueError as exc:  # gather() turns it into facts.error
+        assert "not a JSON object" in str(exc)
+        return
+    assert found.deployment is not None
+    assert found.config is not None or found.config_error
+
+
+class _Answer:
+    def __init__(self, rc, stdout):
+        self.rc, self.stdout_bytes, self.stderr_bytes = rc, stdout.encode(), b""
+
+
+class _Host:
+    def __init__(self, *answers):
+        self.answers, self.commands = list(answers), []
+
+    def run(self, command, *args):
+        self.commands.append((command, args))
+        return self.answers.pop(0)
+
+
+@pytest.mark.parametrize("answer, message", [
+    (_Answer(0, "not json"), "probe failed (exit 0)"),
+    (_Answer(124, ""), "did not finish within"),
+    (_Answer(0, '{"protocol": 99}'), "unknown format"),
+    (_Answer(0, '[1]'), "unknown format"),
+])
+def test_gather_turns_every_bad_answer_into_the_hosts_error(answer, message):
+    found = facts.gather(parse_host("controller1"), _Host(answer), timedelta(hours=1))
+    assert message in found.error
+
+
+def test_gather_makes_two_round_trips_with_the_probe_as_quoted_arguments():
+    discover = (DATA / "discover-controller1.json").read_text()
+    stores = (DATA / "stores_and_logs-controller1.json").read_text()
+    host = _Host(_Answer(0, discover), _Answer(0, stores))
+    found = facts.gather(parse_host("controller1"), host, timedelta(days=3650))
+    assert found.error is None and found.round_trips == 2 and found.dirs
+    for command, args in host.commands:
+        assert command == "timeout 60 /usr/bin/python3 -I -c %s %s %s" and len(args) == 3
+    import base64  # noqa: PLC0415
+    request = json.loads(base64.b64decode(host.commands[1][1][2]))
+    assert request["phase"] == "stores_and_logs" and request["worker_user"] == "glance"
+    assert request["rbd"] == [{"name": "rbd", "pool": "images", "user": "glance", "conf": "/etc/ceph/ceph.conf",
+                               "keyring": "/etc/ceph/ceph.client.glance.keyring"}]
 
 
 def test_container_inspect_gives_kolla_deployment():
     found = facts.HostFacts(spec=parse_host("docker://glance_api"))
-    inspect = ('runtime=podman\n[{"Name": "glance_api", "RestartCount": 2, "Config": {"User": "glance"},'
-               ' "State": {"Status": "running", "Running": true, "OOMKilled": false}}]')
-    facts.discover(found, [("container", inspect)])
+    inspect = {"Name": "glance_api", "RestartCount": 2, "Config": {"User": "glance"},
+               "State": {"Status": "running", "Running": True, "OOMKilled": False}}
+    facts.discover(found, {"container": {"runtime": "podman", "inspect": inspect}})
     dep = found.deployment
     assert (dep.style, dep.runtime, dep.restarts, dep.worker_user) == ("container", "podman", 2, "glance")
     assert "ctrlog:glance_api" in dep.log_sources

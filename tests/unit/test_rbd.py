@@ -1,4 +1,8 @@
-"""The rbd store's facts, judged on the probe's real output from the lab's Ceph (tests/data/rbd)."""
+"""The rbd store's facts, judged on the probe's real answers from the lab's Ceph (tests/data/rbd).
+
+Captured with tests/tools/capture_rbd.py on the healthy lab and with each rbd fault injected.
+"""
+import json
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -11,7 +15,9 @@ DATA = Path(__file__).resolve().parent.parent / "data" / "rbd"
 
 
 def seen(name: str) -> rbd.RbdFacts:
-    return rbd.parse_sections(facts.split_sections((DATA / f"{name}.txt").read_text()))["rbd"]
+    doc = json.loads((DATA / f"{name}.json").read_text())
+    worker = doc["worker"]
+    return rbd.from_probe(doc["rbd"], worker.get("rbd"), worker.get("user"), worker.get("error"))["rbd"]
 
 
 def test_healthy_store_is_seen_whole():
@@ -30,7 +36,8 @@ def test_healthy_store_is_seen_whole():
 
 
 def test_keyring_secret_never_leaves_the_host():
-    for path in DATA.glob("*.txt"):
+    assert len(list(DATA.glob("*.json"))) == 9
+    for path in DATA.glob("*.json"):
         text = path.read_text()
         assert '"key":"AQ' not in text.replace(" ", "") and "AQB" not in text, path.name
 
@@ -98,6 +105,23 @@ def test_error_kind(output, rc, kind):
     assert rbd.error_kind(output, rc) == kind
 
 
+def test_a_store_the_worker_user_could_not_be_tested_as_is_unknown_not_fine():
+    doc = json.loads((DATA / "healthy.json").read_text())
+    s = rbd.from_probe(doc["rbd"], doc["worker"]["rbd"], "glance", "cannot run as glance here (privilege none)")["rbd"]
+    assert s.access_user is None and s.keyring_readable is None and s.df is None and s.ls is None
+
+
+@pytest.mark.parametrize("root_side, worker_side", [
+    ("garbage", None), ({"rbd": "x"}, {"rbd": 5}), ({"rbd": {"files": {"/k": "x"}, "tools": "ceph"}}, {}),
+    ({"rbd": {"pool": "images"}}, {"rbd": {"df": {"rc": "0", "output": '{"pools": [{"name": "images", '
+                                                                  '"stats": {"stored": "9e999"}}]}'}}}),
+])
+def test_odd_rbd_answers_never_raise(root_side, worker_side):
+    stores = rbd.from_probe(root_side, worker_side, "glance")
+    for s in stores.values():
+        assert s.pool_stats is None and s.findings() is not None
+
+
 def test_first_json_skips_warnings():
     assert rbd.first_json('warning: [not json\n{"a": 1} trailing') == {"a": 1}
     assert rbd.first_json("no json here") is None
@@ -107,7 +131,7 @@ def _host_with(capture: str, log: str) -> facts.HostFacts:
     host = facts.HostFacts(spec=parse_hosts(["controller1"])[0], window=timedelta(days=3650))
     host.rbd = {"rbd": seen(capture)}
     host.clock_local = datetime(2026, 11, 26)
-    # as the probe's awk hands them over: the stamp it found, a tab, the line
+    # as the probe hands them over: the stamp it found, a tab, the line
     host.log_lines = [logscan.parse_stamped("log /var/log/glance/glance-api.log", f"{line[:19]}\t{line}")
                       for line in (DATA / log).read_text().splitlines()]
     return host
