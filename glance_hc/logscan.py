@@ -127,6 +127,7 @@ def parse_stamp(stamp: str) -> datetime | None:
 
 
 _DMESG = re.compile(r"^\[([A-Z][a-z]{2} [A-Z][a-z]{2} +\d+ \d\d:\d\d:\d\d \d{4})\]")
+_UWSGI_STAMP = re.compile(r"^([A-Z][a-z]{2} [A-Z][a-z]{2} +\d+ \d\d:\d\d:\d\d \d{4}) - ")
 
 
 def parse_stamped(source: str, raw: str) -> LogLine:
@@ -134,7 +135,8 @@ def parse_stamped(source: str, raw: str) -> LogLine:
     stamp, _, text = raw.partition("\t")
     if not _:
         text, stamp = raw, ""
-    when = parse_stamp(stamp) if stamp else None
+    own = _UWSGI_STAMP.match(text)  # uWSGI's own prefix, which the host-side stamp does not read
+    when = parse_stamp(own.group(1)) if own else (parse_stamp(stamp) if stamp else None)
     if when is None:
         m = _DMESG.match(text)
         when = parse_stamp(m.group(1)) if m else None
@@ -177,49 +179,92 @@ def read(lines, own_ids=()) -> list[Reading]:
 
     A cause line that Glance's WSGI layer restates for the same request ("Caught error: ..."
     after "Failed to upload ...") or its own traceback repeats is a consequence of the first.
-    `own_ids`: request ids and image ids of the suite's own requests, known to the run.
+    Any other non-cause line points at the cause line of its request (before or after it: Glance
+    logs its cleanup before the failure), else at the nearest cause line on its source within
+    PAIRING_WINDOW. `own_ids`: request ids and image ids of the suite's own requests.
     """
     own = {i.lower() for i in own_ids if i}
-    out: list[Reading] = []
-    by_request: dict[tuple[str, str], Reading] = {}   # (source, request id) -> its first cause
-    by_head: dict[tuple[str, str], Reading] = {}      # (source, oslo stamp + pid) -> its cause
-    last_cause: dict[str, Reading] = {}               # source -> the latest cause line
-    for line in lines:
-        meaning = role_of(line.text)
-        if meaning is None:
-            continue
+    matched = [(line, meaning) for line in lines if (meaning := role_of(line.text)) is not None]
+    by_request: dict[tuple[str, str], int] = {}   # (source, request id) -> index of its first cause
+    by_head: dict[tuple[str, str], int] = {}      # (source, oslo stamp + pid) -> index of its cause
+    roles: list[str] = []
+    parents: list[int | None] = []
+    previous: dict[str, int] = {}                 # source -> index of its latest matched line
+    for n, (line, meaning) in enumerate(matched):
         ids = _ids(line.text)
-        low = line.text.lower()
-        mine = any(_SUITE_REQUEST.search(i) for i in ids) or bool(own & ids) or any(i in low for i in own)
         head = _OSLO_HEAD.search(line.text)
         head_key = (line.source, head.group(1)) if head else None
-        first = next((by_request[(line.source, i)] for i in sorted(ids) if (line.source, i) in by_request), None)
         traceback = bool(head_key and not head.group(2))
+        first = next((by_request[(line.source, i)] for i in sorted(ids) if (line.source, i) in by_request), None)
         if first is None and traceback:
             first = by_head.get(head_key)
         role, parent = meaning.role, None
-        if (role == CAUSE and first is not None and set(meaning.root_causes) & set(first.root_causes)
+        if (role == CAUSE and first is not None and set(meaning.root_causes) & set(matched[first][1].root_causes)
                 and (traceback or _RESTATED.search(line.text))):
             role, parent = CONSEQUENCE, first
-        elif role != CAUSE:
-            parent = first if first is not None or ids else _adjacent(last_cause.get(line.source), line)
-        reading = Reading(line, role, meaning.root_causes, meaning.fault, parent.line if parent else None,
-                          own=mine or bool(parent and parent.own))
-        out.append(reading)
+        elif role == CAUSE and not ids and not head and line.source in previous:
+            # a line without stamp of its own or request id right after a line of the same fault
+            # (a multi-line message, uWSGI's "DAMN ! worker" after its harakiri report) goes on it
+            before = previous[line.source]
+            root = before if roles[before] == CAUSE else parents[before]
+            if root is None and roles[before] == CONSEQUENCE:
+                root = _nearest(matched, [c for c, r in enumerate(roles) if r == CAUSE], before)
+            if (root is not None and set(meaning.root_causes) & set(matched[root][1].root_causes)
+                    and _follows(matched[before][0], line)):
+                role, parent = CONSEQUENCE, root
         if role == CAUSE:
             for i in ids:
-                by_request.setdefault((line.source, i), reading)
-            if head_key:
-                by_head[head_key] = reading
-            last_cause[line.source] = reading
-    return out
+                by_request.setdefault((line.source, i), n)
+        if head_key and not traceback and (role == CAUSE or parent is not None):
+            by_head[head_key] = n if role == CAUSE else parent
+        roles.append(role)
+        parents.append(parent)
+        previous[line.source] = n
+    causes_at = [n for n, role in enumerate(roles) if role == CAUSE]
+    for n, (line, meaning) in enumerate(matched):
+        if roles[n] not in (CAUSE, STARTUP) and parents[n] is None:  # a start-up line follows no fault
+            ids = _ids(line.text)
+            if ids:
+                parents[n] = next((by_request[(line.source, i)] for i in sorted(ids)
+                                   if (line.source, i) in by_request), None)
+            else:
+                parents[n] = _nearest(matched, causes_at, n)
+    out = []
+    for n, (line, meaning) in enumerate(matched):
+        ids = _ids(line.text)
+        low = line.text.lower()
+        mine = any(_SUITE_REQUEST.search(i) for i in ids) or bool(own & ids) or any(i in low for i in own)
+        out.append([line, roles[n], meaning, parents[n], mine])
+    for entry in out:  # a line of the suite's own request makes its neighbours its own too
+        parent = entry[3]
+        if parent is not None and out[parent][4]:
+            entry[4] = True
+    # a line shown beside a cause is shown under that cause's root cause
+    return [Reading(line, role, matched[parent][1].root_causes if parent is not None else meaning.root_causes,
+                    meaning.fault, matched[parent][0] if parent is not None else None, mine)
+            for line, role, meaning, parent, mine in out]
 
 
-def _adjacent(cause: Reading | None, line: LogLine) -> Reading | None:
-    """The cause line just before `line` on its source, when it is close enough in time."""
-    if cause is None or cause.line.when is None or line.when is None:
+def _follows(a: LogLine, b: LogLine) -> bool:
+    """b, a line without a stamp of its own logged after a, is close enough to belong to it. Its
+    time is the last stamp the host-side filter saw: older than a's when that filter did not read
+    a's stamp (uWSGI's "Tue Dec  1 21:46:44 2026 - " prefix), never more than the window later."""
+    if a.when is None or b.when is None:
+        return a.when is None and b.when is None
+    return b.when - a.when <= PAIRING_WINDOW
+
+
+def _nearest(matched, causes_at: list[int], n: int) -> int | None:
+    """The cause line closest in time to line n on its source, within PAIRING_WINDOW."""
+    line = matched[n][0]
+    if line.when is None:
         return None
-    return cause if abs(line.when - cause.line.when) <= PAIRING_WINDOW else None
+    best, gap = None, PAIRING_WINDOW
+    for c in causes_at:
+        other = matched[c][0]
+        if other.source == line.source and other.when is not None and abs(other.when - line.when) <= gap:
+            best, gap = c, abs(other.when - line.when)
+    return best
 
 
 def lines_for(root_cause: str, lines, own_ids=()) -> list[LogLine]:

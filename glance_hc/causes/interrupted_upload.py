@@ -33,7 +33,10 @@ CAUSE = Cause(
         LogPattern(r"filesystem store operation timed out", source="glance/api/v2/image_data.py TimeoutError"),
         # HAProxy httplog termination state: client (c) or server (s) side aborted the request
         LogPattern(r"glance[^ ]* [^ ]+ [^ ]+ (504|408) .* [cs][dhr]-- ", source="tests/data/logs/haproxy.log",
-                   examples=("0/0/0/-1/3003 504 198 - - sH-- 3/1/0/0/0",)),
+                   examples=(
+                       '127.0.0.1:45270 [25/Nov/2026:15:08:23.651] glance_api glance_api/controller1 0/0/0/-1/3003 '
+                       '504 198 - - sH-- 3/1/0/0/0 0/0 "PUT /v2/images/e7b3712b-76dc-41da-9f0b-629f3e1a4693/file '
+                       'HTTP/1.1"',)),
         # uWSGI's side of a cut body; Glance logs the same event with the request id (the cause)
         LogPattern(r"\[uwsgi-body-read\] error reading", role=CONSEQUENCE,
                    source=f"{_ISSUE17}/own-canary/glance-api-uwsgi.log", examples=(
@@ -41,7 +44,7 @@ CAUSE = Cause(
                        "left: 6291456 message: Client closed connection",)),
         # Glance tidying up after an upload that failed for any reason
         LogPattern(r"unable to remove partial image", role=CLEANUP,
-                   source=f"{_ISSUE17}/read-only/glance-api.log", examples=(
+                   source=f"{_ISSUE17}/read-only/glance-api.log, {_ISSUE17}/vanished/glance-api.log", examples=(
                        "Unable to remove partial image data for image dd920f2a-4e81-4e5b-b189-c7c087935dfc: "
                        "[Errno 30] Read-only file system",
                        "Unable to remove partial image data for image 5b72e763-5839-4784-a48c-d13e1c9b4945: "

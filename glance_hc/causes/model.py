@@ -20,8 +20,9 @@ ROLES = (CAUSE, CONSEQUENCE, CLEANUP, STARTUP)
 @dataclass(frozen=True)
 class LogPattern:
     """One kind of log line: a Python regex (matched case-insensitively, on the host too), its
-    role, and the real lines it was written from (`examples`, each found verbatim in `source`
-    when that is a file under tests/data; otherwise `source` names the upstream code that prints it).
+    role, and the real lines it was written from (`examples`, each found verbatim in one of the
+    files under tests/data that `source` lists, comma-separated; otherwise `source` names the
+    upstream code that prints it).
     `fault`: the fault in the operator's words when the line names one more precisely than its
     root cause does (e.g. "read-only filesystem")."""
 

@@ -1,8 +1,7 @@
-"""The canary's logic: the data source, the transport, the waiter, cleanup and classification.
+"""The canary's logic: the data source, the transport, the waiter and cleanup.
 
-Classification is table-driven on tests/data/api/*.json: answers and log lines
-captured from the lab (captured: real) or, where the lab cannot produce them
-without a fault, built from Glance's and HAProxy's own wording (captured: synthetic).
+Its classification of a failure is glance_hc.classify, tested in tests/unit/test_classify.py
+on the answers of tests/data/api/*.json.
 """
 from __future__ import annotations
 
@@ -20,10 +19,8 @@ from types import SimpleNamespace
 import pytest
 
 from glance_hc import canary
-from glance_hc.catalogue import ROOT_CAUSES
 
 DATA = Path(__file__).parent.parent / "data" / "api"
-CASES = sorted(DATA.glob("*.json"))
 
 
 def load(name: str) -> dict:
@@ -151,73 +148,8 @@ def test_wait_for_status_unreadable_record_is_reported():
         canary.wait_for_status(None, "img", "active", 3, clock=clock, sleep=clock.sleep, get=lambda iid: None)
 
 
-# ---------------------------------------------------------------------------- classification
-
-
-def test_classification_rules_name_catalogued_root_causes_and_are_unique():
-    names = [rule.name for rule in canary.RULES]
-    assert len(names) == len(set(names))
-    assert {rule.root_cause for rule in canary.RULES} | {canary.FALLBACK.root_cause} <= set(ROOT_CAUSES)
-
-
-def test_api_data_covers_every_root_cause_and_is_mostly_real():
-    data = [json.loads(path.read_text()) for path in CASES]
-    produced = {rule.root_cause for rule in canary.RULES}
-    assert produced <= {d["expected"]["root_cause"] for d in data}, "a case for every cause a rule names"
-    real = [d for d in data if d["captured"] == "real"]
-    assert len(real) >= 12
-    assert all(d.get("lab_faults", "none") == "none" for d in real), "real answers come from a healthy lab"
-
-
-@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
-def test_classify_captured_answers(path):
-    case = json.loads(path.read_text())
-    status = case["expected"].get("as_status", case["status"])
-    result = canary.classify(status, case["body"], case["image_after"], case["log_lines"])
-    assert (result.root_cause, result.rules_matched[0]) == (case["expected"]["root_cause"], case["expected"]["rule"])
-    assert result.reason and result.title == ROOT_CAUSES[result.root_cause].title
-
-
-def test_store_disabled_is_permissions_only_when_logs_say_so():
-    case = load("store-disabled-410-permission-denied")
-    with_logs = canary.classify(410, case["body"], case["image_after"], case["log_lines"])
-    without = canary.classify(410, case["body"], case["image_after"], [])
-    assert (with_logs.root_cause, without.root_cause) == ("store_permissions", "store_config")
-
-
-def test_500_is_store_config_unless_the_logs_name_another_cause():
-    body = load("internal-error-500")["body"]
-    assert canary.classify(500, body, None, []).root_cause == "store_config"
-    assert canary.classify(500, body, None, load("chunked-body-direct-500")["log_lines"]).root_cause == \
-        "interrupted_upload"
-    assert canary.classify(500, body, None, ["... died, killed by signal 9 ..."]).root_cause == "worker_crash"
-    assert canary.classify(500, body, None, ["OSError: [Errno 13] Permission denied"]).root_cause == \
-        "store_permissions"
-
-
-def test_a_reset_is_a_dead_worker_only_when_the_image_stayed_in_saving():
-    assert canary.classify(canary.CONNECTION_RESET, "", {"status": "saving"}, []).root_cause == "worker_crash"
-    lost = canary.classify(canary.CONNECTION_RESET, "", {"status": "queued"}, [])
-    assert lost.rules_matched[0] == "reset-answer-lost" and lost.root_cause == "availability"
-
-
-@pytest.mark.parametrize(("status", "root_cause"), [
-    (canary.HASH_MISMATCH, "checksum_mismatch"), (canary.SIZE_MISMATCH, "checksum_mismatch"),
-    (canary.NO_DATA, "checksum_mismatch"), (canary.MISSING_HASH, "checksum_mismatch"),
-    (canary.WRONG_STORE, "store_config"), (canary.READ_TIMEOUT, "interrupted_upload"),
-    (canary.CLIENT_DEADLINE, "interrupted_upload"), (canary.CONNECT_TIMEOUT, "availability"),
-    (canary.CONNECT_FAILED, "availability"), (401, "availability"), (418, "availability"),
-])
-def test_pseudo_statuses(status, root_cause):
-    assert canary.classify(status, "", {"status": "queued"}, []).root_cause == root_cause
-
-
-def test_body_message_reads_webob_haproxy_and_plain_pages():
-    assert canary.body_message(load("unknown-store-400")["body"]) == "Store for identifier nosuch not found"
-    assert canary.body_message(load("haproxy-502")["body"]) == "The server returned an invalid or incomplete response."
-    assert canary.body_message("413 Request Entity Too Large\n\nThe quota.\n\n  ") == "The quota."
-    assert canary.body_message("") == ""
-    assert canary.body_message("x" * 1000, 50).endswith("...")
+# ---------------------------------------------------------------------------- log lines
+# (classification itself: tests/unit/test_classify.py)
 
 
 def test_answered_status_reads_uwsgi_and_haproxy_request_lines():
