@@ -80,6 +80,22 @@ class Timeout:
     line: int
 
 
+@dataclass(frozen=True)
+class Setting:
+    """A timeout or limit as haproxy applies it to one proxy, with where it came from.
+
+    `seconds` None and `unknown` None: not set anywhere (haproxy's own default applies);
+    `unknown` set: the text is there but cannot be read (haproxy refuses it, or it depends on
+    an environment variable of the haproxy process).
+    """
+
+    name: str
+    seconds: float | None
+    raw: str | None
+    where: str
+    unknown: str | None = None
+
+
 @dataclass
 class Section:
     """One haproxy section with the directives this suite cares about."""
@@ -147,6 +163,49 @@ class HaproxyConfig:
                 found = candidate
         return found
 
+    def chain(self, section: Section) -> list[Section]:
+        """`section`, then the defaults it inherits from, nearest first (``from`` chains followed)."""
+        seen: set[int] = set()
+        found: list[Section] = []
+        current: Section | None = section
+        while current is not None and current.line not in seen:
+            seen.add(current.line)
+            found.append(current)
+            if current.kind == "defaults" and not current.from_defaults:
+                break
+            current = self.defaults_for(current)
+        return found
+
+    def timeout_setting(self, section: Section, name: str) -> Setting | None:
+        """``timeout <name>`` for a proxy as haproxy applies it; None when set nowhere in its chain."""
+        for current in self.chain(section):
+            if name in current.timeouts:
+                found = current.timeouts[name]
+                where = f"{self.source} {current.label}, line {found.line}"
+                return Setting(name, found.seconds, found.raw, where, None if found.seconds is not None
+                               else unreadable_time(found.raw))
+        return None
+
+    def option(self, section: Section, name: str) -> tuple[bool, str] | None:
+        """Whether ``option <name>`` is on for a proxy (``no option`` turns a default off), and where."""
+        for current in self.chain(section):
+            for lineno, words in reversed(current.directives):
+                if words[:2] == ("option", name):
+                    return True, f"{self.source} {current.label}, line {lineno}"
+                if words[:3] == ("no", "option", name):
+                    return False, f"{self.source} {current.label}, line {lineno}"
+        return None
+
+    def global_value(self, keyword: str) -> tuple[str, str] | None:
+        """A ``global`` directive's first argument (e.g. tune.bufsize) and where it is."""
+        for section in self.sections:
+            if section.kind != "global":
+                continue
+            for lineno, words in reversed(section.directives):
+                if words[0] == keyword and len(words) >= 2:
+                    return words[1], f"{self.source} {section.label}, line {lineno}"
+        return None
+
     def timeout(self, section: Section, name: str) -> tuple[float | None, str] | None:
         """Value of ``timeout <name>`` for a proxy, with the section it came from; None if unset."""
         seen: set[int] = set()
@@ -213,6 +272,18 @@ def parse(text: str | bytes, source: str = "haproxy.cfg") -> HaproxyConfig:
     if not sections:
         raise HaproxyError(f"{source}: empty file (no sections)")
     return HaproxyConfig(source=source, sections=sections)
+
+
+def unreadable_time(raw: str) -> str:
+    """Why haproxy cannot read a time value, in the operator's words."""
+    if "$" in raw:
+        return (f"'{raw}' depends on an environment variable of the haproxy process (haproxy expands "
+                "\"${VAR}\" when it reads the file), which the files alone cannot tell")
+    match = re.match(r"^\d+(?:\.\d+)?(.*)$", raw.strip())
+    if match and match.group(1):
+        return (f"'{raw}' has the unit '{match.group(1)}', which haproxy does not know (us, ms, s, m, h, d): "
+                "haproxy refuses this config")
+    return f"'{raw}' is not a time haproxy can read: it refuses this config"
 
 
 def parse_time(value: str) -> float | None:

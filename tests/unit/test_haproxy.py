@@ -211,3 +211,50 @@ def test_use_backend_conditions_are_kept():
 def test_unreadable(text, message):
     with pytest.raises(HaproxyError, match=message):
         parse(text)
+
+
+# --------------------------------------------------------------- settings as haproxy applies them (lab's real file)
+LAB = (DATA / "lab-controller1.cfg").read_text()
+
+
+def test_lab_timeouts_come_from_defaults_with_their_line():
+    cfg = parse(LAB, source="/etc/haproxy/haproxy.cfg")
+    glance = cfg.find("listen", "glance_api")
+    server = cfg.timeout_setting(glance, "server")
+    assert (server.seconds, server.raw, server.unknown) == (900.0, "15m", None)
+    assert server.where == "/etc/haproxy/haproxy.cfg defaults (line 8), line 13"
+    assert cfg.timeout_setting(glance, "tunnel") is None
+    assert cfg.option(glance, "http-buffer-request") is None
+    assert cfg.option(glance, "httplog") == (True, "/etc/haproxy/haproxy.cfg defaults (line 8), line 10")
+    assert cfg.global_value("maxconn") == ("512", "/etc/haproxy/haproxy.cfg global (line 2), line 4")
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [('"${SERVER_TIMEOUT}"', "depends on an environment variable of the haproxy process"),
+     ("30S", "has the unit 'S', which haproxy does not know"),
+     ("soon", "is not a time haproxy can read")],
+)
+def test_an_unreadable_timeout_is_unknown_not_unset(raw, reason):
+    cfg = parse(LAB.replace("timeout server 15m", f"timeout server {raw}"), source="haproxy.cfg")
+    setting = cfg.timeout_setting(cfg.find("listen", "glance_api"), "server")
+    assert setting.seconds is None and reason in setting.unknown
+
+
+def test_no_option_in_a_proxy_turns_a_default_off():
+    text = LAB.replace("    option httplog\n", "    option httplog\n    option http-buffer-request\n")
+    text = text.replace("    option httpchk GET /healthcheck\n",
+                        "    option httpchk GET /healthcheck\n    no option http-buffer-request\n")
+    cfg = parse(text, source="haproxy.cfg")
+    assert cfg.option(cfg.find("listen", "glance_api"), "http-buffer-request")[0] is False
+    assert cfg.option(cfg.find("listen", "keystone_external"), "http-buffer-request")[0] is True
+
+
+def test_a_named_defaults_chain_is_followed():
+    text = ("defaults base\n    timeout server 1h\ndefaults tuned from base\n    timeout client 2h\n"
+            "defaults\n    timeout server 1s\nlisten glance_api from tuned\n    bind :9292\n")
+    cfg = parse(text, source="haproxy.cfg")
+    glance = cfg.find("listen", "glance_api")
+    assert [s.label for s in cfg.chain(glance)] == ["listen glance_api (line 7)", "defaults tuned (line 3)",
+                                                    "defaults base (line 1)"]
+    assert cfg.timeout_setting(glance, "server").seconds == 3600.0
