@@ -161,7 +161,8 @@ class _Failure:
             if recovered is not None and recovered >= 300:
                 found = canary.classify(recovered, body, record, lines + context)
                 classification = canary.Classification(
-                    found.root_cause, f"{found.reason}; the client saw {status}, {how}", found.rules_matched)
+                    found.root_cause, f"{found.reason}; the client saw {status}, {how}", found.rules_matched,
+                    found.fault, found.remediation, found.evidence)
 
         self.evidence.add(f"failed step: {step}", detail or (answer.describe() if answer else str(status)))
         if detail and answer:
@@ -177,6 +178,8 @@ class _Failure:
         self.evidence.add("classification",
                           f"{classification.root_cause} ({classification.title}): {classification.reason}\n"
                           f"rules matched: {', '.join(classification.rules_matched)}")
+        if classification.fault:  # narrower than its root cause: the rule's own advice
+            self.evidence.add(f"what to do about the {classification.fault}", list(classification.remediation))
         self.request.node.user_properties.append((OVERRIDE, classification.root_cause))
         pytest.fail(f"canary upload to store {self.case.label} failed: {classification.title}: "
                     f"{classification.reason}", pytrace=False)

@@ -71,11 +71,6 @@ def host_filter_patterns() -> list[str]:
     return list(dict.fromkeys(p.regex for _, p, _ in _ALL))
 
 
-def combined_pattern() -> str:
-    """One regex for the remote filter: any line any root cause cares about."""
-    return "|".join(host_filter_patterns())
-
-
 @dataclass(frozen=True)
 class Meaning:
     role: str
