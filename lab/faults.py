@@ -586,3 +586,58 @@ CEPH_FAULTS.update({
                                               "--upgrade-to=$HC_LAB_DIR/state/hc-fake-target)",
                                    fake_target_release, no_fake_target_release),
 })
+
+
+# ---------------------------------------------------------------- uWSGI limit-post (an upload-path size limit)
+UWSGI_INI = "/etc/glance/glance-api-uwsgi.ini"
+LIMIT_POST = 32 << 20  # in bytes: uWSGI reads "32M" as 32 (strtoul), so the lab writes the number
+
+
+def _upload_answer(image_id: str, token: str, total: int, base: str = GLANCE_DIRECT) -> str:
+    """PUT `total` zero bytes; the status line, or what happened when the server would not take them."""
+    host, port = base.split("//")[1].split(":")
+    sock = socket.create_connection((host, int(port)), timeout=60)
+    try:
+        sock.sendall((f"PUT /v2/images/{image_id}/file HTTP/1.1\r\nHost: {host}:{port}\r\n"
+                      f"X-Auth-Token: {token}\r\nContent-Type: application/octet-stream\r\n"
+                      f"Content-Length: {total}\r\nConnection: close\r\n\r\n").encode())
+        try:
+            for _ in range(total >> 20):
+                sock.sendall(b"\0" * (1 << 20))
+        except OSError as exc:
+            return f"refused mid-body: {exc}"
+        sock.settimeout(30)
+        first = sock.recv(4096).decode(errors="replace").splitlines()
+        return first[0] if first else "closed without an answer"
+    except OSError as exc:
+        return f"no answer: {exc}"
+    finally:
+        sock.close()
+
+
+def uwsgi_limit_post() -> None:
+    """controller1's uWSGI takes no request body above 32 MiB (limit-post), below the 64 MiB largest
+    image: a 40 MiB upload is refused before Glance sees a byte ("Invalid (too big) CONTENT_LENGTH")."""
+    text = labctl.in_namespace(["cat", UWSGI_INI], capture_output=True, text=True).stdout
+    labctl.in_namespace(["sh", "-c", 'cat > "$1"', "sh", UWSGI_INI], input=f"{text}limit-post = {LIMIT_POST}\n",
+                        text=True)
+    inner("restart-glance")
+    c = conn()
+    image = create_image(c, "hc-lab-limit-post")
+    try:
+        answer = _upload_answer(image.id, c.auth_token, 40 << 20)
+        if answer.startswith("HTTP/1.1 2"):
+            raise RuntimeError(f"uWSGI took a 40 MiB upload despite limit-post {LIMIT_POST}: {answer}")
+    finally:
+        c.image.delete_image(image, ignore_missing=True)
+
+
+def uwsgi_limit_post_lifted() -> None:
+    inner("render")
+    inner("restart-glance")
+    inner("rotate-logs")
+
+
+FAULTS["uwsgi-limit-post"] = Fault("interrupted_upload", "uWSGI limit-post of 32 MiB on controller1 (below the "
+                                   "64 MiB largest image); a 40 MiB upload refused", uwsgi_limit_post,
+                                   uwsgi_limit_post_lifted)
