@@ -152,10 +152,15 @@ _AWS_KEY_ID = re.compile(
 )
 
 
+def _mask_private_block(match: re.Match) -> str:
+    block = match.group(0)
+    # a block quoted on one line (a repr, a JSON string) keeps its escaped newlines
+    newline = "\n" if "\n" in block or "\\n" not in block else "\\n"
+    return f"-----BEGIN {match.group(1)}-----{newline}{MASK}{newline}-----END {match.group(1)}-----"
+
+
 def _mask_private_blocks(text: str) -> str:
-    text = _PRIVATE_BLOCK.sub(
-        lambda m: f"-----BEGIN {m.group(1)}-----\n{MASK}\n-----END {m.group(1)}-----", text
-    )
+    text = _PRIVATE_BLOCK.sub(_mask_private_block, text)
     if "-----END " not in text:
         return text
     # An END whose BEGIN was cut off: what precedes it (since the last block) is the key.

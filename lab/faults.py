@@ -464,16 +464,85 @@ SWIFT_FAULTS: dict[str, Fault] = {
 }
 
 PLANTED_TOKEN = "gAAAAABpLantedFernetTokenForTheNoSecretsTest0123456789abcdefABCDEF_-xyz"
+# A fake cephx key pasted into controller1's ceph.conf, in a section no client uses (librados
+# reads the file, the probe reads it for the keyring path; neither may ship the key).
+PLANTED_CEPH_CONF_KEY = "AQBjZXBoLmNvbmY6IHBhc3RlZCBrZXksIGZhaw=="
+CEPH_CONF = "/etc/ceph/ceph.conf"
+_CEPH_CONF_MARK = "# hc-lab secret-in-log: a key pasted into the wrong file\n"
+# Each format the suite must redact, one per quoted log line (a value after a secret's name
+# hides the rest of its line, so a format of its own line is tested on its own).
+PLANTED_LOG_SECRETS = {
+    "cephx key": "AQBsb2cgbGluZTogcXVvdGVkIGtleSwgZmFrZQ==",
+    "aws key id": "AKIAHCLABPLANTED0ID1",
+    "aws temporary key id": "ASIAHCLABPLANTED0ID2",
+    "aws secret": "Pl4ntedAwsSecret/K7MDENG+bPxRfiCYlab",
+    "cookie": "sessionid=Pl4ntedC00kieLab; csrftoken=Pl4ntedCsrfLab",
+    "set-cookie": "sessionid=Pl4ntedSetC00kieLab",
+    "x-subject-token": "gAAAAABpLantedSubjectTokenForTheNoSecretsTest0123456789abcdefXYZ",
+    "ansible ssh pass": "Pl4nted;Ansible Ssh,Pass",
+    "ansible become pass": "Pl4nted&Become Pass",
+    "ansible password": "Pl4nted Ansible;Password",
+    "json credential": "Pl4ntedCredential,with&odd chars",
+    "json password": "Pl4ntedJsonPassword; x",
+    "json secret": "904711235813",
+    "json token": "Pl4ntedJsonTokenValue",
+    "pem key body": "MIIEpAIBAAKCAQEAPl4ntedPemBodyForTheNoSecretsTest",
+    "jwt": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJobGFiLXBsYW50ZWQifQ.Pl4ntedJwsSignatureForTheLab0123456",
+    "db password": "Pl4nted;Db,Pw&x y",
+    "password with separators": "Pl4nted;Sep,Pw&x y z",
+    "password cut at 300": "Pl4ntedCutAt300CharactersPassword",
+}
+
+
+def _planted_log_lines(password: str) -> list[str]:
+    """Permission-denied lines (root cause 3) carrying secrets, as careless debug logging writes them."""
+    s = PLANTED_LOG_SECRETS
+    lines = [
+        f"X-Auth-Token: {PLANTED_TOKEN} password={password}",
+        f"rbd client.glance secret {s['cephx key']} rejected",
+        f"s3 access key {s['aws key id']}, session {s['aws temporary key id']}, "
+        f"aws_secret_access_key={s['aws secret']}",
+        f"headers {{'Cookie': '{s['cookie']}', 'X-Subject-Token': '{s['x-subject-token']}', "
+        f"'Accept': '*/*'}}",
+        f"< Set-Cookie: {s['set-cookie']}; Path=/; HttpOnly",
+        f"inventory ctl1 ansible_host=10.0.0.11 ansible_ssh_pass={s['ansible ssh pass']}",
+        f"extra vars {{\"ansible_become_pass\": \"{s['ansible become pass']}\", "
+        f"\"ansible_password\": \"{s['ansible password']}\"}}",
+        f"body {{\"Credential\": \"{s['json credential']}\", \"PASSWORD\": \"{s['json password']}\", "
+        f"\"secret\": {s['json secret']}, \"Token\": \"{s['json token']}\", \"id\": \"c1\"}}",
+        "reading /etc/glance/signing.pem: b'-----BEGIN RSA PRIVATE KEY-----\\n"
+        f"{s['pem key body']}\\n-----END RSA PRIVATE KEY-----\\n'",
+        f"id token {s['jwt']} not accepted",
+        f"(pymysql.err.OperationalError) mysql+pymysql://glance:{s['db password']}@db.lab/glance",
+        f"retry with password={s['password with separators']}",
+    ]
+    prefix = "2026-01-01 00:00:00.000 1 ERROR glance.api.v2.image_data [-] Permission denied while uploading; "
+    # The last line is the check's "latest", which it cuts at 300 characters: cut inside the password.
+    pad = 300 - len(prefix) - len("password=") - 12
+    lines.append("x" * pad + f" password={s['password cut at 300']}")
+    return [prefix + line + "\n" for line in lines]
 
 
 def secret_in_log() -> None:
-    """A log line that carries secrets, as careless debug logging does; the suite will quote it."""
+    """Log lines that carry secrets, as careless debug logging does (the suite will quote them),
+    and a cephx key pasted into controller1's ceph.conf."""
     password = labctl.secrets_file()["glance_password"]
-    line = (f"2026-01-01 00:00:00.000 1 ERROR glance.api.v2.image_data [-] Permission denied while "
-            f"uploading; X-Auth-Token: {PLANTED_TOKEN} password={password}\n")
     stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+    text = "".join(_planted_log_lines(password)).replace("2026-01-01 00:00:00", stamp)
     labctl.in_namespace(["sh", "-c", 'cat >> "$1"', "sh", "/var/log/glance/glance-api.log"],
-                        input=line.replace("2026-01-01 00:00:00", stamp), text=True)
+                        input=text, text=True)
+    if labctl.profile().get("ceph"):
+        labctl.in_namespace(["sh", "-c", 'cat >> "$1"', "sh", CEPH_CONF], text=True,
+                            input=f"{_CEPH_CONF_MARK}[client.hc-lab-planted]\nkey = {PLANTED_CEPH_CONF_KEY}\n")
+
+
+def secret_in_log_revert() -> None:
+    if labctl.profile().get("ceph"):
+        conf = labctl.in_namespace(["cat", CEPH_CONF], capture_output=True, text=True).stdout
+        if _CEPH_CONF_MARK in conf:
+            labctl.in_namespace(["sh", "-c", 'cat > "$1"', "sh", CEPH_CONF], text=True,
+                                input=conf[:conf.index(_CEPH_CONF_MARK)])
+    rotate_only()
 
 
 CEPH_CLIS = ("/usr/bin/ceph", "/usr/bin/rbd")
@@ -498,8 +567,8 @@ BAD_INPUTS: dict[str, Fault] = {
     "garbage-config": Fault("store_config", "glance-api.conf replaced by random bytes (no restart)",
                             garbage_config, restore_config_file),
     "huge-log": Fault("", "glance-api.log grown by a sparse gigabyte", huge_log, normal_log),
-    "secret-in-log": Fault("store_permissions", "a log line quoting a token and a password",
-                           secret_in_log, rotate_only),
+    "secret-in-log": Fault("store_permissions", "log lines quoting tokens, keys and passwords in every "
+                           "format; a cephx key pasted into ceph.conf", secret_in_log, secret_in_log_revert),
 }
 
 # ---------------------------------------------------------------- the pre-upgrade gate

@@ -188,6 +188,11 @@ def test_private_key_whose_begin_was_cut_off_is_hidden():
     assert redact(tail) == "***\n-----END PGP PRIVATE KEY BLOCK-----"
 
 
+def test_private_key_quoted_on_one_line_keeps_its_escaped_newlines():
+    line = "reading signing.pem: b'-----BEGIN RSA PRIVATE KEY-----\\nMIIEpAIBAAKCAQEA\\n-----END RSA PRIVATE KEY-----\\n'"
+    assert redact(line) == "reading signing.pem: b'-----BEGIN RSA PRIVATE KEY-----\\n***\\n-----END RSA PRIVATE KEY-----\\n'"
+
+
 def test_private_key_inside_a_json_string_is_hidden():
     text = json.dumps({"private_key": "x", "pem": "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBx\n"
                                                   "-----END EC PRIVATE KEY-----"})
