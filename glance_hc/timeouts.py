@@ -237,11 +237,15 @@ def _uwsgi(path: str, files: Mapping[str, str], errors: Mapping[str, str], env, 
         why = errors.get(path) or "the probe did not fetch it"
         return [UploadLimit(f"uwsgi-{name}", "uWSGI", name, kind, "", None, None, path, unreadable=f"{path}: {why}")
                 for name, kind, _ in _UWSGI]
+    prefix = "container:" if path.startswith("container:") else ""
+    if prefix:  # files read inside a container are keyed "container:/path"; its includes name "/path"
+        files = {k[len(prefix):]: v for k, v in files.items() if k.startswith(prefix)}
+        errors = {k[len(prefix):]: v for k, v in errors.items() if k.startswith(prefix)}
     try:
         if argv:
             options = uwsgi.parse_command(argv, files=files, file_errors=errors, env=env)
         else:
-            options = uwsgi.parse(text, path, files=files, file_errors=errors, env=env)
+            options = uwsgi.parse(text, path[len(prefix):], files=files, file_errors=errors, env=env)
     except uwsgi.UwsgiError as exc:
         return [UploadLimit(f"uwsgi-{name}", "uWSGI", name, kind, "", None, None, path, error=str(exc))
                 for name, kind, _ in _UWSGI]

@@ -339,6 +339,8 @@ class UwsgiOptions:
         """name -> value (multi-valued options joined with ', ') for drift comparison."""
         result: dict[str, str] = {}
         for setting in self.settings:
+            if setting.name.startswith("\x00"):  # unread-include markers and placeholders
+                continue
             if setting.name in _MULTI and setting.name in result:
                 result[setting.name] += ", " + setting.value
             else:

@@ -231,3 +231,10 @@ def test_kinds_of_the_lab_cases():
     found = limits()
     assert {k: v.kind for k, v in found.items() if k.startswith("haproxy")} == {
         "haproxy-glance_api-client": INACTIVITY, "haproxy-glance_api-server": INACTIVITY_ANSWER}
+
+
+def test_a_container_ini_follows_includes_inside_the_container():
+    ini = "container:/etc/glance/glance-api-uwsgi.ini"
+    files = {ini: LAB_INI + "ini = /etc/glance/extra.ini\n", "container:/etc/glance/extra.ini": "[uwsgi]\nharakiri = 7\n"}
+    found = {limit.key: limit for limit in upload_timeouts(files, None, ini)}
+    assert found["uwsgi-harakiri"].value == 7 and found["uwsgi-harakiri"].where == "/etc/glance/extra.ini:2"

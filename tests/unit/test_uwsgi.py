@@ -304,3 +304,8 @@ def test_lab_ini():
     assert options.value("socket-timeout") == Value("socket-timeout", 900, "900", "/etc/glance/glance-api-uwsgi.ini:5")
     assert options.value("harakiri", 0) == Value("harakiri", 0, None, "uWSGI default")
     assert options.unread == []
+
+
+def test_as_dict_leaves_markers_out():
+    options = parse("[uwsgi]\nset-ph = a=1\nini = /nowhere.ini\nprocesses = %(a)\n", "/etc/glance/u.ini")
+    assert options.as_dict() == {"processes": "1"}
