@@ -274,8 +274,15 @@ def parse(text: str | bytes, source: str = "haproxy.cfg") -> HaproxyConfig:
     return HaproxyConfig(source=source, sections=sections)
 
 
+MAX_TIME_MS = 2147483647  # haproxy keeps times as int milliseconds: larger ones are refused (PARSE_TIME_OVER)
+
+
 def unreadable_time(raw: str) -> str:
     """Why haproxy cannot read a time value, in the operator's words."""
+    match = _TIME.match(raw.strip())
+    if match:
+        return (f"'{raw[:40]}' is above haproxy's largest time ({MAX_TIME_MS} ms, about 24.8 days): "
+                "haproxy refuses this config")
     if "$" in raw:
         return (f"'{raw}' depends on an environment variable of the haproxy process (haproxy expands "
                 "\"${VAR}\" when it reads the file), which the files alone cannot tell")
@@ -289,10 +296,11 @@ def unreadable_time(raw: str) -> str:
 def parse_time(value: str) -> float | None:
     """haproxy time value in seconds; a bare number is milliseconds."""
     match = _TIME.match(value.strip())
-    if not match:
+    if not match or len(match.group(1)) > 30:
         return None
     multiplier, divisor = _TIME_UNITS[match.group(2) or "ms"]
-    return float(match.group(1)) * multiplier / divisor
+    seconds = float(match.group(1)) * multiplier / divisor
+    return None if seconds * 1000 > MAX_TIME_MS else seconds
 
 
 def glance_paths(cfg: HaproxyConfig) -> list[Path]:

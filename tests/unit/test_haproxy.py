@@ -258,3 +258,10 @@ def test_a_named_defaults_chain_is_followed():
     assert [s.label for s in cfg.chain(glance)] == ["listen glance_api (line 7)", "defaults tuned (line 3)",
                                                     "defaults base (line 1)"]
     assert cfg.timeout_setting(glance, "server").seconds == 3600.0
+
+
+@pytest.mark.parametrize("raw", ["30d", "9" * 5000])
+def test_a_time_above_haproxys_largest_is_unknown(raw):
+    assert parse_time(raw) is None
+    cfg = parse(LAB.replace("timeout server 15m", f"timeout server {raw}"), source="haproxy.cfg")
+    assert "above haproxy's largest time" in cfg.timeout_setting(cfg.find("listen", "glance_api"), "server").unknown
