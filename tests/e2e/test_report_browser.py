@@ -10,8 +10,10 @@ missing browser is a broken runner and fails.
 """
 from __future__ import annotations
 
+import datetime
 import json
 import os
+import random
 import shutil
 import struct
 import subprocess
@@ -420,3 +422,73 @@ def test_hostile_evidence_renders_as_text(pytester: pytest.Pytester, chromium, m
     assert HOSTILE in dom.by_id("hc-figures-table").text
     health = json.loads((pytester.path / "out" / "health.json").read_text())
     assert health["verdict"] == "unhealthy"
+
+
+# --------------------------------------------------------------------------
+# the pictures, with a history, without the lab
+
+# Added to a copy of the page only: once laid out, each chart's size and what it drew.
+MEASURE_CHARTS = """<script>
+window.addEventListener("load", function () {
+  var out = [];
+  document.querySelectorAll("svg.hc-chart").forEach(function (chart) {
+    var box = chart.getBoundingClientRect();
+    var marks = chart.querySelectorAll("rect.hc-bar, polyline.hc-series");
+    var drawn = Array.prototype.filter.call(marks, function (m) {
+      var b = m.getBBox(); return b.width > 0 || b.height > 0; });
+    out.push({chart: chart.getAttribute("data-chart"), width: box.width, height: box.height,
+              marks: marks.length, drawn: drawn.length});
+  });
+  var pictures = document.getElementById("hc-pictures").getBoundingClientRect();
+  var pre = document.createElement("pre");
+  pre.id = "hc-test-charts";
+  pre.textContent = JSON.stringify({charts: out, pictures_bottom: pictures.bottom + window.scrollY});
+  document.body.appendChild(pre);
+});
+</script>"""
+PICTURES_SCREENSHOT = lab.ROOT / "reports" / "health-pictures-screenshot.png"
+
+
+def test_pictures_render_with_a_history(chromium, tmp_path):
+    """Store usage and canary throughput, now and over 60 nights: every chart laid out and drawn."""
+    from bench import history_bench  # noqa: PLC0415 - the lab document replayed, a history made from it
+    from glance_hc import forecast  # noqa: PLC0415
+
+    base = json.loads(history_bench.BASE.read_text())
+    history_bench.make_history(tmp_path / "history", base, 60)
+    tonight = history_bench.night(base, 60, 61, datetime.datetime.now(datetime.timezone.utc), random.Random(1))
+    project = tmp_path / "replay"
+    project.mkdir()
+    (tmp_path / "current.json").write_text(json.dumps(tonight))
+    history_bench.write_replay(project, tmp_path / "current.json", tonight)
+    _, size, health = history_bench.replay_run(project, tmp_path / "out", tmp_path / "history")
+    assert health["forecasts"]["runs"] == 61 and size < 5 * 2**20
+    page = tmp_path / "out" / "health.html"
+    measured = page.with_name("measured.html")
+    measured.write_text(page.read_text(encoding="utf-8").replace("</body>", MEASURE_CHARTS + "</body>"),
+                        encoding="utf-8")
+    dom = render(chromium, measured, tmp_path / "profile")
+    measured = json.loads(dom.by_id("hc-test-charts").raw_text())
+    charts = measured["charts"]
+
+    kinds = Counter(c["chart"] for c in charts)
+    assert kinds["store-usage"] == 1 and kinds["canary-throughput"] == 1
+    assert kinds["store-usage-history"] == len(forecast.store_series([base]))
+    assert kinds["canary-throughput-history"] == len(forecast.canary_series([base]))
+    for chart in charts:
+        assert chart["width"] >= 300 and chart["height"] >= 150, chart
+        assert chart["marks"] > 0 and chart["drawn"] == chart["marks"], chart
+    usage = next(c for c in charts if c["chart"] == "store-usage")
+    assert usage["marks"] == len({(t, s) for t, s, _ in forecast.store_series([base])}), "a bar per store and host"
+    section = dom.by_id("hc-pictures")
+    assert position(dom, dom.by_id("hc-history")) < position(dom, section) < position(dom, dom.by_id("hc-context"))
+
+    # what a person sees: the page from the verdict down to the last picture (headless Chromium
+    # draws nothing when a screenshot starts at an anchor, so the window is made that tall)
+    height = min(int(measured["pictures_bottom"]) + 20, 12000)
+    PICTURES_SCREENSHOT.unlink(missing_ok=True)
+    run_chromium(chromium, tmp_path / "profile-shot", f"--window-size=1280,{height}",
+                 f"--screenshot={PICTURES_SCREENSHOT}", page.as_uri())
+    data = PICTURES_SCREENSHOT.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", data[16:24]) == (1280, height)
+    assert len(data) > 200_000, "a page of charts compresses worse than a blank one"
