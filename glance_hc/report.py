@@ -611,7 +611,54 @@ def pytest_runtest_makereport(item: pytest.Item, call):
     report = yield
     for name, value in check_identity(item).items():
         setattr(report, f"hc_{name}", None if value is None else redact(value))
+    if report.failed and call.excinfo is not None and not isinstance(report.longrepr, (str, tuple)):
+        report.longrepr = _whole_values_longrepr(item, call.excinfo) or report.longrepr
     return redact_report(report)
+
+
+# What a local or an argument may show of its value in a traceback (pytest's own bound).
+TRACEBACK_VALUE_MAX = 240
+
+
+def _whole_values_longrepr(item: pytest.Item, excinfo):
+    """The traceback rebuilt with whole locals and arguments, redacted, then cut.
+
+    pytest cuts the repr of a local (`-l`) or an argument (long style) in the middle
+    before any plugin sees it: the tail of a secret survives the cut with no name left
+    in front of it to recognise. Rebuilt as with -vvv (nothing cut), each value is
+    redacted first and cut after. None when pytest shows no values or cannot rebuild.
+    """
+    config = item.config
+    if not (config.getoption("showlocals", False) or config.getoption("tbstyle", "auto") in ("auto", "long")):
+        return None
+    try:
+        from _pytest._code import code as pytest_code  # noqa: PLC0415 - no public hook for this
+        from _pytest._io.saferepr import saferepr  # noqa: PLC0415
+    except ImportError:
+        return None
+    verbose, safeformat = config.option.verbose, getattr(pytest_code, "safeformat", None)
+    config.option.verbose = max(verbose, 3)
+    # Whole locals on one line each (pprint would split a long string into pieces at spaces:
+    # a password holding spaces would then lose its name in front of its later words).
+    pytest_code.safeformat = lambda value: saferepr(value, maxsize=None)
+    try:
+        longrepr = item.repr_failure(excinfo)
+    except Exception:  # noqa: BLE001 - keep pytest's own traceback, redacted as text
+        return None
+    finally:
+        config.option.verbose = verbose
+        if safeformat is not None:
+            pytest_code.safeformat = safeformat
+    chain = getattr(longrepr, "chain", None) or [(getattr(longrepr, "reprtraceback", None), None, None)]
+    for reprtraceback, _crash, _descr in chain:
+        for entry in getattr(reprtraceback, "reprentries", None) or []:
+            reprlocals = getattr(entry, "reprlocals", None)
+            if reprlocals is not None:
+                reprlocals.lines = [clip(line, TRACEBACK_VALUE_MAX) for line in reprlocals.lines]
+            reprargs = getattr(entry, "reprfuncargs", None)
+            if reprargs is not None:
+                reprargs.args = [(name, clip(str(value), TRACEBACK_VALUE_MAX)) for name, value in reprargs.args]
+    return longrepr
 
 
 @pytest.hookimpl(wrapper=True)

@@ -472,7 +472,32 @@ def test_planted_secrets_never_reach_junit_xml(suite):
     assert {c["outcome"] for c in health["checks"]} >= {"failed", "skipped", "error"}
 
 
-@pytest.mark.parametrize(("umask", "mode"), [(0o077, 0o600), (0o022, 0o644), (0o027, 0o640)])
+LOCALS_SOURCE = f"""
+import pytest
+pytestmark = [pytest.mark.host, pytest.mark.store_config]
+LINE = "x" * 150 + " password={PLANTED['db password']}-TailOfTheSecret and more words " + "y" * 80
+
+@pytest.fixture
+def host():
+    return {{"name": "ctl1", "log": LINE}}
+
+def test_x(host):
+    line = LINE
+    assert False
+"""
+
+
+@pytest.mark.parametrize("args", [["-l"], ["-l", "--tb=long"], ["--tb=long"]], ids=" ".join)
+def test_locals_and_arguments_are_redacted_before_pytest_cuts_them(suite, args):
+    """pytest cuts a long repr in the middle: without care the tail of a secret survives."""
+    result, _health = run(suite, LOCALS_SOURCE, "-p", "no:html", "--junitxml=out/junit.xml", *args)
+    shown = result.stdout.str() + (suite.path / "out" / "junit.xml").read_text()
+    assert "host = {'log': 'xxx" in shown  # the argument is shown...
+    assert "TailOfTheSecret" not in shown and "Pl4nted" not in shown  # ...redacted before the cut
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o077, 0o600), (0o022, 0o644), (0o027, 0o640)],
+                         ids=["umask077", "umask022", "umask027"])
 def test_reports_are_written_with_the_callers_umask(suite, umask, mode):
     previous = os.umask(umask)
     try:
