@@ -269,12 +269,18 @@ def measure(runs: int = 365, reps: int = 5, base_path: Path = BASE, emit=None) -
             subject.append(s)
             baseline.append(b)
         cmp_ = compare(subject, baseline)
+        t0 = time.perf_counter()  # what reading every whole run would cost (the .slim files avoid it)
+        for path in history.history_files(directory):
+            json.loads(path.read_text())
+        full_parse = time.perf_counter() - t0
         results.append(emit(
             "history load and render (in process)",
             f"{runs} runs ({size / 2**20:.0f} MiB on disk, made in {made:.1f}s): {fmt(cmp_.subject_median)} s, "
-            f"without history {fmt(cmp_.baseline_median)} s, ratio {fmt(cmp_.ratio)}; section {section / 1024:.0f} KiB",
+            f"without history {fmt(cmp_.baseline_median)} s, ratio {fmt(cmp_.ratio)}; parsing every whole run "
+            f"instead {fmt(full_parse)} s (ratio {fmt(cmp_.subject_median / full_parse)}); "
+            f"section {section / 1024:.0f} KiB",
             [(Target("seconds", "<", LOAD_RENDER_MAX_S, "s"), cmp_.subject_median)],
-            subject=subject, baseline=baseline, history_bytes=size))
+            subject=subject, baseline=baseline, full_parse_seconds=full_parse, history_bytes=size))
 
         project = tmp / "replay"
         project.mkdir()
@@ -298,7 +304,7 @@ def measure(runs: int = 365, reps: int = 5, base_path: Path = BASE, emit=None) -
             f"{fmt(cmp_.subject_median)} s, without history {fmt(cmp_.baseline_median)} s, ratio {fmt(cmp_.ratio)}; "
             f"html {median(sizes) / 2**20:.2f} MiB, without history {median(bare_sizes) / 2**20:.2f} MiB",
             [(Target("extra seconds", "<", LOAD_RENDER_MAX_S, "s"), cmp_.subject_median - cmp_.baseline_median),
-             (Target("html bytes", "<", REPORT_MAX_BYTES), median(sizes))],
+             (Target("html", "<", REPORT_MAX_BYTES / 2**20, "MiB"), median(sizes) / 2**20)],
             subject=walls, baseline=bare, html_bytes=sizes, html_bytes_baseline=bare_sizes))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -324,3 +330,8 @@ def main(argv=None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def p6(b) -> None:
+    """bench/run.py's entry: the same measures, printed and kept with the others."""
+    measure(emit=lambda name, line, targets, **data: b.emit("P6", name, line, targets, **data))

@@ -20,6 +20,7 @@ P4  stale-image sweep: 10,000 queued image records seeded into Glance's database
     against one SDK paged listing (limit 1000). The rows are removed at the end, always.
 P5  fleet: `-m host` with 8 host aliases (over the lab's two controllers) against 1; two
     diagnostics without a target: the same without the gate, and with --gate-every-host.
+P6  history: 365 nightly runs load and render in under 2 s, the report under 5 MB (bench/history_bench.py).
 
 Every figure is the median of several repetitions; subject and baseline run side by side and
 the ratio is the median of the pair ratios. Each prints one line, all go to reports/bench.json
@@ -51,7 +52,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench import labio  # noqa: E402
+from bench import history_bench, labio  # noqa: E402
 from bench.stats import MIB, Target, compare, fmt, median, paired_differences, verdict  # noqa: E402
 from glance_hc import canary  # noqa: E402
 
@@ -675,7 +676,7 @@ def p4(b: Bench) -> None:
 
 # ==================================================================== main
 
-BENCHES = {"P1": p1, "P2": p2, "P3": p3, "P5": p5, "P4": p4}  # P4 last: its 10,000 rows exceed the count quota
+BENCHES = {"P1": p1, "P2": p2, "P3": p3, "P5": p5, "P6": history_bench.p6, "P4": p4}  # P4 last: its 10,000 rows exceed the count quota
 
 
 def parse_args(argv=None) -> argparse.Namespace:
