@@ -588,6 +588,8 @@ def pytest_configure(config: pytest.Config) -> None:
     collector = HealthCollector(config)
     config.pluginmanager.register(collector, COLLECTOR_PLUGIN_NAME)
     context(config)  # exists from the start, so config.stash[CONTEXT_KEY] never raises
+    if not config.pluginmanager.is_registered(history):  # forecast checks need --history (issue 22)
+        config.pluginmanager.register(history, "glance_hc.history")
     # pytest-html's hookspecs exist only when it is loaded; unknown pytest_html_*
     # hooks would fail validation, hence the separate, conditional object.
     if config.pluginmanager.hasplugin("html"):

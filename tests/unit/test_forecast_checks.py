@@ -103,15 +103,21 @@ def test_a_store_already_above_the_alert_level_is_left_to_the_usage_check(tmp_pa
     assert check["outcome"] == "skipped" and "already at 90.0%" in check["message"]
 
 
-@pytest.mark.parametrize("setup, reason", [
-    ("none", "no history: run with --history DIR"),
-    ("empty", "holds no run yet"),
-])
-def test_without_history_the_checks_skip_and_say_why(tmp_path, setup, reason):
-    args = [] if setup == "none" else [f"--history={tmp_path / 'empty'}"]
-    checks = run_checks(tmp_path, *args)
+def test_without_history_the_checks_do_not_apply_and_the_context_says_so(tmp_path):
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "checks/test_store_forecast.py", "checks/test_quota_forecast.py",
+         "-p", "no:cacheprovider", "-q", f"--health-json={out}/health.json", f"--html={out}/h.html",
+         f"--junitxml={out}/j.xml"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert "2 deselected" in proc.stdout, proc.stdout[-2000:]
+    health = json.loads((out / "health.json").read_text())
+    assert health["checks"] == [] and "no history" in health["context"]["forecasts"]
+
+
+def test_an_empty_history_skips_and_says_why(tmp_path):
+    checks = run_checks(tmp_path, f"--history={tmp_path / 'empty'}")
     assert [c["outcome"] for c in checks.values()] == ["skipped", "skipped"]
-    assert all(reason in c["message"] for c in checks.values()), checks
+    assert all("holds no run yet" in c["message"] for c in checks.values()), checks
 
 
 def test_a_history_without_unified_limits_says_so(tmp_path):
