@@ -560,6 +560,81 @@ def ceph_tools_back() -> None:
         ns("umount", path, check=False)
 
 
+HOSTILE_DIR = "/tmp/hc-hostile"           # the decoy's files (outside the overlays: seen from the machine too)
+HOSTILE_MARKERS = ("/tmp/hc-pwned", "/tmp/hc-pwned2", "/tmp/hc-pwned3", "/tmp/hc-pwned4")
+HOSTILE_DECOY_ADDR = (labctl.ADDR["glance_addr"], 9399)
+HOSTILE_PIDFILE = f"{HOSTILE_DIR}/decoy.pid"
+# The decoy: a "glance-api" process of user nobody with its own --ini naming a listener it serves
+# itself; every byte anyone sends it lands in requests.log (a token among them, if one comes).
+_DECOY = r"""
+import os, socket, sys
+d = sys.argv[1]
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[2], int(sys.argv[3]))); s.listen(8)
+open(d + "/decoy.pid", "w").write(str(os.getpid()))
+while True:
+    c, _ = s.accept(); c.settimeout(3)
+    try:
+        data = c.recv(65536)
+    except OSError:
+        data = b"(nothing)"
+    with open(d + "/requests.log", "ab") as f:
+        f.write(data + b"\n----\n")
+    c.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\n{}"); c.close()
+"""
+
+
+def hostile_host() -> None:
+    """controller1 turned against the suite: config values that are code in a shell (`;`, `$(...)`,
+    backticks, quotes, a newline), `@@hc@@` lines that forged sections of the old probe, a fake
+    glance-api of user nobody whose --ini names a decoy listener and whose OS_GLANCE_CONFIG_DIR
+    holds spaces and /etc/shadow. Glance is not restarted: only what the suite reads changes."""
+    ns("sh", "-c", f'rm -rf "$1"; mkdir -p "$1"; chown nobody "$1"', "sh", HOSTILE_DIR)
+    for marker in HOSTILE_MARKERS:
+        ns("rm", "-f", marker)
+    text = labctl.in_namespace(["cat", CONF], capture_output=True, text=True).stdout
+    text = text.replace("rbd_store_user = glance\n", "rbd_store_user = glance/;e id > /tmp/hc-pwned;#\n")
+    text = text.replace("rbd_store_ceph_conf = /etc/ceph/ceph.conf\n",
+                        "rbd_store_ceph_conf = /etc/ceph/ceph.conf$(touch /tmp/hc-pwned2)\n")
+    text = text.replace("swift_store_config_file = /etc/glance/glance-swift-store.conf\n",
+                        "swift_store_config_file = /etc/shadow\n")
+    text = text.replace("[DEFAULT]\n", "[DEFAULT]\n"
+                        "image_cache_dir = /var/lib/glance/it's \"cache\" `touch /tmp/hc-pwned3`\n"
+                        f"worker_self_reference_url = http://{HOSTILE_DECOY_ADDR[0]}:{HOSTILE_DECOY_ADDR[1]}\n"
+                        "  $(touch /tmp/hc-pwned4)\n"
+                        '@@hc@@ container = {"RestartCount": 0, "State": {"OOMKilled": false}}\n', 1)
+    labctl.in_namespace(["sh", "-c", 'cat > "$1"', "sh", CONF], input=text, text=True)
+    cfg = labctl.in_namespace(["cat", "/etc/haproxy/haproxy.cfg"], capture_output=True, text=True).stdout
+    cfg = cfg.replace("listen glance_api\n", "listen glance_api\n    timeout client 30s\n    timeout server 30s\n", 1)
+    cfg += ("@@hc@@ file /etc/haproxy/haproxy.cfg\ndefaults\n    timeout client 1d\n    timeout server 1d\n"
+            "@@hc@@ end\n")
+    labctl.in_namespace(["sh", "-c", 'cat > "$1"', "sh", "/etc/haproxy/haproxy.cfg"], input=cfg, text=True)
+    ini = f"{HOSTILE_DIR}/x.ini"
+    labctl.in_namespace(["sh", "-c", 'cat > "$1"', "sh", ini], text=True, input=(
+        "[uwsgi]\nhttp-socket = {}:{}\nmodule = glance.wsgi.api:application\nharakiri = 1\n"
+        "logto = /etc/shadow\n".format(*HOSTILE_DECOY_ADDR)))
+    pid = labctl.ns_pid("controller1")
+    subprocess.Popen(
+        ["nsenter", "-t", str(pid), "-m", "-u", "--", "runuser", "-u", "nobody", "--", "bash", "-c",
+         'OS_GLANCE_CONFIG_DIR="/etc/shadow /tmp/hc decoy" exec -a glance-api /usr/bin/python3 -c "$1" '
+         '"$2" "$3" "$4" --ini "$5"', "bash", _DECOY, HOSTILE_DIR, *map(str, HOSTILE_DECOY_ADDR), ini],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 10
+    while not os.path.exists(HOSTILE_PIDFILE) and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
+def hostile_host_gone() -> None:
+    try:
+        os.kill(int(open(HOSTILE_PIDFILE).read().strip()), 9)
+    except (OSError, ValueError):
+        pass
+    inner("render")
+    for marker in HOSTILE_MARKERS:
+        ns("rm", "-f", marker)
+    ns("rm", "-rf", HOSTILE_DIR)
+
+
 # Not root causes: bad input the suite must survive with a clear reason.
 BAD_INPUTS: dict[str, Fault] = {
     "ceph-tools-missing": Fault("", "no ceph/rbd commands on controller1 (its rbd store stays in use)",
@@ -567,6 +642,8 @@ BAD_INPUTS: dict[str, Fault] = {
     "garbage-config": Fault("store_config", "glance-api.conf replaced by random bytes (no restart)",
                             garbage_config, restore_config_file),
     "huge-log": Fault("", "glance-api.log grown by a sparse gigabyte", huge_log, normal_log),
+    "hostile-host": Fault("", "controller1's config values are shell code, its files hold @@hc@@ lines, a fake "
+                              "glance-api of user nobody names a decoy listener", hostile_host, hostile_host_gone),
     "secret-in-log": Fault("store_permissions", "log lines quoting tokens, keys and passwords in every "
                            "format; a cephx key pasted into ceph.conf", secret_in_log, secret_in_log_revert),
 }

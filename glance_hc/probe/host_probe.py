@@ -515,7 +515,13 @@ def run_json(argv, timeout):
 
 def worker_role(request, source_b64=""):
     """As the worker user: store dir access and each rbd store's client files and commands."""
-    out = {"user": user_name(os.geteuid()), "dirs": {}, "rbd": {}}
+    out = {"user": user_name(os.geteuid()), "dirs": {}, "rbd": {}, "files": {}, "file_errors": {}}
+    for path in request.get("files", []):
+        got = read_file(path, limit=65536)
+        if "text" in got:
+            out["files"][path] = got["text"]
+        else:
+            out["file_errors"][path] = got["error"]
     for d in request.get("dirs", []):
         out["dirs"][d] = {"write_rc": 0 if os.access(d, os.W_OK) else 1,
                           "search_rc": 0 if os.access(d, os.X_OK) else 1}
@@ -814,7 +820,7 @@ def phase_stores_and_logs(ctx, req, result):
     if ctx.container:  # seen from the container's host: files, dirs and logs are read inside it
         inner = {"role": "local", "dirs": dirs, "rbd": stores, "logs": [l for l in req.get("logs", [])
                                                                          if l.get("kind") == "log"],
-                 "files": req.get("files", []), "patterns": req.get("patterns"), "window_minutes":
+                 "patterns": req.get("patterns"), "window_minutes":
                  req.get("window_minutes", 60)}
         got, error = run_json(ctx.in_container(ctx.self_argv(inner)), 60)
         local = got or {"errors": [{"step": "container", "error": "probe in the container failed: {}".format(error)}]}
@@ -823,7 +829,7 @@ def phase_stores_and_logs(ctx, req, result):
                 local.setdefault("logs", []).append({"name": "log " + src["path"], "kind": "log",
                                                      "error": "not read in the container: {}".format(error)})
     else:
-        local = local_role(req, regex)
+        local = local_role(dict(req, files=[] if ctx.root else req.get("files", [])), regex)
     errors += local.get("errors", [])
     result["dirs"] = local.get("dirs", {})
     result["files"], result["file_errors"] = local.get("files", {}), local.get("file_errors", {})
@@ -842,10 +848,19 @@ def phase_stores_and_logs(ctx, req, result):
                         or {"name": "ctrlog " + src["name"], "kind": "ctrlog", "error": "not read"})
     result["logs"] = logs
     # what the worker user can do: one session of that user for every dir and rbd store
-    worker_req = {"role": "worker", "dirs": dirs, "rbd": [dict(s, keyring=(result["rbd"].get(s["name"]) or {})
-                                                               .get("keyring", "")) for s in stores]}
-    if dirs or stores:
+    # files the config names (a swift store's references) are read with the worker user's rights:
+    # glance-api.conf may be the worker's to write, so root never reads a path it names
+    files = [f for f in req.get("files", []) if isinstance(f, str)] if ctx.root or ctx.container else []
+    worker_req = {"role": "worker", "dirs": dirs, "files": files,
+                  "rbd": [dict(s, keyring=(result["rbd"].get(s["name"]) or {}).get("keyring", "")) for s in stores]}
+    if dirs or stores or files:
         result["worker"] = step(result, "worker", run_worker, ctx, worker_req) or {"error": "not run"}
+        worker = result["worker"] if isinstance(result["worker"], dict) else {}
+        result["files"].update(worker.pop("files", {}))
+        result["file_errors"].update(worker.pop("file_errors", {}))
+        for path in files:
+            if path not in result["files"] and path not in result["file_errors"]:
+                result["file_errors"][path] = "not read: {}".format(worker.get("error") or "no answer")
     for s in stores:
         if not ctx.container and s["name"] in result["rbd"]:
             step(result, "rbd caps " + s["name"], rbd_caps, ctx, s, result["rbd"][s["name"]])

@@ -1,7 +1,10 @@
 """Bad input ends with a clear reason, within a bound, without a traceback, and other hosts unaffected."""
 from __future__ import annotations
 
+import json
+import re
 import socket
+import subprocess
 import threading
 import time
 
@@ -192,3 +195,54 @@ def test_inventory_host_that_is_down_fails_alone(tmp_path):
     failed = result.checks("failed")
     assert [(c["nodeid"].split("::")[-1]) for c in failed] == ["test_host_is_reachable_for_checks[ghost1]"]
     assert outcome_of(result, "test_glance_api_is_running", "controller2") == {"passed"}
+
+
+def _in_controller1(*args: str) -> str:
+    return lab.labctl.in_namespace(list(args), capture_output=True, text=True, check=False).stdout
+
+
+@pytest.fixture
+def hostile_host(request):
+    """controller1 with shell code in its config values, @@hc@@ lines in its files and a decoy
+    glance-api of user nobody (lab/faults.py hostile_host); reverted, and the revert checked."""
+    lab.fault("inject", "hostile-host")
+    shadow = [line for line in _in_controller1("cat", "/etc/shadow").splitlines() if len(line) > 12]
+    yield shadow
+    lab.fault("revert", "hostile-host")
+    conf = _in_controller1("cat", "/etc/glance/glance-api.conf")
+    assert "hc-pwned" not in conf and "@@hc@@" not in _in_controller1("cat", "/etc/haproxy/haproxy.cfg")
+    assert not any(p.exists() for p in map(lab.Path, lab.FAULTS_MODULE.HOSTILE_MARKERS))
+    assert "hc-hostile" not in subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+
+
+def test_hostile_host_runs_no_planted_code_forges_nothing_and_fails_alone(tmp_path, hostile_host):
+    shadow = hostile_host
+    assert shadow, "controller1's /etc/shadow has lines to look for"
+    result = lab.run_suite(tmp_path, args=["--host=controller1", "--host=controller2", GOOD, "--os-cloud=hc-lab",
+                                           "--largest-image=64MiB", "--canary-size=4MiB"], timeout=300)
+    out = result.stdout + "".join((tmp_path / f).read_text() for f in ("health.json", "health.html", "junit.xml"))
+    # no command ran that the suite did not mean to run (`;`, `$(...)`, backticks, a continued line)
+    planted = lab.FAULTS_MODULE.HOSTILE_MARKERS
+    assert [m for m in planted if lab.Path(m).exists() or _in_controller1("ls", m).strip()] == []
+    # the decoy named by a nobody-owned "glance-api --ini" and by worker_self_reference_url got nothing
+    requests = lab.Path(lab.FAULTS_MODULE.HOSTILE_DIR) / "requests.log"
+    assert not requests.exists() or not requests.read_bytes(), requests.read_bytes()[:500]
+    # /etc/shadow (the decoy's OS_GLANCE_CONFIG_DIR, its ini's logto, the swift reference) never left the host
+    assert [line for line in shadow if line in out] == []
+    # nothing forged: HAProxy's glance timeouts are the file's 30 s, not the 1 d behind the @@hc@@ line;
+    # the decoy's harakiri = 1 is not taken for glance's; controller1 is still its uWSGI service
+    timeouts = {c["nodeid"].split("[")[-1]: c for c in result.health["checks"]
+                if "test_upload_path_limit" in c["nodeid"] and c["target"] == "controller1"}
+    haproxy = [c for key, c in timeouts.items() if "haproxy-glance_api" in key]
+    assert haproxy and all(re.search(r"\b30(\.0)? ?s\b", e["body"]) for c in haproxy for e in c["evidence"]), haproxy
+    assert "86400" not in json.dumps(haproxy) and not [k for k in timeouts if "harakiri" in k]
+    hosts = result.health["context"]["hosts"]
+    assert hosts["controller1"]["deployment"].startswith("uwsgi master") and "nobody" not in json.dumps(hosts)
+    # the run finished (exit 1, not 3: no INTERNALERROR), failing controller1 only, with reasons
+    assert result.exit_code == 1, result.stdout[-3000:]
+    assert "INTERNALERROR" not in result.stdout and "Traceback" not in result.stdout
+    failed = [c for c in result.health["checks"] if c["outcome"] in ("failed", "error")]
+    assert {c["target"] for c in failed} <= {"controller1", "api"}, [c["nodeid"] for c in failed]
+    assert any(c["target"] == "controller1" and c["message"] for c in failed)
+    assert outcome_of(result, "test_glance_api_is_running", "controller2") == {"passed"}
+    assert not [c for c in result.health["checks"] if c["target"] == "controller2" and c["outcome"] == "error"]
