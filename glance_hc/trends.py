@@ -154,7 +154,7 @@ def _forecasts_html(forecasts: dict) -> str:
     items = forecasts["stores"] + forecasts["quotas"]
     head = (f'<p class="hc-muted">Least squares over {forecasts["runs"]} runs; no forecast from fewer than '
             f'{forecasts["min_points"]} runs or less than {forecasts["min_span_hours"]:g} h; dates come with the '
-            f"range at the growth rate +/- 2 standard errors. Window {_esc(forecasts['window'])}.</p>")
+            f"range at the growth rate +/- {fc.SPREAD_SE:g} standard errors. Window {_esc(forecasts['window'])}.</p>")
     if forecasts.get("unreadable"):
         head += f'<p class="hc-muted">Unreadable history files: {_esc(", ".join(forecasts["unreadable"]))}</p>'
     if not items:
@@ -167,7 +167,8 @@ def _forecasts_html(forecasts: dict) -> str:
         if item["status"] != fc.OK:
             outlook = f"no forecast: {item['reason']}"
         else:
-            rate = f"{100 * item['rate_per_day']:+.3f} +/- {200 * item['rate_se_per_day']:.3f} points/day"
+            rate = (f"{100 * item['rate_per_day']:+.3f} +/- {100 * fc.SPREAD_SE * item['rate_se_per_day']:.3f} "
+                    "points/day")
             outlook = rate
         alert = _date_range(item, "alert")
         full = _date_range(item, "full")
@@ -195,7 +196,10 @@ def html_section(config: pytest.Config, document: dict) -> str:
     run = history.of(config)
     checks = document.get("checks") or []
     parts = [_STYLE, '<section id="hc-history"><h2>Since the last run, and what comes next</h2>']
-    if run.enabled and document.get("changes") is not None:
+    if document.get("history_error"):
+        parts.append(f'<p class="hc-muted">The history in {_esc(run.settings.directory)} could not be read: '
+                     f'{_esc(document["history_error"])}</p>')
+    elif run.enabled and document.get("changes") is not None:
         parts.append(_changes_html(document["changes"]))
         parts.append("<h3>Forecasts</h3>" + _forecasts_html(document["forecasts"]))
     else:
