@@ -216,3 +216,20 @@ def test_a_broken_request_is_an_answer_not_a_traceback():
 def test_an_unknown_phase_is_reported():
     doc = _run_probe({"phase": "nonsense", "elevate": False})
     assert doc["errors"] == [{"step": "request", "error": "unknown phase 'nonsense'"}]
+
+
+OLD_PYTHON = Path.home() / ".pyenv" / "versions" / "3.6.15" / "bin" / "python3.6"
+
+
+@pytest.mark.skipif(not OLD_PYTHON.exists(), reason=f"no Python 3.6 here ({OLD_PYTHON})")
+def test_the_probe_runs_on_python_3_6(tmp_path):
+    log = tmp_path / "glance-api.log"
+    log.write_text("2026-11-25 10:00:00.1 1 ERROR x: No space left on device\nall fine\n")
+    request = {"phase": "stores_and_logs", "elevate": False, "dirs": [str(tmp_path)], "patterns":
+               logscan.host_filter_patterns(), "logs": [{"kind": "log", "path": str(log)}]}
+    out = subprocess.run([str(OLD_PYTHON), "-I", "-c", host_probe.BOOT, transport.probe_source(),
+                          transport.encode_request(request)], stdout=subprocess.PIPE, timeout=60, check=True)
+    doc = json.loads(out.stdout)
+    assert doc["python"].startswith("3.6.") and doc["errors"] == []
+    assert doc["logs"][0]["lines"] == [["2026-11-25 10:00:00", "2026-11-25 10:00:00.1 1 ERROR x: No space left on device"]]
+    assert doc["dirs"][str(tmp_path)]["type"] == "directory"
