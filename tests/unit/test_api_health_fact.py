@@ -36,7 +36,10 @@ class Image:
 
     def request(self, path, method, **kwargs):
         self.calls.append((method, path, kwargs.get("params")))
-        return self.answer(method, path)
+        try:
+            return self.answer(method, path, kwargs.get("params") or {})
+        except TypeError:
+            return self.answer(method, path)
 
     get = lambda self, path, **kw: self.request(path, "GET")  # noqa: E731
     get_endpoint = lambda self: "http://127.0.0.10:9292/v2"  # noqa: E731
@@ -78,7 +81,7 @@ ANSWER = {"now": None}
 MODULES = ("test_availability", "test_api_health", "test_canary")
 
 
-def run_api_checks(pytester, answer) -> tuple[dict, object]:
+def run_api_checks(pytester, answer, *args: str) -> tuple[dict, object]:
     ANSWER["now"] = answer
     pytester.syspathinsert(REPO_ROOT)
     pytester.makeini((REPO_ROOT / "pytest.ini").read_text().replace(
@@ -87,7 +90,7 @@ def run_api_checks(pytester, answer) -> tuple[dict, object]:
     pytester.makeconftest(CONFTEST)
     for name in MODULES:
         pytester.makepyfile(**{name: (REPO_ROOT / "checks" / f"{name}.py").read_text()})
-    result = pytester.runpytest_inprocess("--health-json=out/health.json", "-m", "api", "--os-cloud=fake")
+    result = pytester.runpytest_inprocess("--health-json=out/health.json", "-m", "api", "--os-cloud=fake", *args)
     return json.loads((pytester.path / "out" / "health.json").read_text()), result
 
 
@@ -118,3 +121,38 @@ def test_a_healthy_api_passes_the_list_check_with_a_real_first_entry(pytester):
     health, _ = run_api_checks(pytester, lambda m, p: Response(200, {"images": [broken]}))
     check = next(c for c in health["checks"] if c["nodeid"].endswith("test_image_api_lists_images"))
     assert check["outcome"] == "failed" and "missing status" in check["message"], check
+
+
+OLD = "2026-01-01T00:00:00Z"
+
+
+def test_the_stuck_sweep_flags_queued_uploads_without_data_and_leaves_canaries_to_their_check(pytester):
+    queued = [
+        {"id": "q-nodata", "name": "failed-upload", "status": "queued", "size": None, "checksum": None,
+         "updated_at": OLD, "created_at": OLD},
+        {"id": "q-sized", "name": "reserved", "status": "queued", "size": 10, "checksum": None,
+         "updated_at": OLD, "created_at": OLD},
+        {"id": "q-canary", "name": "hc-canary-fast-1", "tags": ["hc-canary"], "status": "queued", "size": None,
+         "updated_at": OLD, "created_at": OLD},
+    ]
+    lists = []
+
+    def answer(method, path, params):
+        if path == "/images":
+            lists.append(dict(params))
+            images = queued if params.get("status") == "queued" and params.get("os_hidden") is None else []
+            return Response(200, {"images": images if params.get("limit") != 1 else []})
+        return Response(404, text="not here")
+
+    health, _ = run_api_checks(pytester, answer, "-k", "stuck_in_transient")
+    outcomes = {c["nodeid"].split("[")[-1].rstrip("]"): c for c in health["checks"]}
+    assert set(outcomes) == {"saving", "importing", "uploading", "queued-without-data"}, \
+        "killed is not offered: Glance's v2 list never returns it"
+    failed = outcomes["queued-without-data"]
+    assert failed["outcome"] == "failed" and failed["root_cause"] == "worker_crash"
+    assert "q-nodata" in failed["message"] and "1 image(s)" in failed["message"]
+    assert "q-sized" not in failed["message"] and "q-canary" not in failed["message"]
+    assert all(outcomes[s]["outcome"] == "passed" for s in ("saving", "importing", "uploading"))
+    sweeps = [p for p in lists if p.get("limit") != 1]
+    assert len(sweeps) == 8, "one server-filtered request per status (visible and hidden)"
+    assert all(p["updated_at"].startswith("lt:") and p["status"] for p in sweeps)
