@@ -24,6 +24,8 @@ def quota_cases(config: pytest.Config) -> tuple[list, list[str]]:
     if not run.enabled:
         return [("no history: run with --history DIR (ini history_dir) to forecast quota usage", None)], ["no-history"]
     last = run.previous()
+    if run.error is not None:
+        return [(f"the history in {run.settings.directory} cannot be read: {run.error}", None)], ["no-history"]
     if last is None:
         return [(f"the history in {run.settings.directory} holds no run yet", None)], ["no-history"]
     resources = sorted(fc.quota_series([last]))

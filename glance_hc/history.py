@@ -19,6 +19,7 @@ import datetime
 import json
 import os
 import re
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -297,24 +298,36 @@ class RunHistory:
         self._previous: dict | None = None
         self._previous_loaded = False
         self._slims: list[dict] | None = None
+        self._listed: list[Path] | None = None
         self._forecasts: tuple | None = None
         self.unreadable: list[str] = []
+        self.error: str | None = None  # why the history could not be read, once for the whole run
         self.saved: Path | None = None
 
     @property
     def enabled(self) -> bool:
         return self.settings.directory is not None
 
+    def _files(self) -> list[Path]:
+        """The directory listed once; a directory that cannot be listed is this run's history error."""
+        if self._listed is None:
+            self._listed = []
+            if self.enabled:
+                try:
+                    self._listed = history_files(self.settings.directory)
+                except OSError as exc:
+                    self.error = f"{type(exc).__name__}: {exc}"
+        return self._listed
+
     def previous(self) -> dict | None:
         """The newest run in the directory that reads as a health document."""
         if not self._previous_loaded:
             self._previous_loaded = True
-            if self.enabled:
-                for path in reversed(history_files(self.settings.directory)):
-                    document = load(path)
-                    if document is not None:
-                        self._previous = document
-                        break
+            for path in reversed(self._files()):
+                document = load(path)
+                if document is not None:
+                    self._previous = document
+                    break
         return self._previous
 
     def runs(self) -> list[dict]:
@@ -322,13 +335,12 @@ class RunHistory:
         if self._slims is None:
             self._slims = []
             self.previous()  # the comparison is fixed before this run is saved
-            if self.enabled:
-                for path in history_files(self.settings.directory):
-                    figures = load_slim(path)
-                    if figures is None:
-                        self.unreadable.append(path.name)
-                    else:
-                        self._slims.append(figures)
+            for path in self._files():
+                figures = load_slim(path)
+                if figures is None:
+                    self.unreadable.append(path.name)
+                else:
+                    self._slims.append(figures)
         return self._slims
 
     def runs_with(self, current: dict | None) -> list[dict]:
@@ -406,12 +418,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def annotate(config: pytest.Config, document: dict) -> dict:
     """health.json's `changes` and `forecasts` blocks, when the run keeps a history."""
     run = of(config)
-    if run.enabled:
+    if run.enabled and run.error is None:
         try:
-            document["changes"] = compare(run.previous(), document)
+            previous = run.previous()
+            if run.error is not None:
+                raise OSError(run.error)
+            document["changes"] = compare(previous, document)
             document["forecasts"] = run.forecasts(document)
         except Exception as exc:  # noqa: BLE001 - a bad history must not cost the run its report
-            document["history_error"] = f"{type(exc).__name__}: {exc}"
+            run.error = run.error or f"{type(exc).__name__}: {exc}"
+            document.pop("changes", None)
+    if run.error is not None:
+        document["history_error"] = run.error
     return document
 
 
@@ -421,7 +439,16 @@ def record(config: pytest.Config, document: dict) -> Path | None:
     if not run.enabled or run.saved is not None:
         return None
     run.previous()
-    run.saved = save(run.settings.directory, document, run.settings.keep)
+    try:
+        run.saved = save(run.settings.directory, document, run.settings.keep)
+    except OSError as exc:  # the run's own reports are written already: say so, do not crash
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        message = f"glance-hc: this run could not be kept in the history {run.settings.directory}: {exc}"
+        if reporter is not None:
+            reporter.write_line(message, red=True)
+        else:
+            print(message, file=sys.stderr)
+        return None
     return run.saved
 
 

@@ -207,7 +207,7 @@ def html_section(config: pytest.Config, document: dict) -> str:
                      "no comparison with the last run and no forecast.</p>")
     parts.append("</section>")
     charts = current_pictures(checks, run.settings.alert_level)
-    over_time = history_pictures(run, document) if run.enabled else []
+    over_time = history_pictures(run, document) if run.enabled and run.error is None else []
     if charts or over_time:
         parts.append('<section id="hc-pictures"><h2>Pictures</h2><div class="hc-charts">')
         parts.extend(charts)

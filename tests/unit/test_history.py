@@ -236,6 +236,15 @@ def test_without_history_the_report_says_so_and_draws_this_run(suite, monkeypatc
     assert 'data-chart="store-usage"' in page, "this run's store usage is drawn all the same"
 
 
+def test_a_history_that_cannot_be_used_costs_the_run_nothing_but_says_so(suite, monkeypatch):
+    (suite.path / "hist").write_text("a file where the directory should be")
+    result, health, prom, page = run(suite, monkeypatch, "ok")
+    assert result.ret == 0
+    assert "NotADirectoryError" in health["history_error"] and "could not be read" in page
+    assert "could not be kept in the history" in result.stdout.str()
+    assert "glance_hc_store_alert_level_ratio" in prom
+
+
 def test_ini_history_dir_is_relative_to_the_ini_file(suite, monkeypatch):
     suite.makeini(INI + "history_dir = kept\nhistory_keep = 5\n")
     monkeypatch.setenv("HC_TEST_STATE", "ok")
