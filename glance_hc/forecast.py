@@ -175,7 +175,7 @@ def forecast(points: list[tuple[float, float]], alert_level: float, *, kind: str
     if fit.slope <= 0:
         base.status, base.reason = NOT_GROWING, (
             f"usage is {'flat' if fit.slope == 0 else 'shrinking'} ({100 * base.rate_per_day:+.3f} points/day)")
-        return base
+        return _reached(base, now)
     spread = SPREAD_SE * fit.slope_se
     horizon = now + HORIZON.total_seconds()
 
@@ -192,6 +192,15 @@ def forecast(points: list[tuple[float, float]], alert_level: float, *, kind: str
             setattr(base, f"{which}_at_latest", when(fit.crossing(level, fit.slope - spread)))
     if base.alert_at is None:
         base.reason = f"growing, but not reaching the alert level within {HORIZON.days // 365} years"
+    return _reached(base, now)
+
+
+def _reached(base: Forecast, now: float) -> Forecast:
+    """A level the last run already measured is reached now, whatever the line says."""
+    for which, level in (("alert", base.alert_level), ("full", 1.0)):
+        if base.current is not None and base.current >= level:
+            for suffix in ("at", "at_earliest", "at_latest"):
+                setattr(base, f"{which}_{suffix}", iso(now))
     return base
 
 

@@ -86,6 +86,14 @@ def test_a_trend_already_past_the_level_crosses_now_not_in_the_past():
     assert f.crosses_alert_within(WEEK, points[-1][0])
 
 
+def test_a_level_the_last_run_measured_is_reached_now_whatever_the_line_says():
+    points = line(0.20, 0.01, 10) + [(T0 + 10 * DAY, 1.0)]  # a store filled overnight
+    f = fc.forecast(points, 0.8)
+    assert f.full_at == f.alert_at == f.full_at_latest == fc.iso(points[-1][0])
+    flat = fc.forecast(line(0.9, 0.0, 10), 0.8)
+    assert flat.status == fc.NOT_GROWING and flat.alert_at == fc.iso(T0 + 9 * DAY) and flat.full_at is None
+
+
 def test_crossing_within_the_window_is_measured_from_now():
     points = line(0.30, 0.01, 45)  # alert level on day 50: five days after the last run
     f = fc.forecast(points, 0.8)
