@@ -70,7 +70,8 @@ lab-env:
 # report's content); a suite error (exit 2 and up) or a missing report fails.
 demo: deps
 	HC_LAB_KOLLA=1 $(LAB) up
-	@rm -f reports/health.html; rc=0; $(LAB_ENV) $(PY) -m pytest checks/ $(LAB_ARGS) --host=podman://glance_api || rc=$$?; \
+	@rm -f reports/health.html; rc=0; $(LAB_ENV) $(PY) -m pytest checks/ $(LAB_ARGS) --host=podman://glance_api \
+		--glance-api-url=podman:glance_api=http://$${HC_LAB_KOLLA_ADDR:-127.0.0.4}:9292 || rc=$$?; \
 	if [ $$rc -gt 1 ] || [ ! -s reports/health.html ]; then echo "demo: the suite did not complete (exit $$rc)"; exit 1; fi; \
 	echo "report: reports/health.html (junit: reports/junit.xml, json: reports/health.json)"
 
