@@ -28,10 +28,11 @@ def quota_cases(config: pytest.Config) -> tuple[list, list[str]]:
         return [(f"the history in {run.settings.directory} cannot be read: {run.error}", None)], ["no-history"]
     if last is None:
         return [(f"the history in {run.settings.directory} holds no run yet", None)], ["no-history"]
-    resources = sorted(fc.quota_series([last]))
-    if not resources:
-        return [(f"the newest run in {run.settings.directory} ({last.get('started')}) recorded no unified-limit "
-                 "usage with a limit (unified limits off, or every resource unlimited)", None)], ["no-quota"]
+    measured = run.newest_with(fc.quota_series)
+    if measured is None:
+        return [(f"no run in {run.settings.directory} recorded unified-limit usage with a limit (unified "
+                 "limits off, or every resource unlimited)", None)], ["no-quota"]
+    resources = sorted(fc.quota_series([measured]))
     return [(None, resource) for resource in resources], resources
 
 

@@ -5,7 +5,7 @@ night after night; a least-squares line through it says when the store reaches
 the alert level (`--store-usage-max`) at its growth rate. A store below the
 alert level today that gets there within `--forecast-window` (ini
 `forecast_window`, default 7d) fails, with the rate, the date and its spread.
-One case per store and host of the newest run in the history. Without a
+One case per store and host of the newest run in the history that measured stores. Without a
 history, or with too little of it (fewer than 4 runs, less than 6 hours), the
 check skips and says so: a guess is not a forecast.
 
@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.host, pytest.mark.store_full]
 
 
 def store_cases(config: pytest.Config) -> tuple[list, list[str]]:
-    """(cases, ids) from the newest run in the history; one skipping case when there is none."""
+    """(cases, ids) from the newest run that measured stores; one skipping case when there is none."""
     run = history.of(config)
     if not run.enabled:
         return [("no history: run with --history DIR (ini history_dir) to forecast store usage", None)], ["no-history"]
@@ -31,10 +31,10 @@ def store_cases(config: pytest.Config) -> tuple[list, list[str]]:
         return [(f"the history in {run.settings.directory} cannot be read: {run.error}", None)], ["no-history"]
     if last is None:
         return [(f"the history in {run.settings.directory} holds no run yet", None)], ["no-history"]
-    keys = sorted(fc.store_series([last]))
-    if not keys:
-        return [(f"the newest run in {run.settings.directory} ({last.get('started')}) measured no store", None)], \
-            ["no-store"]
+    measured = run.newest_with(fc.store_series)
+    if measured is None:
+        return [(f"no run in {run.settings.directory} measured a store", None)], ["no-store"]
+    keys = sorted(fc.store_series([measured]))
     ids = [f"{target}-{store}" for target, store, _ in keys]
     ids = [i if ids.count(i) == 1 else f"{i}-{path}" for i, (_, _, path) in zip(ids, keys)]
     return [(None, key) for key in keys], ids

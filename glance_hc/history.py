@@ -343,6 +343,15 @@ class RunHistory:
                     self._slims.append(figures)
         return self._slims
 
+    def newest_with(self, series) -> dict | None:
+        """The newest run whose figures give `series` something (a partial run, `-m api` say,
+        measures no store: the forecast checks take their cases from the run before it)."""
+        for path in reversed(self._files()):
+            figures = load_slim(path)
+            if figures is not None and series([figures]):
+                return figures
+        return None
+
     def runs_with(self, current: dict | None) -> list[dict]:
         """The earlier runs and this one (loaded before this run is saved, so never twice)."""
         runs = list(self.runs())
@@ -412,7 +421,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = [item for item in items if item not in drop]
         context(config)["forecasts"] = ("not run: this run keeps no history to forecast from "
                                         "(--history DIR, ini history_dir)")
-
 
 
 def annotate(config: pytest.Config, document: dict) -> dict:

@@ -126,4 +126,13 @@ def test_a_history_without_unified_limits_says_so(tmp_path):
     history.save(tmp_path / "hist", doc)
     checks = run_checks(tmp_path, f"--history={tmp_path / 'hist'}")
     quota = checks[f"{QUOTA_CHECK}[no-quota]"]
-    assert quota["outcome"] == "skipped" and "recorded no unified-limit usage" in quota["message"]
+    assert quota["outcome"] == "skipped" and "recorded unified-limit usage" in quota["message"]
+
+
+def test_a_partial_last_run_does_not_hide_the_stores(tmp_path):
+    nights(tmp_path / "hist", 5, growing_fast, growing_size)
+    partial = copy.deepcopy(LAB)  # `-m api` last: no store measured
+    partial["checks"] = [c for c in partial["checks"] if c["target"] == "api"]
+    history.save(tmp_path / "hist", partial)
+    checks = run_checks(tmp_path, f"--history={tmp_path / 'hist'}")
+    assert f"{STORE_CHECK}[controller1-fast]" in checks and f"{STORE_CHECK}[controller2-rbd]" in checks
