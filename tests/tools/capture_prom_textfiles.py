@@ -2,15 +2,13 @@
 
     flock /tmp/hc/lab.lock .venv/bin/python tests/tools/capture_prom_textfiles.py
 
-Under the lab lock, on the healthy lab (no fault injected). Each run is the suite against the
+Under the lab lock, with no fault injected. Each run is the suite against the
 lab's two controllers with `--history` of 60 nights made from the lab's own health.json
 (bench/history_bench.py: stores filling at their own rates), so the textfile has the
 forecast families as a nightly run would write them:
 
-  tests/data/history/lab-healthy.prom     the lab as it is
+  tests/data/history/lab-no-fault.prom    the lab as it is (no fault injected; other work in the lab shows)
   tests/data/history/lab-store-full.prom  with the store-full fault (the default store filled), reverted after
-
-Also writes the runs' health.json beside them (lab-*.health.json) for reference.
 """
 from __future__ import annotations
 
@@ -38,7 +36,6 @@ def suite_run(workdir: Path, name: str, history_dir: Path) -> None:
     if run.exit_code > 1:
         raise SystemExit(f"suite run {name} exited {run.exit_code}: {run.stdout[-3000:]}")
     shutil.copy(workdir / name / "hc.prom", OUT / f"lab-{name}.prom")
-    (OUT / f"lab-{name}.health.json").write_text(json.dumps(run.health, indent=1) + "\n")
     print(f"{name}: exit {run.exit_code}, {run.health['summary']}")
 
 
@@ -47,16 +44,16 @@ def main() -> None:
         raise SystemExit("the lab is not up")
     status = subprocess.run([*lab.LABCTL, "status"], capture_output=True, text=True, timeout=60).stdout
     if "injected faults          none" not in status:
-        raise SystemExit("a fault is injected: capture from the healthy lab")
+        raise SystemExit("a fault is injected: revert it first")
     base = json.loads(history_bench.BASE.read_text())
     with tempfile.TemporaryDirectory(prefix="hc-prom-capture-") as tmp:
         workdir = Path(tmp)
         # the nights before today, so that this run is the newest
         end = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=1)
         history_bench.make_history(workdir / "history", base, NIGHTS, end=end)
-        for name in ("healthy", "store-full"):
+        for name in ("no-fault", "store-full"):
             shutil.copytree(workdir / "history", workdir / f"history-{name}")
-        suite_run(workdir, "healthy", workdir / "history-healthy")
+        suite_run(workdir, "no-fault", workdir / "history-no-fault")
         lab.fault("inject", "store-full")
         try:
             suite_run(workdir, "store-full", workdir / "history-store-full")
