@@ -235,7 +235,9 @@ def test_hostile_host_runs_no_planted_code_forges_nothing_and_fails_alone(tmp_pa
                 if "test_upload_path_limit" in c["nodeid"] and c["target"] == "controller1"}
     haproxy = [c for key, c in timeouts.items() if "haproxy-glance_api" in key]
     assert haproxy and all(re.search(r"\b30(\.0)? ?s\b", e["body"]) for c in haproxy for e in c["evidence"]), haproxy
-    assert "86400" not in json.dumps(haproxy) and not [k for k in timeouts if "harakiri" in k]
+    assert "86400" not in json.dumps(haproxy) and "hc-hostile" not in json.dumps(timeouts)
+    harakiri = [e["body"] for key, c in timeouts.items() if "harakiri" in key for e in c["evidence"]]
+    assert not [body for body in harakiri if re.match(r"1(\.0)? s\b", body)], harakiri
     hosts = result.health["context"]["hosts"]
     assert hosts["controller1"]["deployment"].startswith("uwsgi master") and "nobody" not in json.dumps(hosts)
     # the run finished (exit 1, not 3: no INTERNALERROR), failing controller1 only, with reasons

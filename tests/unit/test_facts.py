@@ -181,3 +181,16 @@ def test_container_inspect_gives_kolla_deployment():
     dep = found.deployment
     assert (dep.style, dep.runtime, dep.restarts, dep.worker_user) == ("container", "podman", 2, "glance")
     assert "ctrlog:glance_api" in dep.log_sources
+
+
+def test_config_drop_ins_fetched_by_the_probe_are_read_after_the_file():
+    """glance-api.conf.d/*.conf beside the file, and a --config-dir of the process, as oslo.config reads them."""
+    doc = facts.load_capture((DATA / "discover-controller1.json").read_text())
+    doc["files"]["/etc/glance/glance-api.conf.d/10-cap.conf"] = "[DEFAULT]\nimage_size_cap = 1048576\n"
+    doc["files"]["/etc/glance/glance-api.conf.d/20-cap.conf"] = "[DEFAULT]\nimage_size_cap = 2097152\n"
+    doc["files"]["/etc/glance/glance-api.conf.d/sub/99.conf"] = "[DEFAULT]\nimage_size_cap = 1\n"  # not oslo's
+    found = facts.HostFacts(spec=parse_host("controller1"))
+    facts.discover(found, doc)
+    assert [p for p, _ in facts.config_dropins(found, "/etc/glance/glance-api.conf")] == [
+        "/etc/glance/glance-api.conf.d/10-cap.conf", "/etc/glance/glance-api.conf.d/20-cap.conf"]
+    assert found.config.image_size_cap == 2097152
