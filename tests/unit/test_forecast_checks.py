@@ -12,8 +12,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from glance_hc import forecast as fc
 from glance_hc import history
 
