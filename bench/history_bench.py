@@ -100,7 +100,7 @@ def night(base: dict, index: int, runs: int, when: datetime.datetime, rng: rando
         if fc.QUOTA_CHECK in check["nodeid"]:
             for entry in check["evidence"]:
                 resource = entry["title"].split(" ", 1)[0]
-                match = fc._QUOTA_BODY.match(entry["body"])
+                match = fc.QUOTA_BODY.match(entry["body"])
                 if match and resource in QUOTA_GROWTH:
                     a, b = QUOTA_GROWTH[resource]
                     limit = int(match["limit"])

@@ -28,7 +28,7 @@ STORE_METRIC = "store_used_ratio"
 QUOTA_CHECK = "test_project_quota_has_headroom"
 QUOTA_METRIC = "quota_headroom"
 # The quota check's own evidence body: "usage 0 MiB, limit 8192 MiB" (checks/test_api_health.py).
-_QUOTA_BODY = re.compile(r"^usage (?P<used>-?\d+) (?P<unit>\S+), limit (?P<limit>-?\d+) \S+$")
+QUOTA_BODY = re.compile(r"^usage (?P<used>-?\d+) (?P<unit>\S+), limit (?P<limit>-?\d+) \S+$")
 CANARY_METRICS = ("canary_upload_mib_per_s", "canary_download_mib_per_s")
 
 
@@ -240,7 +240,7 @@ def quota_sample(check: dict) -> tuple[str, float, float, str] | None:
     resource = next((m["labels"].get("resource") for m in check.get("metrics") or []
                      if m.get("name") == QUOTA_METRIC and m.get("labels")), None)
     for entry in check.get("evidence") or []:
-        match = _QUOTA_BODY.match(str(entry.get("body") or "").strip())
+        match = QUOTA_BODY.match(str(entry.get("body") or "").strip())
         if match and int(match["limit"]) > 0:
             resource = resource or str(entry.get("title") or "").split(" ", 1)[0]
             return resource, float(match["used"]), float(match["limit"]), match["unit"]

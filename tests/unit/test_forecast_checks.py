@@ -34,7 +34,7 @@ def nights(directory: Path, count: int, usage, quota_used) -> None:
                 if metric["name"] == fc.STORE_METRIC:
                     metric["value"] = usage(metric["labels"]["store"], night)
             for entry in check["evidence"] if fc.QUOTA_CHECK in check["nodeid"] else []:
-                match = fc._QUOTA_BODY.match(entry["body"])
+                match = fc.QUOTA_BODY.match(entry["body"])
                 resource = entry["title"].split(" ", 1)[0]
                 if match:
                     limit = int(match["limit"])
