@@ -174,8 +174,10 @@ def _bare(host: str | None) -> str | None:
 
 
 def listen_of(host_facts) -> Listen:
-    """The port (and listen address) from the glance-api uWSGI ini, worker_self_reference_url or
-    bind_port, in that order; Glance's default 9292 when none says."""
+    """The port (and listen address) from the glance-api uWSGI ini (its https/http sockets or
+    router), worker_self_reference_url or bind_port, in that order; Glance's default 9292 when
+    none says. Only the ini of the glance-api process itself counts (`HostFacts.uwsgi_ini`), not
+    any file with a [uwsgi] section."""
     files = getattr(host_facts, "files", None) or {}
     ini = getattr(host_facts, "uwsgi_ini", None)
     config = getattr(host_facts, "config", None)
@@ -187,7 +189,7 @@ def listen_of(host_facts) -> Listen:
         except Exception:  # noqa: BLE001 - an unreadable ini: the other sources decide
             opts = None
         if opts is not None:
-            for name, tls in (("https-socket", True), ("https", True), ("http-socket", False)):
+            for name, tls in (("https-socket", True), ("https", True), ("http-socket", False), ("http", False)):
                 for value in opts.values(name):
                     m = _SOCKET.match(value.strip())
                     port = _port(m.group("port")) if m else None

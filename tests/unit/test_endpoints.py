@@ -108,6 +108,11 @@ def test_https_where_the_catalog_is_https():
     conf = "[DEFAULT]\nworker_self_reference_url = https://evil.example:9443\n"
     tls = endpoint(facts(conf=conf, ini=False), catalog="https://cloud.example/v2")
     assert tls.url == "https://127.0.0.2:9443"
+    # the node itself serves TLS (uWSGI's https router): https even behind an http catalog
+    tls_ini = {INI: "[uwsgi]\nhttps = 0.0.0.0:9443,/etc/glance/cert.pem,/etc/glance/key.pem\n"}
+    found = facts(ini=False, extra_files=tls_ini)
+    found.deployment.uwsgi_ini_path = INI
+    assert endpoint(found).url == "https://127.0.0.2:9443"
     # no port anywhere: Glance's default, https because the catalog is
     assert endpoint(facts(conf="[DEFAULT]\n", ini=False), catalog="https://c/v2").url == "https://127.0.0.2:9292"
 
