@@ -12,6 +12,8 @@ from __future__ import annotations
 import configparser
 from dataclasses import dataclass
 
+from glance_hc import redact
+
 INTERFACES = {"publicURL": "public", "internalURL": "internal", "adminURL": "admin"}
 
 
@@ -138,7 +140,8 @@ def account_usage(ref: SwiftReference, container: str, interface: str = "public"
     except ks_exc.Unauthorized:
         raise SwiftAccountError(f"Keystone refused {ref.user} at {ref.auth_address} (HTTP 401)") from None
     except ks_exc.ClientException as exc:
-        raise SwiftAccountError(f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}") from None
+        first = (str(exc).splitlines() or [""])[0]
+        raise SwiftAccountError(f"{type(exc).__name__}: {redact.clip(first, 300)}") from None
     return usage_from_headers(url, container, account.headers, box.headers if box.status_code < 300 else None)
 
 
