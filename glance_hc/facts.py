@@ -654,7 +654,8 @@ def stores_request(facts: HostFacts, window_minutes: int) -> dict:
     config = facts.config
     return {
         "phase": "stores_and_logs", "window_minutes": window_minutes,
-        "worker_user": (dep.worker_user or "") if dep else "",
+        # no running glance-api to take its user from: the packaging's user, never root
+        "worker_user": (dep.worker_user if dep else None) or "glance",
         "container": dep.exec_container if dep else "", "runtime": (dep.runtime or "") if dep else "",
         "patterns": logscan.host_filter_patterns(),
         "dirs": list(store_dirs(config)) if config else [],

@@ -96,6 +96,7 @@ class RbdFacts:
     ls: CommandResult | None = None
     ls_count: int | None = None
     caps_result: CommandResult | None = None
+    worker_error: str | None = None   # why nothing could be run as the worker user (then df/ls are None)
 
     def failure_kind(self, result: CommandResult | None) -> str | None:
         """What a failed ceph/rbd command means here: the probe's own file checks outrank the
@@ -190,7 +191,9 @@ def from_probe(root_side, worker_side, access_user: str | None, worker_error: st
                 facts.files[path] = f"{info.get('owner')}:{info.get('group')} mode {info.get('mode')}"
         facts.caps_result = _result(seen.get("caps"))
         mine = worker_side.get(name)
-        if isinstance(mine, dict) and access_user and not worker_error:
+        if worker_error or not access_user or not isinstance(mine, dict):
+            facts.worker_error = worker_error or "the worker user's view of this store did not come back"
+        else:
             facts.access_user = access_user
             facts.conf_readable = mine.get("conf_read_rc") == 0
             facts.keyring_readable = mine.get("keyring_read_rc") == 0
