@@ -30,7 +30,6 @@ SUITE_ARGS = ["-m", "host", "--largest-image=64MiB"]
 ALLOWED_SKIPS = {
     "test_upload_options_match_across_controllers",  # one host: nothing to compare
     "test_haproxy_sends_uploads_only_to_running_glance_nodes",  # no HAProxy in front of it
-    "test_upgrade_check_reports_no_failure",         # glance-status of Glance 33 crashes on enabled_backends
     "test_kernel_has_not_oom_killed_glance",         # podman://: the container's user cannot read dmesg
 }
 # The check that must fail for each fault (besides its root cause being the only one failing).
