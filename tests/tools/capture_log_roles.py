@@ -16,6 +16,10 @@ Each case makes a fault by hand on controller1 for a few seconds and reverts it 
               the start-up warning, a harakiri kill and the respawn
 Writes what each log gained into tests/data/logs/issue17/ and the API answers of the read-only
 and database cases into tests/data/api/.
+
+`vanished` detaches controller1's cheap store from the one controller2 shares (a fresh tmpfs
+comes back in its place): canaries through the balancer then leave files on one node. The tool
+restarts the lab after that case (`labctl.py down`, `up`), as nothing else can share it again.
 """
 import json
 import os
@@ -204,3 +208,7 @@ if __name__ == "__main__":
     wanted = sys.argv[1:] or ["read-only", "vanished", "database", "own-canary", "harakiri"]
     for case in wanted:
         globals()["case_" + case.replace("-", "_")]()
+    if "vanished" in wanted:
+        print("the cheap store is no longer shared between the controllers: restarting the lab")
+        for step in ("down", "up"):
+            subprocess.run([sys.executable, str(ROOT / "lab" / "labctl.py"), step], check=True)
