@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qsl, urlsplit
 
+from glance_hc import logscan
 from glance_hc.catalogue import ROOT_CAUSES
 # the classification of a failed step is shared with forensics: glance_hc/classify.py
 from glance_hc.classify import FALLBACK, RULES, Classification, Rule, body_message, classify  # noqa: F401
@@ -209,8 +210,9 @@ class Transfer(Answer):
 
 
 def new_request_id() -> str:
-    """A global request id in the form oslo.middleware accepts (and Glance echoes and logs)."""
-    return f"req-{uuid.uuid4()}"
+    """A global request id in the form oslo.middleware accepts (and Glance echoes and logs), marked
+    as the suite's own: the cut upload of a canary whose run was killed is not a user's fault."""
+    return logscan.suite_request_id()
 
 
 def _transport_status(exc: BaseException) -> str:
