@@ -162,6 +162,148 @@ class DeadlineExceeded(RuntimeError):
     """The canary's own deadline passed while data was still flowing."""
 
 
+# ---------------------------------------------------------------------------- parallel hashing
+
+HASH_BUFFER = 4 * MIB  # bytes read from the socket at once and handed to every hash thread
+HASH_BUFFERS = 3       # buffers in flight: one being filled, two being hashed (the memory bound)
+
+
+class HashError(RuntimeError):
+    """A hash thread failed; the download's digests are not to be trusted."""
+
+
+class ParallelHasher:
+    """Several hashlib digests of one stream, each in its own thread, over the same buffers.
+
+    Why: md5 and sha512 on one core run at the sum of their times; hashlib releases the GIL on
+    large buffers, so two threads run them side by side, and the reader's recv_into (also GIL-free)
+    overlaps both. The reader takes a free buffer (`buffer()`), fills it, and `submit()`s it to
+    every thread; a buffer goes back to the pool once every thread has hashed it. The pool of
+    `buffers` x `buffer_size` bytes is the memory bound: a reader faster than the hashes waits for
+    a free buffer, never queues more. An exception in a thread is raised in the reader (HashError)
+    at its next `buffer()`, `submit()` or `finish()`.
+    """
+
+    def __init__(self, algos: Iterable[str], *, buffer_size: int = HASH_BUFFER, buffers: int = HASH_BUFFERS):
+        import queue  # noqa: PLC0415
+
+        self.algos = list(dict.fromkeys(algos))
+        if not self.algos:
+            raise ValueError("no hash algorithm")
+        if buffer_size <= 0 or buffers <= 0:
+            raise ValueError(f"buffer size and count must be positive: {buffer_size}, {buffers}")
+        self._hashers = {a: (hashlib.md5(usedforsecurity=False) if a == "md5" else hashlib.new(a))
+                         for a in self.algos}
+        self.buffer_size, self.buffers = int(buffer_size), int(buffers)
+        self._pool: list[bytearray] = []          # allocated on demand, at most `buffers`
+        self._free = queue.Queue()                 # indexes of free buffers
+        self._work = {a: queue.Queue(maxsize=self.buffers) for a in self.algos}
+        self._pending = [0] * self.buffers         # threads still hashing each buffer
+        self._lock = threading.Lock()
+        self._error: BaseException | None = None
+        self._failed_algo: str | None = None
+        self._done = False
+        self.bytes = 0
+        self._threads = [threading.Thread(target=self._run, args=(a,), name=f"hc-hash-{a}", daemon=True)
+                         for a in self.algos]
+        for thread in self._threads:
+            thread.start()
+
+    @property
+    def allocated(self) -> int:
+        """Bytes of buffer memory allocated so far (never more than buffers x buffer_size)."""
+        return sum(len(b) for b in self._pool)
+
+    def _run(self, algo: str) -> None:
+        work = self._work[algo]
+        while True:
+            item = work.get()
+            if item is None:
+                return
+            index, length = item
+            try:
+                if self._error is None:
+                    self._hashers[algo].update(memoryview(self._pool[index])[:length])
+            except BaseException as exc:  # noqa: BLE001 - surfaces in the reader
+                with self._lock:
+                    if self._error is None:
+                        self._error, self._failed_algo = exc, algo
+            finally:
+                self._release(index)
+
+    def _release(self, index: int) -> None:
+        with self._lock:
+            self._pending[index] -= 1
+            free = self._pending[index] == 0
+        if free:
+            self._free.put(index)
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise HashError(f"the {self._failed_algo} hash thread failed: {_one_line(self._error)}") from self._error
+
+    def buffer(self) -> tuple[int, bytearray]:
+        """A free buffer to fill: (index, buffer). Waits while all are being hashed."""
+        import queue  # noqa: PLC0415
+
+        self._raise()
+        if self._free.empty() and len(self._pool) < self.buffers:
+            self._pool.append(bytearray(self.buffer_size))
+            return len(self._pool) - 1, self._pool[-1]
+        while True:
+            try:
+                index = self._free.get(timeout=0.5)
+            except queue.Empty:
+                self._raise()
+                continue
+            self._raise()
+            return index, self._pool[index]
+
+    def submit(self, index: int, length: int) -> None:
+        """Hand the first `length` bytes of buffer `index` to every thread (0: give it back)."""
+        self._raise()
+        if length <= 0:
+            self._free.put(index)
+            return
+        with self._lock:
+            self._pending[index] = len(self.algos)
+        for algo in self.algos:
+            self._work[algo].put((index, length))
+        self.bytes += length
+
+    def update(self, data) -> None:
+        """Hash `data` (any bytes-like object), copied through the buffers."""
+        view = memoryview(data).cast("B")
+        while view.nbytes:
+            index, buf = self.buffer()
+            n = min(view.nbytes, len(buf))
+            buf[:n] = view[:n]
+            self.submit(index, n)
+            view = view[n:]
+
+    def close(self) -> None:
+        """Stop the threads (after the buffers already submitted); idempotent."""
+        if self._done:
+            return
+        self._done = True
+        for algo in self.algos:
+            self._work[algo].put(None)
+        for thread in self._threads:
+            thread.join()
+
+    def finish(self) -> dict[str, str]:
+        """Wait for every buffer to be hashed; {algo: hex digest}. Raises HashError."""
+        self.close()
+        self._raise()
+        return {algo: hasher.hexdigest() for algo, hasher in self._hashers.items()}
+
+    def __enter__(self) -> ParallelHasher:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 # ---------------------------------------------------------------------------- API answers
 
 
@@ -596,11 +738,16 @@ def _stream_put(conn, endpoint: str, path: str, source: PatternSource, headers: 
 
 def download(conn, image_id: str, *, hash_algo: str = DEFAULT_HASH_ALGO,
              endpoint_override: str | None = None, timeout: float | tuple[float, float] | None = None,
-             deadline: float | None = None, chunk_size: int = CHUNK_SIZE) -> Transfer:
-    """GET /v2/images/{id}/file streamed in 1 MiB chunks, hashed with md5 and `hash_algo`.
+             deadline: float | None = None, chunk_size: int = HASH_BUFFER,
+             buffers: int = HASH_BUFFERS) -> Transfer:
+    """GET /v2/images/{id}/file streamed and hashed with md5 and `hash_algo` in two threads.
 
-    Glance does not verify stored data on download; the caller compares the hashes.
+    The socket is read straight into `chunk_size` buffers (no copy) and each buffer is hashed
+    by both threads side by side (`ParallelHasher`): the image is never held, at most `buffers`
+    of them are. Glance does not verify stored data on download; the caller compares the hashes.
     A 204 (Glance's answer when the store has no data for the image) is a Transfer of 0 bytes.
+    A body shorter than its Content-Length is a CONNECTION_RESET. A failed hash thread raises
+    HashError: digests that cannot be trusted are never reported.
     """
     answer, resp = call(conn, "GET", f"/images/{image_id}/file", stream=True,
                         endpoint_override=endpoint_override, timeout=timeout)
@@ -608,32 +755,70 @@ def download(conn, image_id: str, *, hash_algo: str = DEFAULT_HASH_ALGO,
     result.hash_algo = hash_algo
     if resp is None:
         return result
-    md5, hasher, count = hashlib.md5(usedforsecurity=False), hashlib.new(hash_algo), 0
     started = time.monotonic()
-    stop_at = started + deadline if deadline else None
-    try:
-        if not result.ok:
+    if not result.ok:
+        try:
             result.body = resp.text or ""
-            return result
-        for chunk in resp.iter_content(chunk_size):
-            md5.update(chunk)
-            hasher.update(chunk)
-            count += len(chunk)
-            if stop_at is not None and time.monotonic() > stop_at:
-                result.status, result.error = CLIENT_DEADLINE, (
-                    f"stopped after {count} bytes: the canary's deadline passed")
-                break
-    except KeyboardInterrupt:
+        finally:
+            resp.close()
+            result.seconds += time.monotonic() - started
+        return result
+    hasher = ParallelHasher(["md5", hash_algo], buffer_size=chunk_size, buffers=buffers)
+    stop_at = started + deadline if deadline else None
+    digests = None
+    try:
+        _read_into(resp, hasher, stop_at, result)
+        expected = result.headers.get("content-length", "")
+        if result.ok and expected.isdigit() and hasher.bytes < int(expected):
+            result.status, result.error = CONNECTION_RESET, (
+                f"the connection closed after {hasher.bytes} of {expected} bytes")
+        digests = hasher.finish()
+    except (KeyboardInterrupt, HashError):
         raise
     except Exception as exc:  # noqa: BLE001 - a cut download is a result, not a crash
         result.status = READ_TIMEOUT if "timed out" in str(exc).lower() else CONNECTION_RESET
         result.error = _one_line(exc)
+        digests = hasher.finish()
     finally:
+        hasher.close()
         resp.close()
         result.seconds += time.monotonic() - started
-        result.bytes = count
-        result.md5, result.hash_value = md5.hexdigest(), hasher.hexdigest()
+        result.bytes = hasher.bytes
+    result.md5, result.hash_value = digests["md5"], digests[hash_algo]
     return result
+
+
+def _read_into(resp, hasher: ParallelHasher, stop_at: float | None, result: Transfer) -> None:
+    """Fill the hasher's buffers from the response: straight from the socket when the body is
+    not content-encoded (http.client's readinto under urllib3), else through requests."""
+    raw = getattr(resp, "raw", None)
+    fp = getattr(raw, "_fp", None)  # urllib3's http.client.HTTPResponse
+    if fp is None or not hasattr(fp, "readinto") or result.headers.get("content-encoding", "identity") != "identity":
+        for chunk in resp.iter_content(hasher.buffer_size):
+            hasher.update(chunk)
+            if stop_at is not None and time.monotonic() > stop_at:
+                result.status, result.error = CLIENT_DEADLINE, (
+                    f"stopped after {hasher.bytes} bytes: the canary's deadline passed")
+                return
+        return
+    while True:
+        index, buf = hasher.buffer()
+        view, filled = memoryview(buf), 0
+        try:
+            while filled < len(buf):
+                n = fp.readinto(view[filled:])
+                if not n:
+                    break
+                filled += n
+        finally:
+            view.release()
+            hasher.submit(index, filled)
+        if filled < len(buf):
+            return
+        if stop_at is not None and time.monotonic() > stop_at:
+            result.status, result.error = CLIENT_DEADLINE, (
+                f"stopped after {hasher.bytes} bytes: the canary's deadline passed")
+            return
 
 
 class WaitTimeout(AssertionError):

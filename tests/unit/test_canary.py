@@ -460,3 +460,181 @@ def test_orphan_rule(img, orphan):
     assert (why is not None) == orphan, why
     if orphan and str(img.get(canary.LEASE_PROPERTY)).isdigit() and "created_at" in img:
         assert "lease of 600s ran out" in why and "gone" in why
+
+
+# ---------------------------------------------------------------------------- parallel hashing
+
+
+def _pieces(data: bytes, cuts: list[int]) -> list[bytes]:
+    edges = [0, *sorted(c for c in cuts if 0 < c < len(data)), len(data)]
+    return [data[a:b] for a, b in zip(edges, edges[1:])]
+
+
+# (data size, buffer size, where the writer cuts its pieces): pieces across, on and inside buffer edges
+HASH_CASES = {
+    "empty": (0, 4096, []),
+    "one-byte": (1, 4096, []),
+    "exactly-one-buffer": (4096, 4096, []),
+    "one-past-a-buffer": (4097, 4096, []),
+    "pieces-across-edges": (5 * 4096 + 17, 4096, [1, 4095, 4096, 4097, 9000, 3 * 4096]),
+    "pieces-larger-than-buffers": (10 * 4096 + 3, 4096, [6 * 4096 + 1]),
+    "many-small-pieces": (3000, 1024, list(range(0, 3000, 7))),
+}
+
+
+@pytest.mark.parametrize("case", list(HASH_CASES), ids=list(HASH_CASES))
+def test_parallel_hasher_digests_equal_hashlib_at_any_chunk_boundary(case):
+    size, buffer_size, cuts = HASH_CASES[case]
+    data = os.urandom(size)
+    hasher = canary.ParallelHasher(["md5", "sha512", "sha256"], buffer_size=buffer_size, buffers=2)
+    for piece in _pieces(data, cuts):
+        hasher.update(piece)
+    digests = hasher.finish()
+    assert digests == {"md5": hashlib.md5(data).hexdigest(), "sha512": hashlib.sha512(data).hexdigest(),
+                       "sha256": hashlib.sha256(data).hexdigest()}
+    assert hasher.bytes == size
+
+
+def test_parallel_hasher_filled_buffers_equal_hashlib_and_the_same_algo_is_hashed_once():
+    data = os.urandom(3 * 65536 + 5)
+    hasher = canary.ParallelHasher(["md5", "md5"], buffer_size=65536, buffers=2)
+    assert hasher.algos == ["md5"]
+    view = memoryview(data)
+    while view.nbytes:
+        index, buf = hasher.buffer()
+        n = min(len(buf), view.nbytes)
+        buf[:n] = view[:n]
+        hasher.submit(index, n)
+        view = view[n:]
+    assert hasher.finish() == {"md5": hashlib.md5(data).hexdigest()}
+
+
+class _Breaks:
+    """A hash object whose update fails on its second buffer."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def update(self, data):
+        self.calls += 1
+        if self.calls == 2:
+            raise MemoryError("planted failure")
+
+    def hexdigest(self):
+        return "never"
+
+
+def test_an_exception_in_one_hash_thread_surfaces_in_the_reader():
+    hasher = canary.ParallelHasher(["md5", "sha512"], buffer_size=4096, buffers=2)
+    hasher._hashers["sha512"] = _Breaks()
+    with pytest.raises(canary.HashError, match="sha512 hash thread failed: MemoryError: planted failure"):
+        for _ in range(50):  # the reader learns of it at its next buffer, or at finish()
+            hasher.update(b"x" * 4096)
+        hasher.finish()
+    hasher.close()
+    assert not any(t.is_alive() for t in hasher._threads)
+
+
+def test_parallel_hasher_memory_is_bounded_by_its_buffers_whatever_the_stream():
+    hasher = canary.ParallelHasher(["md5", "sha512"], buffer_size=64 * 1024, buffers=3)
+    block = os.urandom(1 << 20)
+    for _ in range(64):  # 64 MiB through 192 KiB of buffers
+        hasher.update(block)
+    hasher.finish()
+    assert hasher.bytes == 64 << 20
+    assert len(hasher._pool) <= 3 and hasher.allocated <= 3 * 64 * 1024
+
+
+def test_a_reader_faster_than_the_hashes_waits_for_a_free_buffer():
+    gate = threading.Event()
+
+    class Slow:
+        def update(self, data):
+            gate.wait(5)
+
+        def hexdigest(self):
+            return "slow"
+
+    hasher = canary.ParallelHasher(["md5"], buffer_size=16, buffers=2)
+    hasher._hashers["md5"] = Slow()
+    for _ in range(2):
+        index, _buf = hasher.buffer()
+        hasher.submit(index, 16)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(hasher.buffer()), daemon=True)
+    reader.start()
+    reader.join(0.3)
+    assert reader.is_alive() and not got, "a third buffer was handed out while both were in use"
+    gate.set()
+    reader.join(5)
+    assert got and len(hasher._pool) == 2
+    hasher.close()
+
+
+# ---------------------------------------------------------------------------- download
+
+
+class _ImageServer:
+    """A local HTTP server answering GET with `body` (Content-Length `length`, default its size)."""
+
+    def __init__(self, body: bytes, length: int | None = None):
+        import http.server  # noqa: PLC0415
+
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("Content-Length", str(outer.length))
+                self.end_headers()
+                view = memoryview(outer.body)
+                for i in range(0, len(view), 100_003):  # odd writes: reads never align with them
+                    self.wfile.write(view[i:i + 100_003])
+
+            def log_message(self, *args):
+                pass
+
+        self.body, self.length = body, len(body) if length is None else length
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def conn(self):
+        import requests  # noqa: PLC0415
+
+        session = requests.Session()
+
+        def request(path, method, raise_exc=False, global_request_id=None, timeout=None, stream=False, **kw):
+            return session.request(method, self.url + path, timeout=timeout, stream=stream, **kw)
+
+        return SimpleNamespace(image=SimpleNamespace(request=request))
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize("size", [0, 1, 65536, 3 * 65536 + 11])
+def test_download_hashes_the_stream_in_parallel_equal_to_hashlib(size):
+    body = os.urandom(size)
+    server = _ImageServer(body)
+    try:
+        down = canary.download(server.conn(), "img", hash_algo="sha512", timeout=10, chunk_size=65536)
+    finally:
+        server.close()
+    assert down.ok and down.bytes == size
+    assert down.md5 == hashlib.md5(body).hexdigest()
+    assert down.hash_value == hashlib.sha512(body).hexdigest() and down.hash_algo == "sha512"
+
+
+def test_a_download_cut_short_of_its_content_length_is_a_connection_reset():
+    body = os.urandom(200_000)
+    server = _ImageServer(body, length=300_000)
+    try:
+        down = canary.download(server.conn(), "img", timeout=10, chunk_size=65536)
+    finally:
+        server.close()
+    assert down.status == canary.CONNECTION_RESET and down.bytes == 200_000
+    assert "200000 of 300000" in down.error
