@@ -30,6 +30,9 @@ CAUSE = Cause(
         LogPattern(r"client disconnected|disconnected after writing|timeout during read",
                    source="eventlet.wsgi / uWSGI"),
         LogPattern(r"uwsgi_response_write_body_do\(\) timeout", source="uWSGI core/writer.c"),
+        # uWSGI's limit-post refusing a body larger than its limit (lab fault uwsgi-limit-post)
+        LogPattern(r"invalid \(too big\) content_length", source="uWSGI core/protocol.c (limit-post)",
+                   examples=("Invalid (too big) CONTENT_LENGTH. skip.",)),
         LogPattern(r"filesystem store operation timed out", source="glance/api/v2/image_data.py TimeoutError"),
         # HAProxy httplog termination state: client (c) or server (s) side aborted the request
         LogPattern(r"glance[^ ]* [^ ]+ [^ ]+ (504|408) .* [cs][dhr]-- ", source="tests/data/logs/haproxy.log",
