@@ -1,0 +1,296 @@
+"""From an image a user reports to its root cause: the runbook's diagnostic workflow.
+
+Read the record first, follow the image id and then the request ids through every host's
+glance-api, uWSGI and HAProxy logs, look at the kernel and uWSGI lines around the image's last
+change and at what the host checks saw of its store, then name the cause with the rules the
+canary uses (glance_hc.classify). Pure functions over the record, the lines and the host facts:
+the check gathers, this module judges, so it is tested on lines captured from the lab.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from glance_hc import canary, classify, logscan
+
+TRANSIENT = ("saving", "importing", "uploading")
+RECORD_KEYS = ("status", "size", "checksum", "os_hash_algo", "os_hash_value", "stores", "disk_format",
+               "container_format", "created_at", "updated_at")
+CONTEXT_SPAN = timedelta(minutes=2)   # kernel and uWSGI lines this close to the last change are context
+PAIRING_SPAN = timedelta(seconds=5)   # a HAProxy line and a uWSGI line this close, same method and path
+HAPROXY_HINT = ("HAProxy does not log Glance's x-openstack-request-id here: its lines were matched to "
+                "glance-api's by time and path. `capture response header x-openstack-request-id len 64` "
+                "(or `http-request capture`) in the glance frontend would make the match exact.")
+
+_REQUEST_ID = re.compile(r"req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
+_OSLO = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?) (\d+) ")
+_UWSGI_REQ = re.compile(r"^\[pid: (\d+)\|.*?\[([A-Z][a-z]{2} [A-Z][a-z]{2} +\d+ \d\d:\d\d:\d\d \d{4})\] "
+                        r"([A-Z]+) (\S+) =>")
+_HAPROXY = re.compile(r"\[(\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d)(?:\.\d+)?\] .*\"([A-Z]+) (\S+) HTTP/")
+_DIED = re.compile(r"worker (\d+) \(pid: (\d+)\) died, killed by signal (\d+)", re.I)
+
+
+@dataclass(frozen=True)
+class Event:
+    """One line of the timeline: when (host local time), where, and what."""
+    when: datetime | None
+    host: str
+    source: str
+    text: str
+
+    def render(self) -> str:
+        stamp = self.when.strftime("%Y-%m-%d %H:%M:%S") if self.when else "(no time)"
+        return f"{stamp} {self.host} {self.source}: {self.text}"
+
+
+@dataclass
+class Explanation:
+    image_id: str
+    ok: bool
+    verdict: str
+    root_cause: str | None = None
+    classification: classify.Classification | None = None
+    timeline: list[Event] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    data_status: int | str | None = None
+
+
+def stamp_of(text: str) -> datetime | None:
+    """The time a log line prints for itself (oslo.log, uWSGI's request log, HAProxy, dmesg -T)."""
+    m = _OSLO.match(text)
+    if m:
+        return logscan.parse_stamp(m.group(1))
+    m = _UWSGI_REQ.match(text)
+    if m:
+        return logscan.parse_stamp(m.group(2))
+    m = _HAPROXY.search(text)
+    if m:
+        try:
+            return datetime.strptime(m.group(1), "%d/%b/%Y:%H:%M:%S")
+        except ValueError:
+            return None
+    return logscan.parse_stamped("", text).when
+
+
+def split_source(line: str) -> tuple[str, str]:
+    """`request_lines` answers "SOURCE: text", SOURCE being "log PATH", "unit NAME" or "ctrlog NAME"."""
+    m = re.match(r"^((?:log|unit|ctrlog) \S+): (.*)$", line, re.S)
+    return (m.group(1), m.group(2)) if m else ("log", line)
+
+
+def events_of(host: str, lines) -> list[Event]:
+    out = []
+    for line in lines:
+        source, text = split_source(str(line))
+        out.append(Event(stamp_of(text), host, source, text.rstrip()))
+    return out
+
+
+def request_ids(lines, image_id: str = "") -> list[str]:
+    """The request ids on the lines that name the image, in order of appearance."""
+    found: list[str] = []
+    for line in lines:
+        for rid in _REQUEST_ID.findall(str(line)):
+            if rid.lower() not in found:
+                found.append(rid.lower())
+    return found
+
+
+def is_haproxy(event: Event) -> bool:
+    return "haproxy" in event.source.lower() or bool(re.search(r"\] \S+ \S+/\S+ [-\d]+/[-\d]+/", event.text))
+
+
+def haproxy_correlation(events: list[Event]) -> tuple[list[str], bool]:
+    """Pair each HAProxy line with glance-api's request line by method, path and time.
+
+    Returns the pairings said in words and whether HAProxy logs lack the request id (then the
+    pairing is by time and path, and the report recommends capturing the header)."""
+    proxy = [e for e in events if is_haproxy(e)]
+    if not proxy:
+        return [], False
+    without_id = not any(_REQUEST_ID.search(e.text) for e in proxy)
+    served = []
+    for e in events:
+        m = _UWSGI_REQ.match(e.text)
+        if m and e.when:
+            served.append((e, m.group(3), m.group(4).split("?")[0], m.group(1)))
+    said = []
+    for p in proxy:
+        m = _HAPROXY.search(p.text)
+        if not m or p.when is None:
+            continue
+        method, path = m.group(2), m.group(3).split("?")[0]
+        near = [(abs((s.when - p.when).total_seconds()), s, pid) for s, meth, sp, pid in served
+                if meth == method and sp == path and abs(s.when - p.when) <= PAIRING_SPAN + timedelta(
+                    seconds=_haproxy_total_s(p.text))]
+        if near:
+            _, s, pid = min(near, key=lambda x: x[0])
+            said.append(f"{p.host} HAProxy {method} {path} at {p.when:%H:%M:%S} = {s.host} worker pid {pid} "
+                        f"at {s.when:%H:%M:%S} (by time and path)")
+        else:
+            said.append(f"{p.host} HAProxy {method} {path} at {p.when:%H:%M:%S}: no glance-api request line "
+                        f"matches (the worker died before logging it, or its log was not read)")
+    return said, without_id
+
+
+def _haproxy_total_s(text: str) -> float:
+    m = re.search(r" -?\d+/-?\d+/-?\d+/-?\d+/(\d+) ", text)
+    return int(m.group(1)) / 1000 if m else 0.0
+
+
+def record_lines(record: dict) -> list[str]:
+    """The record as the report shows it: the keys the runbook reads, and the import properties."""
+    lines = [f"{k}: {record.get(k)}" for k in RECORD_KEYS if k in record]
+    lines += [f"{k}: {v}" for k, v in sorted(record.items()) if k.startswith("os_glance_")]
+    return lines
+
+
+def to_host_time(utc_text: str | None, host_clock: datetime | None) -> datetime | None:
+    """An API timestamp (UTC, ISO) in a host's local time, the time its logs print."""
+    if not utc_text:
+        return None
+    try:
+        when = datetime.fromisoformat(str(utc_text).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    naive_utc = when.astimezone(timezone.utc).replace(tzinfo=None)
+    if host_clock is None:
+        return naive_utc
+    offset = host_clock - datetime.now(timezone.utc).replace(tzinfo=None)
+    quarter = timedelta(minutes=15)
+    return naive_utc + round(offset / quarter) * quarter
+
+
+def reach_note(changed: datetime | None, host: str, clock: datetime | None, window: timedelta,
+               earliest: datetime | None = None) -> str | None:
+    """Say so when a host's logs do not reach back to the image's last change."""
+    if changed is None or clock is None:
+        return None
+    start = clock - window
+    if earliest is not None and earliest > start:
+        start = earliest
+    if changed < start:
+        return (f"{host}: the logs read reach back to {start:%Y-%m-%d %H:%M:%S} (--since {_human(window)}), "
+                f"after the image's last change at {changed:%Y-%m-%d %H:%M:%S}: rerun with a longer --since, "
+                f"or read the rotated logs by hand")
+    return None
+
+
+def _human(window: timedelta) -> str:
+    s = int(window.total_seconds())
+    return f"{s // 3600}h" if s % 3600 == 0 else f"{s // 60}m"
+
+
+def context_events(host: str, lines: list[logscan.LogLine], changed: datetime | None) -> list[Event]:
+    """Kernel and uWSGI lines near the last change that are cause lines (a dead worker, the OOM
+    killer, a full disk), not the routine ones."""
+    out = []
+    for line in lines:
+        if changed is not None and line.when is not None and abs(line.when - changed) > CONTEXT_SPAN:
+            continue
+        if changed is not None and line.when is None:
+            continue
+        if logscan.root_causes_of(line.text):
+            out.append(Event(line.when, host, line.source, line.text))
+    return out
+
+
+def dir_findings(host: str, store: str, d) -> list[str]:
+    """What the host checks saw of a file store's directory, worded like the log lines the rules
+    read when it tells a cause (no room left), else as the plain description."""
+    said = [f"{host} store {store} {d.describe()}"]
+    if d.exists and d.total_bytes and d.avail_bytes is not None and d.avail_bytes < (1 << 20):
+        said.append(f"{host} store {store}: {d.avail_bytes} bytes available on {d.mount}: not enough disk "
+                    f"space (seen now, by the host checks)")
+    return said
+
+
+def own_requests_dropped(events: list[Event], since: datetime | None) -> list[Event]:
+    """Leave out the lines of this run's own reads (at or after `since`, host time), and the
+    copies of one HAProxy log that several hosts share."""
+    out, seen = [], set()
+    for e in events:
+        if since is not None and e.when is not None and e.when >= since:
+            continue
+        key = e.text if is_haproxy(e) else (e.host, e.text)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(e)
+    return out
+
+
+def store_of(record: dict, default_store: str | None) -> str | None:
+    for key in ("os_glance_importing_to_stores", "os_glance_failed_import", "stores"):
+        value = record.get(key)
+        if value:
+            return str(value).split(",")[0].strip()
+    return default_store
+
+
+def data_status(events: list[Event], image_id: str) -> int | None:
+    """The status glance-api (or HAProxy) answered the image's data upload, from the logs."""
+    lines = [e.text for e in events]
+    return canary.answered_status(lines, image_id, "PUT")
+
+
+def explain(record: dict | None, image_id: str, events: list[Event], context: list[Event],
+            findings: list[str], notes: list[str] = (), tasks: list[dict] | None = None) -> Explanation:
+    """The verdict and the timeline of one image."""
+    notes = list(notes)
+    if record is None:
+        return Explanation(image_id, False, f"image {image_id}: its record could not be read", notes=notes)
+    if record.get("status") == "<gone>":
+        return Explanation(image_id, False, f"image {image_id} does not exist (HTTP 404)", notes=notes)
+    status, size = record.get("status"), record.get("size")
+    timeline = sorted({(e.when or datetime.min, e.host, e.source, e.text): e for e in events + context}.values(),
+                      key=lambda e: (e.when or datetime.min, e.host))
+    pairs, without_id = haproxy_correlation(events)
+    notes += pairs
+    if without_id:
+        notes.append(HAPROXY_HINT)
+    for task in tasks or []:
+        if task.get("status") == "failure" or task.get("message"):
+            notes.append(f"task {task.get('id')} ({task.get('type')}) {task.get('status')}: {task.get('message')}")
+    killed_here = _workers_that_died_serving(timeline)
+    notes += killed_here
+    got = data_status(events, image_id)
+    healthy = status == "active" and size not in (0, None) and record.get("checksum") and record.get("os_hash_value")
+    if healthy and got in (None, 204):
+        verdict = f"image {image_id} is active, {size} bytes, checksum and os_hash_value set: nothing wrong"
+        return Explanation(image_id, True, verdict, None, None, timeline, notes, got)
+    if status == "active":
+        pseudo = "no-data" if size in (0, None) else "missing-hash"
+        what = (f"active with size {size}: booting from it fails (no data)" if pseudo == "no-data"
+                else "active without checksum or os_hash_value: its data cannot be verified")
+    elif got is not None and got >= 300:
+        pseudo, what = got, f"{status}; its data upload was answered HTTP {got}"
+    elif status in TRANSIENT or status == "killed":
+        pseudo, what = "stuck", f"left in {status}"
+    else:
+        pseudo, what = "stuck", f"{status}, and no failed upload of it found in the logs read"
+    lines = [f"{e.host} {e.source}: {e.text}" for e in events + context] + list(findings)
+    found = classify.classify(pseudo, "", record, lines)
+    verdict = f"image {image_id} {what}: {found.root_cause} ({found.title}): {found.reason}"
+    return Explanation(image_id, False, verdict, found.root_cause, found, timeline, notes, got)
+
+
+def _workers_that_died_serving(timeline: list[Event]) -> list[str]:
+    """A uWSGI "worker N (pid: P) died" whose pid logged this image's requests: the one that held it."""
+    pids = {m.group(2) for e in timeline for m in [_OSLO.match(e.text)] if m}
+    pids |= {m.group(1) for e in timeline for m in [_UWSGI_REQ.match(e.text)] if m}
+    said = []
+    for e in timeline:
+        m = _DIED.search(e.text)
+        if m and m.group(2) in pids:
+            said.append(f"{e.host}: worker {m.group(1)} (pid {m.group(2)}) that served this image's requests "
+                        f"was killed by signal {m.group(3)}")
+    return said
+
+
+def render(ex: Explanation) -> list[str]:
+    """The report's section for one image: the verdict in one line, then the timeline."""
+    return [ex.verdict, *(e.render() for e in ex.timeline)]

@@ -1,0 +1,86 @@
+"""`--image` names the root cause of a user's upload that really failed in the lab.
+
+A user's upload (not a canary: Glance makes its request id) is made to fail by a lab fault, then
+`pytest checks/test_forensics.py --image <id>` runs against the lab; the fault is always reverted.
+The image the `worker-killed` fault leaves in `saving` (its own user-style upload) is explained as
+a worker crash. A healthy image passes with its record as evidence.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+
+import openstack
+import pytest
+
+from glance_hc import canary
+from tests.e2e import lab
+
+pytestmark = [pytest.mark.lab, pytest.mark.slow]
+
+DIRECT = lab.FAULTS_MODULE.GLANCE_DIRECT  # controller1's own glance-api: the node the fault breaks
+
+
+@pytest.fixture
+def conn():
+    if not lab.lab_is_up():
+        pytest.fail("the lab is not running: `make lab-up` (make test starts it)")
+    os.environ["OS_CLIENT_CONFIG_FILE"] = str(lab.STATE / "clouds.yaml")
+    return openstack.connect(cloud="hc-lab")
+
+
+@pytest.fixture
+def user_image(conn):
+    """A user's image, created empty; deleted whatever happens."""
+    image = conn.image.create_image(name=f"hc-forensics-{uuid.uuid4().hex[:8]}", disk_format="raw",
+                                    container_format="bare", allow_duplicates=True, wait=False, timeout=60)
+    yield image.id
+    canary.delete_and_confirm(conn, image.id, timeout=30)
+
+
+def _user_upload(conn, image_id: str, size: int = 2 << 20) -> int:
+    """PUT the image's data as a user's client does: no request id of the suite's."""
+    answer = conn.image.put(f"{DIRECT}/v2/images/{image_id}/file", data=b"\0" * size, raise_exc=False,
+                            headers={"Content-Type": "application/octet-stream"})
+    return answer.status_code
+
+
+def _explain(tmp_path, image_id: str) -> dict:
+    run = lab.run_suite(tmp_path, "-k", "test_image_upload_is_explained", "-p", "no:randomly",
+                        args=[*lab.LAB_ARGS, f"--image={image_id}"])
+    cases = [c for c in run.health["checks"] if "test_image_upload_is_explained" in c["nodeid"]]
+    assert len(cases) == 1, run.stdout[-3000:]
+    return cases[0]
+
+
+def _body(case: dict, title: str) -> str:
+    return "\n".join(e["body"] for e in case["evidence"] if e["title"] == title)
+
+
+@pytest.mark.parametrize("fault,root_cause,answer", [("store-full", "store_full", 413),
+                                                     ("project-quota", "quota", 413)])
+def test_a_failed_user_upload_is_explained_by_its_cause(fault, root_cause, answer, conn, user_image, tmp_path):
+    lab.fault("inject", fault)
+    try:
+        assert _user_upload(conn, user_image) == answer
+        case = _explain(tmp_path, user_image)
+    finally:
+        lab.fault("revert", fault)
+    assert case["outcome"] == "failed" and case["root_cause"] == root_cause, case
+    verdict = _body(case, "verdict")
+    assert verdict.startswith(f"image {user_image} queued; its data upload was answered HTTP {answer}"), verdict
+    assert "controller1" in verdict, verdict  # the timeline names the host of the request
+
+
+def test_an_image_left_in_saving_by_a_killed_worker_is_a_worker_crash(conn, tmp_path):
+    lab.fault("inject", "worker-killed")
+    try:
+        stuck = [i for i in conn.image.images() if (i.name or "").startswith("hc-lab-stuck-saving")
+                 and i.status == "saving"]
+        assert stuck, "the worker-killed fault left no image in saving"
+        case = _explain(tmp_path, stuck[-1].id)
+    finally:
+        lab.fault("revert", "worker-killed")
+    assert case["outcome"] == "failed" and case["root_cause"] == "worker_crash", case
+    verdict = _body(case, "verdict")
+    assert "left in saving" in verdict and "killed by signal 9" in verdict, verdict
