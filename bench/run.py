@@ -9,6 +9,9 @@
 P1  canary throughput: the suite's canary upload (PatternSource + canary.upload) against
     `curl -T` of the same bytes to the same glance-api node (direct, no HAProxy); the canary's
     verified download against `curl | tee >(md5sum) >(sha512sum)`; 64 MiB and 1 GiB.
+P1d verified download at the machine's limit: the canary's download over min(unverified
+    `curl -o /dev/null`, md5 + sha512 in two threads over memory), both measured in the same run
+    (bench/download_bench.py); 64 MiB and 1 GiB.
 P2  client memory: peak RSS of a process doing the canary with 1 GiB minus with 1 MiB
     (/usr/bin/time -f %M of a child running bench/canary_child.py).
 P3  per-host cost: remote round trips per host in a full run (counted by an ssh wrapper and
@@ -52,7 +55,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench import history_bench, labio  # noqa: E402
+from bench import download_bench, history_bench, labio  # noqa: E402
 from bench.stats import MIB, Target, compare, fmt, median, paired_differences, verdict  # noqa: E402
 from glance_hc import canary  # noqa: E402
 
@@ -676,12 +679,12 @@ def p4(b: Bench) -> None:
 
 # ==================================================================== main
 
-BENCHES = {"P1": p1, "P2": p2, "P3": p3, "P5": p5, "P6": history_bench.p6, "P4": p4}  # P4 last: its 10,000 rows exceed the count quota
+BENCHES = {"P1": p1, "P1D": download_bench.p1d, "P2": p2, "P3": p3, "P5": p5, "P6": history_bench.p6, "P4": p4}  # P4 last: its 10,000 rows exceed the count quota
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--only", default=",".join(BENCHES), help="comma list of P1..P5 (default: all)")
+    parser.add_argument("--only", default=",".join(BENCHES), help="comma list of P1, P1d, P2..P6 (default: all)")
     parser.add_argument("--cloud", default=os.environ.get("OS_CLOUD") or "hc-lab")
     parser.add_argument("--node", default="controller1", choices=sorted(labio.NODE_ADDR),
                         help="glance-api node for P1/P2 (direct) and P3")
@@ -690,6 +693,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                         default=[64 * MIB, GIB], help="bytes, comma list")
     parser.add_argument("--p1-reps-small", type=int, default=5)
     parser.add_argument("--p1-reps-large", type=int, default=5)  # 1 GiB pairs vary by +-10%: 3 are too few
+    parser.add_argument("--p1d-reps", type=int, default=3)
     parser.add_argument("--p2-small", type=int, default=MIB)
     parser.add_argument("--p2-large", type=int, default=GIB)
     parser.add_argument("--p2-reps", type=int, default=3)

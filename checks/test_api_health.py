@@ -9,7 +9,8 @@
   age. `killed` is not offered: Glance's v2 list leaves killed images out whatever
   the filter, and a failed v2 upload goes back to queued, not killed;
 * checksum_mismatch: every active image can be verified (checksum and
-  os_hash_value), and with `--deep-verify N` the N newest really match.
+  os_hash_value), and with `--deep-verify N` the N newest really match (downloaded
+  `--verify-parallel` at a time, each hashed as it streams).
 
 Lists are server-side filtered and paged; no check makes one request per image.
 Every check here needs the API to answer (fixture `image_api`): when the run's
@@ -18,12 +19,16 @@ probe got none, they skip and point at the availability check.
 from __future__ import annotations
 
 import math
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import pytest
 
 from fixtures.cloud import node_endpoint_of
+from fixtures.options import verify_parallel
 from glance_hc import canary
 from glance_hc.sizes import human
 
@@ -224,40 +229,66 @@ def test_active_images_can_be_verified(image_api, thresholds, evidence):
                          f"verified, e.g. {missing[0]['id']} ({missing[0].get('name')!r})")
 
 
+def _verify_image(conn, img: dict, thresholds, stop) -> tuple[canary.Transfer, list[str]]:
+    """Download one image (hashed as it streams) and what differs from its record."""
+    algo = img.get("os_hash_algo") or canary.DEFAULT_HASH_ALGO
+    down = canary.download(conn, img["id"], hash_algo=algo, stop=stop,
+                           timeout=(thresholds.api_timeout, thresholds.api_timeout))
+    verdict = []
+    if not down.ok:
+        verdict.append(f"download failed: {down.describe()}")
+    elif down.status == 204 or (down.bytes == 0 and img.get("size")):
+        verdict.append("no data in the store (HTTP 204)")
+    else:
+        if img.get("size") is not None and down.bytes != img["size"]:
+            verdict.append(f"{down.bytes} bytes downloaded, size {img['size']} recorded")
+        if img.get("checksum") and down.md5 != img["checksum"]:
+            verdict.append(f"md5 {down.md5} != checksum {img['checksum']}")
+        if img.get("os_hash_value") and down.hash_value != img["os_hash_value"]:
+            verdict.append(f"{algo} differs from os_hash_value")
+    return down, verdict
+
+
 @pytest.mark.checksum_mismatch
 def test_recent_images_match_their_recorded_hashes(image_api, thresholds, evidence, request):
     count = int(request.config.getoption("deep_verify", default=0) or 0)
     if count <= 0:
         pytest.skip("deep verification is off: pass --deep-verify=N to download the N most recent active "
                     "images and compare them with their recorded checksum and os_hash_value")
+    parallel = verify_parallel(request.config)
     try:
         images, _ = canary.list_images(image_api, timeout=thresholds.api_timeout, page_size=min(count, 1000),
                                        max_items=count, status="active", sort_key="created_at",
                                        sort_dir="desc")
     except RuntimeError as exc:
         pytest.fail(str(exc), pytrace=False)
+    if not images:
+        evidence.add("0 most recent active image(s) downloaded", ["no active image"])
+        pytest.skip("no active image to verify")
+    image_api.session.get_token()  # one token before the threads share the session
+    stop = threading.Event()
+    started = time.monotonic()
+    pool = ThreadPoolExecutor(max_workers=min(parallel, len(images)), thread_name_prefix="hc-verify")
+    try:
+        done = list(pool.map(lambda img: _verify_image(image_api, img, thresholds, stop), images))
+    except BaseException:
+        stop.set()  # Ctrl-C, SIGTERM or a failed hash thread: the other downloads end at their next buffer
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    wall = time.monotonic() - started
     problems, lines = [], []
-    for img in images:
-        algo = img.get("os_hash_algo") or canary.DEFAULT_HASH_ALGO
-        down = canary.download(image_api, img["id"], hash_algo=algo, timeout=(thresholds.api_timeout, thresholds.api_timeout))
-        verdict = []
-        if not down.ok:
-            verdict.append(f"download failed: {down.describe()}")
-        elif down.status == 204 or (down.bytes == 0 and img.get("size")):
-            verdict.append("no data in the store (HTTP 204)")
-        else:
-            if img.get("size") is not None and down.bytes != img["size"]:
-                verdict.append(f"{down.bytes} bytes downloaded, size {img['size']} recorded")
-            if img.get("checksum") and down.md5 != img["checksum"]:
-                verdict.append(f"md5 {down.md5} != checksum {img['checksum']}")
-            if img.get("os_hash_value") and down.hash_value != img["os_hash_value"]:
-                verdict.append(f"{algo} differs from os_hash_value")
+    for img, (down, verdict) in zip(images, done):
         lines.append(f"{img['id']} {img.get('name')!r}: {human(down.bytes)} in {down.seconds:.1f}s "
                      f"({down.mib_per_s:.0f} MiB/s): {'; '.join(verdict) or 'matches'}")
         if verdict:
             problems.append(f"{img['id']} ({img.get('name')!r}): {'; '.join(verdict)}")
-    evidence.add(f"{len(images)} most recent active image(s) downloaded", lines or ["no active image"])
-    if not images:
-        pytest.skip("no active image to verify")
+    total = sum(down.bytes for down, _ in done)
+    rate = total / wall if wall > 0 else 0.0
+    evidence.add(f"{len(images)} most recent active image(s) downloaded",
+                 [f"{human(total)} verified in {wall:.1f}s: {human(int(rate))}/s ({rate:.0f} bytes/s), "
+                  f"{min(parallel, len(images))} image(s) side by side (verify_parallel {parallel}), "
+                  f"md5 and os_hash_algo hashed in two threads per image"] + lines)
+    evidence.metric("deep_verify_bytes_per_s", round(rate), "bytes/s", {"images": str(len(images))})
     assert not problems, f"{len(problems)} of {len(images)} image(s) differ from their recorded hashes: " + \
         "; ".join(problems[:5])

@@ -739,7 +739,7 @@ def _stream_put(conn, endpoint: str, path: str, source: PatternSource, headers: 
 def download(conn, image_id: str, *, hash_algo: str = DEFAULT_HASH_ALGO,
              endpoint_override: str | None = None, timeout: float | tuple[float, float] | None = None,
              deadline: float | None = None, chunk_size: int = HASH_BUFFER,
-             buffers: int = HASH_BUFFERS) -> Transfer:
+             buffers: int = HASH_BUFFERS, stop: threading.Event | None = None) -> Transfer:
     """GET /v2/images/{id}/file streamed and hashed with md5 and `hash_algo` in two threads.
 
     The socket is read straight into `chunk_size` buffers (no copy) and each buffer is hashed
@@ -747,7 +747,8 @@ def download(conn, image_id: str, *, hash_algo: str = DEFAULT_HASH_ALGO,
     of them are. Glance does not verify stored data on download; the caller compares the hashes.
     A 204 (Glance's answer when the store has no data for the image) is a Transfer of 0 bytes.
     A body shorter than its Content-Length is a CONNECTION_RESET. A failed hash thread raises
-    HashError: digests that cannot be trusted are never reported.
+    HashError: digests that cannot be trusted are never reported. `stop` (set by another
+    thread, e.g. on Ctrl-C) ends the transfer between two buffers: status CLIENT_DISCONNECT.
     """
     answer, resp = call(conn, "GET", f"/images/{image_id}/file", stream=True,
                         endpoint_override=endpoint_override, timeout=timeout)
@@ -767,7 +768,7 @@ def download(conn, image_id: str, *, hash_algo: str = DEFAULT_HASH_ALGO,
     stop_at = started + deadline if deadline else None
     digests = None
     try:
-        _read_into(resp, hasher, stop_at, result)
+        _read_into(resp, hasher, stop_at, result, stop)
         expected = result.headers.get("content-length", "")
         if result.ok and expected.isdigit() and hasher.bytes < int(expected):
             result.status, result.error = CONNECTION_RESET, (
@@ -788,7 +789,8 @@ def download(conn, image_id: str, *, hash_algo: str = DEFAULT_HASH_ALGO,
     return result
 
 
-def _read_into(resp, hasher: ParallelHasher, stop_at: float | None, result: Transfer) -> None:
+def _read_into(resp, hasher: ParallelHasher, stop_at: float | None, result: Transfer,
+               stop: threading.Event | None = None) -> None:
     """Fill the hasher's buffers from the response: straight from the socket when the body is
     not content-encoded (http.client's readinto under urllib3), else through requests."""
     raw = getattr(resp, "raw", None)
@@ -796,9 +798,7 @@ def _read_into(resp, hasher: ParallelHasher, stop_at: float | None, result: Tran
     if fp is None or not hasattr(fp, "readinto") or result.headers.get("content-encoding", "identity") != "identity":
         for chunk in resp.iter_content(hasher.buffer_size):
             hasher.update(chunk)
-            if stop_at is not None and time.monotonic() > stop_at:
-                result.status, result.error = CLIENT_DEADLINE, (
-                    f"stopped after {hasher.bytes} bytes: the canary's deadline passed")
+            if _stopped(hasher, stop_at, result, stop):
                 return
         return
     while True:
@@ -813,12 +813,20 @@ def _read_into(resp, hasher: ParallelHasher, stop_at: float | None, result: Tran
         finally:
             view.release()
             hasher.submit(index, filled)
-        if filled < len(buf):
+        if filled < len(buf) or _stopped(hasher, stop_at, result, stop):
             return
-        if stop_at is not None and time.monotonic() > stop_at:
-            result.status, result.error = CLIENT_DEADLINE, (
-                f"stopped after {hasher.bytes} bytes: the canary's deadline passed")
-            return
+
+
+def _stopped(hasher: ParallelHasher, stop_at: float | None, result: Transfer,
+             stop: threading.Event | None) -> bool:
+    if stop is not None and stop.is_set():
+        result.status, result.error = CLIENT_DISCONNECT, f"stopped after {hasher.bytes} bytes: the run was interrupted"
+        return True
+    if stop_at is not None and time.monotonic() > stop_at:
+        result.status, result.error = CLIENT_DEADLINE, (
+            f"stopped after {hasher.bytes} bytes: the canary's deadline passed")
+        return True
+    return False
 
 
 class WaitTimeout(AssertionError):
