@@ -146,8 +146,11 @@ def record_lines(record: dict) -> list[str]:
     return lines
 
 
-def to_host_time(utc_text: str | None, host_clock: datetime | None) -> datetime | None:
-    """An API timestamp (UTC, ISO) in a host's local time, the time its logs print."""
+def to_host_time(utc_text: str | None, host_clock: datetime | None,
+                 utc_now: datetime | None = None) -> datetime | None:
+    """An API timestamp (UTC, ISO) in a host's local time, the time its logs print: the host's
+    offset is its clock (read by the probe) against UTC at about that moment (`utc_now`), to the
+    nearest quarter hour."""
     if not utc_text:
         return None
     try:
@@ -159,7 +162,7 @@ def to_host_time(utc_text: str | None, host_clock: datetime | None) -> datetime 
     naive_utc = when.astimezone(timezone.utc).replace(tzinfo=None)
     if host_clock is None:
         return naive_utc
-    offset = host_clock - datetime.now(timezone.utc).replace(tzinfo=None)
+    offset = host_clock - (utc_now or datetime.now(timezone.utc).replace(tzinfo=None))
     quarter = timedelta(minutes=15)
     return naive_utc + round(offset / quarter) * quarter
 
