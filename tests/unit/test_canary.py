@@ -638,3 +638,16 @@ def test_a_download_cut_short_of_its_content_length_is_a_connection_reset():
         server.close()
     assert down.status == canary.CONNECTION_RESET and down.bytes == 200_000
     assert "200000 of 300000" in down.error
+
+
+def test_a_stopped_download_ends_at_the_next_buffer_and_says_why():
+    body = os.urandom(1 << 20)
+    server = _ImageServer(body)
+    stop = threading.Event()
+    stop.set()  # e.g. Ctrl-C while --deep-verify runs several downloads side by side
+    try:
+        down = canary.download(server.conn(), "img", timeout=10, chunk_size=65536, stop=stop)
+    finally:
+        server.close()
+    assert down.status == canary.CLIENT_DISCONNECT and down.bytes == 65536
+    assert "interrupted" in down.error
