@@ -1,0 +1,165 @@
+#!/usr/bin/env python3
+"""Forensics of one image over two controllers whose glance-api logs are large stays bounded.
+
+    flock /tmp/hc/lab.lock .venv/bin/python bench/forensics_bench.py [--log-size 256MiB] [--reps 3]
+
+Each controller's /var/log/glance/glance-api.log is replaced for the run by a file of --log-size
+of filler lines (other images' requests, in Glance's own format) followed by its real content; the
+real file is moved aside, not copied (glance-api keeps writing to it), and moved back afterwards.
+One user image is uploaded through the balancer, then:
+  * in process: the forensics round trips of the check (request_lines by image id, then by each
+    request id found, on both controllers) and the verdict, against a plain `ssh controller1 true`
+    measured in the same run (baseline);
+  * end to end: `pytest checks/test_forensics.py --image ID` on both controllers, against the same
+    run without --image (the check skips: collection and the host probe, no forensics).
+Filtering happens on the host (a fixed-string match over the log's last 8 MiB): the client receives
+only the matching lines, so the time does not grow with the log's size. Target: under 5 s.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench import labio  # noqa: E402
+from bench.stats import median  # noqa: E402
+from glance_hc import forensics  # noqa: E402
+from glance_hc import facts as facts_mod  # noqa: E402
+from glance_hc.hosts import parse_host  # noqa: E402
+from glance_hc.sizes import parse_size  # noqa: E402
+
+LOG = "/var/log/glance/glance-api.log"
+ASIDE = LOG + ".hc-bench-real"
+TARGET_S = 5.0
+# Writes `size` bytes of Glance-style lines naming random images, then appends the real log.
+FILLER = r"""
+import os, sys, uuid, random
+size, real, out = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+line = ("2026-12-01 10:00:00.000 4242 INFO glance.api.v2.image_data [None req-{r} 0123456789abcdef0123456789abcdef "
+        "0123456789abcdef0123456789abcdef - - default default] Image {i} data uploaded to store fast\n")
+with open(out, "w") as f:
+    written = 0
+    while written < size:
+        chunk = "".join(line.format(r=uuid.uuid4(), i=uuid.uuid4()) for _ in range(2000))
+        f.write(chunk)
+        written += len(chunk)
+    with open(real) as r:
+        f.write(r.read())
+os.chown(out, os.stat(real).st_uid, os.stat(real).st_gid)
+"""
+
+
+def grow_logs(nodes: list[str], size: int) -> None:
+    for node in nodes:
+        got = labio.in_ns(node, ["mv", LOG, ASIDE])
+        if got.returncode:
+            raise labio.LabError(f"{node}: {got.stderr}")
+        got = labio.in_ns(node, ["python3", "-c", FILLER, str(size), ASIDE, LOG], timeout=600)
+        if got.returncode:
+            raise labio.LabError(f"{node}: {got.stderr}")
+
+
+def restore_logs(nodes: list[str]) -> None:
+    for node in nodes:
+        labio.in_ns(node, ["mv", "-f", ASIDE, LOG])
+
+
+def user_image(env: dict) -> str:
+    """A healthy user image, uploaded through the balancer by the lab's openstacksdk."""
+    code = ("import openstack,sys; c=openstack.connect(cloud='hc-lab'); "
+            "i=c.image.create_image(name=sys.argv[1], disk_format='raw', container_format='bare', "
+            "allow_duplicates=True, wait=False)\n"
+            "r=c.image.put('/images/%s/file' % i.id, data=b'\\0'*(1<<20), raise_exc=False, "
+            "headers={'Content-Type':'application/octet-stream'}); print(i.id, r.status_code)")
+    out = subprocess.run([str(labio.LAB_PYTHON), "-c", code, f"hc-forensics-bench-{uuid.uuid4().hex[:8]}"],
+                         capture_output=True, text=True, env=env, timeout=120, check=True)
+    return out.stdout.split()[0]
+
+
+def delete_image(env: dict, image_id: str) -> None:
+    code = "import openstack,sys; openstack.connect(cloud='hc-lab').image.delete_image(sys.argv[1], ignore_missing=True)"
+    subprocess.run([str(labio.LAB_PYTHON), "-c", code, image_id], env=env, timeout=120)
+
+
+def ssh_true() -> float:
+    started = time.monotonic()
+    subprocess.run(["ssh", "-F", str(labio.SSH_CONFIG), "controller1", "true"], check=True, timeout=60)
+    return time.monotonic() - started
+
+
+def in_process(hosts, image_id: str) -> tuple[float, int]:
+    started = time.monotonic()
+    events = []
+    for found, host in hosts:
+        events += forensics.events_of(found.name, facts_mod.request_lines(found, host, image_id))
+    for rid in forensics.request_ids(e.text for e in events):
+        for found, host in hosts:
+            events += forensics.events_of(found.name, facts_mod.request_lines(found, host, rid))
+    return time.monotonic() - started, len(events)
+
+
+def pytest_run(env: dict, nodes: list[str], image_id: str | None) -> float:
+    args = [sys.executable, "-m", "pytest", str(ROOT / "checks" / "test_forensics.py"), "-q", "-p", "no:randomly",
+            *(f"--host={n}" for n in nodes), f"--ssh-config={labio.SSH_CONFIG}", "--os-cloud=hc-lab",
+            "--health-json=", "-o", "addopts=", *( [f"--image={image_id}"] if image_id else [])]
+    started = time.monotonic()
+    subprocess.run(args, cwd=ROOT, env=env, capture_output=True, timeout=300)
+    return time.monotonic() - started
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--log-size", default="256MiB", help="size of each controller's glance-api.log (default 256MiB)")
+    ap.add_argument("--reps", type=int, default=3, help="repetitions of the in-process measure")
+    ap.add_argument("--e2e-reps", type=int, default=1, help="repetitions of the pytest runs")
+    opts = ap.parse_args()
+    size = parse_size(opts.log_size)
+    nodes = labio.nodes()
+    env = {**os.environ, "OS_CLIENT_CONFIG_FILE": str(labio.CLOUDS_YAML)}
+    image_id = user_image(env)
+    try:
+        t0 = time.monotonic()
+        grow_logs(nodes, size)
+        print(f"grew glance-api.log to {opts.log_size} on {', '.join(nodes)} in {time.monotonic() - t0:.1f}s")
+        try:
+            import testinfra  # noqa: PLC0415
+            hosts, gathered = [], time.monotonic()
+            for n in nodes:
+                host = testinfra.get_host(f"ssh://{n}", ssh_config=str(labio.SSH_CONFIG))
+                hosts.append((facts_mod.gather(parse_host(n), host, timedelta(minutes=30)), host))
+            gathered = time.monotonic() - gathered
+            base = [ssh_true() for _ in range(opts.reps)]
+            subj = [in_process(hosts, image_id) for _ in range(opts.reps)]
+            e2e_base = [pytest_run(env, nodes, None) for _ in range(opts.e2e_reps)]
+            e2e = [pytest_run(env, nodes, image_id) for _ in range(opts.e2e_reps)]
+            sizes = {n: labio.in_ns(n, ["stat", "-c", "%s", LOG]).stdout.strip() for n in nodes}
+        finally:
+            restore_logs(nodes)
+    finally:
+        delete_image(env, image_id)
+    result = {
+        "log_bytes": sizes, "reps": opts.reps,
+        "baseline_ssh_true_s": median(base),
+        "forensics_round_trips_s": median([s[0] for s in subj]), "lines_received": subj[0][1],
+        "host_probe_both_phases_s": gathered,  # the suite's host facts, gathered once per run for every check
+        "pytest_without_image_s": median(e2e_base), "pytest_with_image_s": median(e2e),
+    }
+    result["forensics_over_baseline"] = result["forensics_round_trips_s"] / max(result["baseline_ssh_true_s"], 1e-6)
+    result["check_cost_s"] = result["pytest_with_image_s"] - result["pytest_without_image_s"]
+    # the forensics' own work (its round trips and the verdict) is what the log size must not grow
+    result["verdict"] = "PASS" if result["forensics_round_trips_s"] < TARGET_S else "FAIL"
+    result["whole_check_under_target"] = result["pytest_with_image_s"] < TARGET_S
+    print(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()
