@@ -28,6 +28,7 @@ from datetime import datetime, timezone
 import pytest
 
 from fixtures.cloud import node_endpoint_of
+from fixtures.forensics import explain_image
 from fixtures.options import verify_parallel
 from glance_hc import canary
 from glance_hc.sizes import human
@@ -176,7 +177,7 @@ def _is_canary(img: dict) -> bool:
 
 @pytest.mark.worker_crash
 @pytest.mark.parametrize("case", STUCK_CASES, ids=[c.id for c in STUCK_CASES])
-def test_no_images_stuck_in_transient_status(case, image_api, thresholds, evidence):
+def test_no_images_stuck_in_transient_status(case, image_api, thresholds, evidence, request):
     now = datetime.now(timezone.utc)
     cutoff = (now - thresholds.stale_image_age).strftime("%Y-%m-%dT%H:%M:%SZ")
     try:  # only the stale ones come back: Glance compares updated_at itself
@@ -204,6 +205,9 @@ def test_no_images_stuck_in_transient_status(case, image_api, thresholds, eviden
                f"age={str(age).split('.')[0] if age is not None else 'unknown'} size={img.get('size')}"
                for img, age in sorted(stale, key=lambda pair: pair[0].get("updated_at") or "")]
     evidence.add(f"stale images in {what}", listing)
+    newest = sorted(stale, key=lambda pair: pair[0].get("updated_at") or "", reverse=True)
+    for img, _ in newest[:max(0, request.config.getoption("explain_stuck", default=0) or 0)]:
+        explain_image(request.config, image_api, img["id"], thresholds, evidence, prefix=f"{img['id']}: ")
     pytest.fail(f"{len(stale)} image(s) in {what} unchanged for longer than {thresholds.stale_image_age} "
                 f"({case.meaning}); oldest: {listing[0]}", pytrace=False)
 

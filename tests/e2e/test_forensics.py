@@ -45,12 +45,12 @@ def _user_upload(conn, image_id: str, size: int = 2 << 20) -> int:
     return answer.status_code
 
 
-def _explain(tmp_path, image_id: str) -> dict:
-    run = lab.run_suite(tmp_path, "-k", "test_image_upload_is_explained", "-p", "no:randomly",
-                        args=[*lab.LAB_ARGS, f"--image={image_id}"])
+def _explain(tmp_path, image_id: str, also: str = "", *extra: str) -> tuple[dict, list[dict]]:
+    run = lab.run_suite(tmp_path, "-k", "test_image_upload_is_explained" + (f" or {also}" if also else ""),
+                        "-p", "no:randomly", *extra, args=[*lab.LAB_ARGS, f"--image={image_id}"])
     cases = [c for c in run.health["checks"] if "test_image_upload_is_explained" in c["nodeid"]]
     assert len(cases) == 1, run.stdout[-3000:]
-    return cases[0]
+    return cases[0], run.health["checks"]
 
 
 def _body(case: dict, title: str) -> str:
@@ -63,7 +63,7 @@ def test_a_failed_user_upload_is_explained_by_its_cause(fault, root_cause, answe
     lab.fault("inject", fault)
     try:
         assert _user_upload(conn, user_image) == answer
-        case = _explain(tmp_path, user_image)
+        case, _ = _explain(tmp_path, user_image)
     finally:
         lab.fault("revert", fault)
     assert case["outcome"] == "failed" and case["root_cause"] == root_cause, case
@@ -78,9 +78,15 @@ def test_an_image_left_in_saving_by_a_killed_worker_is_a_worker_crash(conn, tmp_
         stuck = [i for i in conn.image.images() if (i.name or "").startswith("hc-lab-stuck-saving")
                  and i.status == "saving"]
         assert stuck, "the worker-killed fault left no image in saving"
-        case = _explain(tmp_path, stuck[-1].id)
+        image_id = stuck[-1].id
+        # the same run's stuck sweep (stale after 1 s here) explains the image the same way
+        case, checks = _explain(tmp_path, image_id, "stuck_in_transient", "--stale-age=1s")
     finally:
         lab.fault("revert", "worker-killed")
     assert case["outcome"] == "failed" and case["root_cause"] == "worker_crash", case
     verdict = _body(case, "verdict")
     assert "left in saving" in verdict and "killed by signal 9" in verdict, verdict
+    sweep = [c for c in checks if c["nodeid"].endswith("test_no_images_stuck_in_transient_status[saving]")]
+    assert sweep and sweep[0]["outcome"] == "failed", [c["nodeid"] for c in checks]
+    explained = _body(sweep[0], f"{image_id}: verdict")
+    assert explained.startswith(f"image {image_id} left in saving: worker_crash"), explained
