@@ -45,6 +45,15 @@ CAUSE = Cause(
                    source=f"{_ISSUE17}/own-canary/glance-api-uwsgi.log", examples=(
                        "[uwsgi-body-read] Error reading 65536 bytes. Content-Length: 8388608 consumed: 2097152 "
                        "left: 6291456 message: Client closed connection",)),
+        # uWSGI failing to write the answer to a client that already left: it follows the cut (the
+        # body-read error, Glance's own line with the request id), it is not a cut of its own
+        LogPattern(r"sigpipe: writing to a closed pipe/socket/fd|uwsgi_response_writev?_[a-z_]*do\(\): broken pipe",
+                   role=CONSEQUENCE, source=f"{_ISSUE17}/sigpipe/glance-api-uwsgi.log", examples=(
+                       "Tue Dec  1 23:13:26 2026 - SIGPIPE: writing to a closed pipe/socket/fd (probably the "
+                       "client disconnected) !!!",
+                       "Tue Dec  1 23:13:26 2026 - uwsgi_response_writev_headers_and_body_do(): Broken pipe "
+                       "[core/writer.c line 306] during PUT /v2/images/61f2942b-ea91-4762-809b-ad6dd2c73c02/file "
+                       "(127.0.0.1)")),
         # Glance tidying up after an upload that failed for any reason
         LogPattern(r"unable to remove partial image", role=CLEANUP,
                    source=f"{_ISSUE17}/read-only/glance-api.log, {_ISSUE17}/vanished/glance-api.log", examples=(

@@ -237,3 +237,14 @@ def test_window_keeps_recent_lines_and_drops_old_ones():
     undated = logscan.LogLine("x", "undated", None)
     kept = list(logscan.within([old, new, undated], now, timedelta(hours=1)))
     assert [line.text for line in kept] == ["new"]
+
+
+def test_uwsgi_sigpipe_on_a_cut_upload_is_a_consequence_not_a_second_cut():
+    """uWSGI's SIGPIPE and broken-pipe lines follow a cut body (the body-read error, Glance's own line
+    with the request id): on their own they are no interrupted upload (seen on the lab's controller2)."""
+    text = (DATA / "issue17/sigpipe/glance-api-uwsgi.log").read_text()
+    lines = [ln for ln in text.splitlines() if "SIGPIPE" in ln or "Broken pipe" in ln]
+    assert len(lines) == 2
+    for line in lines:
+        assert logscan.role_of(line).role == "consequence"
+        assert logscan.root_causes_of(line) == []
