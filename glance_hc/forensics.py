@@ -87,7 +87,7 @@ def events_of(host: str, lines) -> list[Event]:
     return out
 
 
-def request_ids(lines, image_id: str = "") -> list[str]:
+def request_ids(lines) -> list[str]:
     """The request ids on the lines that name the image, in order of appearance."""
     found: list[str] = []
     for line in lines:
