@@ -658,6 +658,7 @@ def stores_request(facts: HostFacts, window_minutes: int) -> dict:
         "worker_user": (dep.worker_user if dep else None) or "glance",
         "container": dep.exec_container if dep else "", "runtime": (dep.runtime or "") if dep else "",
         "patterns": logscan.host_filter_patterns(),
+        "keywords": logscan.host_filter_keywords(),
         "dirs": list(store_dirs(config)) if config else [],
         "rbd": rbd_targets(config) if config else [],
         "files": [s.swift_config_file for s in (config.stores if config else [])

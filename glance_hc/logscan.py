@@ -21,7 +21,7 @@ from glance_hc.causes import CAUSES
 from glance_hc.causes.model import CAUSE, CLEANUP, CONSEQUENCE, STARTUP, LogPattern
 
 __all__ = ["CAUSE", "CLEANUP", "CONSEQUENCE", "STARTUP", "LOG_PATTERNS", "LogLine", "Reading",
-           "host_filter_patterns", "lines_for", "parse_stamped", "read", "role_of", "root_causes_of",
+           "host_filter_keywords", "host_filter_patterns", "lines_for", "parse_stamped", "read", "role_of", "root_causes_of",
            "suite_request_id", "within"]
 
 # root cause -> the regexes of its cause lines (what the checks count)
@@ -69,6 +69,41 @@ def host_filter_patterns() -> list[str]:
     root cause cares about, cause or not (consequence, cleanup and start-up lines are needed to show
     them beside their cause): the probe's log filter. Data for the probe, never code."""
     return list(dict.fromkeys(p.regex for _, p, _ in _ALL))
+
+
+def required_literals(pattern: str) -> list[str] | None:
+    """Lowercase strings one of which every line the pattern matches contains (one per top-level
+    alternative), or None when that cannot be told: the probe's cheap `in` test before the regex."""
+    try:
+        from re import _constants as sre, _parser as parser  # noqa: PLC0415 - Python 3.11+
+    except ImportError:  # pragma: no cover - older clients
+        import sre_constants as sre  # noqa: PLC0415
+        import sre_parse as parser  # noqa: PLC0415
+    try:
+        items = list(parser.parse(pattern))
+    except re.error:
+        return None
+    branches = items[0][1][1] if len(items) == 1 and items[0][0] is sre.BRANCH else [items]
+    found = []
+    for branch in branches:
+        runs, current = [], []
+        for op, arg in branch:
+            if op is sre.LITERAL:
+                current.append(chr(arg))
+            else:
+                runs.append("".join(current))
+                current = []
+        runs.append("".join(current))
+        best = max(runs, key=len)
+        if len(best) < 3:
+            return None
+        found.append(best.lower())
+    return found
+
+
+def host_filter_keywords() -> list[list[str] | None]:
+    """host_filter_patterns()' required literals, in the same order (data for the probe)."""
+    return [required_literals(p) for p in host_filter_patterns()]
 
 
 @dataclass(frozen=True)

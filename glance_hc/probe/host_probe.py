@@ -377,17 +377,47 @@ def select_glance_api(procs, own_ns, worker_users, unit_pids=(), container_pid=N
 
 
 # ------------------------------------------------------------------ log filtering
-def compile_patterns(patterns, errors=None):
-    """The request's log patterns (Python regexes, data) as one case-insensitive regex."""
-    good = []
-    for pattern in patterns or []:
+class LineFilter(object):
+    """The request's log patterns, each tried only on lines that contain one of its required
+    literals (a plain `in`, which costs little); patterns without literals on every line. One
+    regex of ~50 alternatives tried at every position of an 8 MiB tail costs seconds."""
+
+    def __init__(self, always, guarded):
+        self.always, self.guarded = always, guarded  # regex or None; [(literals, regex)]
+
+    def search(self, line):
+        if self.always is not None and self.always.search(line):
+            return True
+        low = line.lower()
+        for literals, regex in self.guarded:
+            for literal in literals:
+                if literal in low:
+                    if regex.search(line):
+                        return True
+                    break
+        return False
+
+
+def compile_patterns(patterns, errors=None, keywords=None):
+    """The request's log patterns (Python regexes, data) and, per pattern, the lowercase literals
+    one of which any matching line contains (or None): a LineFilter, or None without patterns."""
+    keywords = keywords if isinstance(keywords, list) and len(keywords) == len(patterns or []) else None
+    always, guarded = [], []
+    for i, pattern in enumerate(patterns or []):
         try:
-            re.compile(pattern)
-            good.append("(?:{})".format(pattern))
+            regex = re.compile(pattern, re.I)
         except (re.error, TypeError) as exc:
             if errors is not None:
                 errors.append({"step": "pattern", "error": "{!r}: {}".format(pattern, exc)})
-    return re.compile("|".join(good), re.I) if good else None
+            continue
+        kws = keywords[i] if keywords else None
+        if isinstance(kws, list) and kws and all(isinstance(k, str) and k for k in kws):
+            guarded.append((tuple(k.lower() for k in kws), regex))
+        else:
+            always.append("(?:{})".format(pattern))
+    if not always and not guarded:
+        return None
+    return LineFilter(re.compile("|".join(always), re.I) if always else None, guarded)
 
 
 def filter_lines(lines, regex, keep=LOG_KEEP):
@@ -812,7 +842,7 @@ def phase_stores_and_logs(ctx, req, result):
     result["clock"] = {"now": int(now), "local": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now)),
                        "privilege": ctx.privilege}
     errors = result.setdefault("errors", [])
-    regex = compile_patterns(req.get("patterns"), errors)
+    regex = compile_patterns(req.get("patterns"), errors, req.get("keywords"))
     window_s = 60 * int(req.get("window_minutes", 60))
     dirs = [d for d in req.get("dirs", []) if isinstance(d, str) and d.startswith("/")]
     stores = [s for s in req.get("rbd", []) if isinstance(s, dict)]
@@ -820,7 +850,7 @@ def phase_stores_and_logs(ctx, req, result):
     if ctx.container:  # seen from the container's host: files, dirs and logs are read inside it
         inner = {"role": "local", "dirs": dirs, "rbd": stores, "logs": [l for l in req.get("logs", [])
                                                                          if l.get("kind") == "log"],
-                 "patterns": req.get("patterns"), "window_minutes":
+                 "patterns": req.get("patterns"), "keywords": req.get("keywords"), "window_minutes":
                  req.get("window_minutes", 60)}
         got, error = run_json(ctx.in_container(ctx.self_argv(inner)), 60)
         local = got or {"errors": [{"step": "container", "error": "probe in the container failed: {}".format(error)}]}
@@ -882,7 +912,7 @@ def local_role(req, regex=None):
     out = {"dirs": {}, "rbd": {}, "logs": [], "files": {}, "file_errors": {}}
     errors = out.setdefault("errors", [])
     if regex is None:
-        regex = compile_patterns(req.get("patterns"), errors)
+        regex = compile_patterns(req.get("patterns"), errors, req.get("keywords"))
     window_s = 60 * int(req.get("window_minutes", 60))
     mounts = step(out, "mountinfo", mountinfo) or []
     for d in req.get("dirs", []):

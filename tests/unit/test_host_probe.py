@@ -44,8 +44,35 @@ def _captured_lines():
 @pytest.mark.parametrize("name, line", [(n, l) for n, l in _captured_lines() if logscan.root_causes_of(l)],
                          ids=lambda v: v if isinstance(v, str) and v.endswith(".log") else None)
 def test_the_filter_keeps_every_captured_line_the_rules_classify(name, line):
-    regex = host_probe.compile_patterns(logscan.host_filter_patterns())
+    regex = host_probe.compile_patterns(logscan.host_filter_patterns(), None, logscan.host_filter_keywords())
     assert host_probe.filter_lines([line], regex), line
+
+
+ALL_CAPTURED_LOGS = sorted(DATA.glob("**/*.log"))
+
+
+def test_the_literal_prefilter_keeps_exactly_what_the_patterns_alone_keep():
+    """The cheap `in` test on each pattern's required literals (computed by the client) changes
+    nothing but the time: same lines kept, on every log captured from the lab."""
+    patterns = logscan.host_filter_patterns()
+    lines = [line for path in ALL_CAPTURED_LOGS for line in path.read_text(errors="replace").splitlines()]
+    plain = host_probe.filter_lines(lines, host_probe.compile_patterns(patterns), keep=10 ** 6)
+    guarded = host_probe.filter_lines(lines, host_probe.compile_patterns(patterns, None, logscan.host_filter_keywords()),
+                                      keep=10 ** 6)
+    assert len(lines) > 300 and len(plain) > 30
+    assert guarded == plain
+
+
+@pytest.mark.parametrize("pattern, literals", [
+    (r"no space left on device", ["no space left on device"]),
+    (r"permission denied|errno 13", ["permission denied", "errno 13"]),
+    (r"error during read\([0-9]+\) on wsgi.input", ["error during read("]),
+    (r"over (the )?(quota|limit)", ["over "]),
+    (r"no[t]? enough", [" enough"]),
+    (r"oom|[0-9]+ k", None),  # an alternative without 3 literal characters: tried on every line
+])
+def test_required_literals_are_what_every_match_contains(pattern, literals):
+    assert logscan.required_literals(pattern) == literals
 
 
 def test_the_filter_keeps_every_classified_line_of_the_captured_logs_together():
