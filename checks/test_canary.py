@@ -40,7 +40,7 @@ from fixtures.hosts import registry
 from fixtures.options import thresholds_of
 from glance_hc import canary
 from glance_hc import facts as facts_mod
-from glance_hc.redact import redact
+from glance_hc.redact import clip, redact
 from glance_hc.sizes import human
 
 pytestmark = [pytest.mark.api, pytest.mark.canary, pytest.mark.availability]
@@ -168,7 +168,7 @@ class _Failure:
         if detail and answer:
             self.evidence.add("request", answer.describe())
         if body:
-            self.evidence.add("HTTP answer body" if isinstance(status, int) else "error", body[:4000])
+            self.evidence.add("HTTP answer body" if isinstance(status, int) else "error", clip(body, 4000))
         if answer is not None and answer.headers:
             self.evidence.add("HTTP answer headers",
                               [f"{k}: {v}" for k, v in answer.headers.items() if k != "x-auth-token"])

@@ -11,6 +11,8 @@ import json
 import re
 from dataclasses import dataclass, field
 
+from glance_hc import redact
+
 # What a failed ceph/rbd command said, in the order it is recognised: a keyring that exists but
 # cannot be read is a permissions problem even though librados then says it found no keyring.
 _PERMISSION = re.compile(r"\(13\) Permission denied|\(1\) Operation not permitted|EACCES|EPERM|"
@@ -37,8 +39,8 @@ def last_error_line(output: str) -> str:
     lines = [ln.strip() for ln in (output or "").splitlines() if ln.strip()]
     for ln in reversed(lines):
         if re.search(r"error|denied|not permitted|unable|timed out|failed|\(\d+\)", ln, re.I):
-            return re.sub(r"^\S+T\S+ [0-9a-f]+ -1 ", "", ln)[:300]
-    return (lines[-1] if lines else "no output")[:300]
+            return redact.clip(re.sub(r"^\S+T\S+ [0-9a-f]+ -1 ", "", ln), 300)
+    return redact.clip(lines[-1] if lines else "no output", 300)
 
 
 @dataclass
