@@ -43,6 +43,17 @@ def lab_is_up() -> bool:
     return "glance via VIP           HTTP 200" in out.stdout
 
 
+def connect():
+    """An openstacksdk connection to the running lab as its admin (fails the test when it is down)."""
+    import openstack  # noqa: PLC0415 - the suite's venv has it; the lab helpers above do not need it
+    import pytest  # noqa: PLC0415
+
+    if not lab_is_up():
+        pytest.fail("the lab is not running: `make lab-up` (make test starts it)")
+    os.environ["OS_CLIENT_CONFIG_FILE"] = str(STATE / "clouds.yaml")
+    return openstack.connect(cloud="hc-lab")
+
+
 def fault(action: str, name: str) -> None:
     subprocess.run([*LABCTL, "fault", action, name], check=True, timeout=180, env=lab_env(),
                    capture_output=True, text=True)

@@ -7,10 +7,8 @@ the first only; with --reap-canaries it deletes the first and leaves the live on
 """
 from __future__ import annotations
 
-import os
 import time
 
-import openstack
 import pytest
 
 from glance_hc import canary
@@ -23,10 +21,7 @@ ARGS = ["--os-cloud=hc-lab", "-p", "no:randomly", "-k", "left_from_earlier_runs"
 
 @pytest.fixture
 def conn():
-    if not lab.lab_is_up():
-        pytest.fail("the lab is not running: `make lab-up` (make test starts it)")
-    os.environ["OS_CLIENT_CONFIG_FILE"] = str(lab.STATE / "clouds.yaml")
-    return openstack.connect(cloud="hc-lab")
+    return lab.connect()
 
 
 @pytest.fixture

@@ -7,10 +7,8 @@ a worker crash. A healthy image passes with its record as evidence.
 """
 from __future__ import annotations
 
-import os
 import uuid
 
-import openstack
 import pytest
 
 from glance_hc import canary
@@ -23,10 +21,7 @@ DIRECT = lab.FAULTS_MODULE.GLANCE_DIRECT  # controller1's own glance-api: the no
 
 @pytest.fixture
 def conn():
-    if not lab.lab_is_up():
-        pytest.fail("the lab is not running: `make lab-up` (make test starts it)")
-    os.environ["OS_CLIENT_CONFIG_FILE"] = str(lab.STATE / "clouds.yaml")
-    return openstack.connect(cloud="hc-lab")
+    return lab.connect()
 
 
 @pytest.fixture

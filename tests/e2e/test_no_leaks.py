@@ -1,7 +1,6 @@
 """A canary interrupted by Ctrl-C or SIGTERM still deletes its image and leaves no data in the stores."""
 from __future__ import annotations
 
-import os
 import re
 import signal
 import socket
@@ -10,7 +9,6 @@ import sys
 import threading
 import time
 
-import openstack
 import pytest
 
 from tests.e2e import lab
@@ -20,10 +18,7 @@ pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def conn():
-    if not lab.lab_is_up():
-        pytest.fail("the lab is not running: `make lab-up` (make test starts it)")
-    os.environ["OS_CLIENT_CONFIG_FILE"] = str(lab.STATE / "clouds.yaml")
-    return openstack.connect(cloud="hc-lab")
+    return lab.connect()
 
 
 def canaries(conn) -> list:
