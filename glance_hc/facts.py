@@ -677,6 +677,8 @@ def gather(spec: HostSpec, host, window: timedelta, timeout: int = 60) -> HostFa
         facts.round_trips += 1
         if spec is not None and spec.scheme in ("docker", "podman"):
             doc["container_outside"] = transport.inspect_from_outside(host, spec.scheme)
+            if isinstance(doc.get("kernel"), dict) and doc["kernel"].get("error"):
+                doc["kernel"] = container_kernel(doc, transport.kernel_from_outside(host, minutes, timeout))
         discover(facts, doc)
         doc = transport.round_trip(host, stores_request(facts, minutes), timeout=timeout)
         facts.round_trips += 1
@@ -687,6 +689,23 @@ def gather(spec: HostSpec, host, window: timedelta, timeout: int = 60) -> HostFa
         facts.error = f"the probe's answer could not be understood: {type(exc).__name__}: {str(exc)[:300]}"
     facts.seconds = time.monotonic() - started
     return facts
+
+
+def container_kernel(doc: dict, outside: dict | None) -> dict:
+    """The kernel log as seen from a container's host, narrowed to this container: an OOM kill
+    names the killed task's memory cgroup (`task_memcg=/machine.slice/libpod-<id>.scope`), and
+    only kills inside this container's cgroup are its own (the host's and other containers' are
+    not). Without an outside read, the inside reason stands."""
+    inside = doc.get("kernel") or {}
+    seen = (doc.get("container_outside") or {}).get("inspect") or {}
+    cid = seen.get("Id") if isinstance(seen, dict) else None
+    if not isinstance(outside, dict) or outside.get("error") or not isinstance(outside.get("lines"), list) \
+            or not isinstance(cid, str) or len(cid) < 12:
+        reason = (outside or {}).get("error") if isinstance(outside, dict) else None
+        return {"error": f"{inside.get('error')}" + (f"; on the container's host: {reason}" if reason else "")}
+    lines = [line for line in outside["lines"] if isinstance(line, str) and cid in line]
+    return {"source": f"{outside.get('source')} on the container's host (lines of container {cid[:12]})",
+            "lines": lines}
 
 
 def request_lines(facts: HostFacts, host, request_id: str, timeout: int = 30) -> list[str]:

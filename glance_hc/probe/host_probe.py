@@ -1077,8 +1077,15 @@ def worker_python(ctx, program):
     return {"rc": got["rc"], "stdout": got["out"][-1048576:], "stderr": got["err"][-65536:], "python": py}
 
 
+def phase_kernel(ctx, req, result):
+    """The kernel's OOM lines alone: run on a container's host for a docker:// or podman:// view,
+    whose probe inside the container cannot read the kernel log it runs on."""
+    result["kernel"] = step(result, "kernel", kernel_lines, ctx, int(req.get("window_minutes", 60))) or {
+        "error": "kernel log not read"}
+
+
 PHASES = {"discover": phase_discover, "stores_and_logs": phase_stores_and_logs,
-          "request_lines": phase_request_lines, "gate": phase_gate}
+          "request_lines": phase_request_lines, "gate": phase_gate, "kernel": phase_kernel}
 
 
 # ------------------------------------------------------------------ entry point

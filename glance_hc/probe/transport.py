@@ -96,3 +96,18 @@ def inspect_from_outside(host, runtime: str) -> dict | None:
     if isinstance(data, list):
         data = data[0] if data else None
     return {"runtime": runtime, "inspect": data} if isinstance(data, dict) else None
+
+
+def kernel_from_outside(host, minutes: int, timeout: int = 60) -> dict | None:
+    """For a docker:// or podman:// host: the kernel's OOM lines read on the machine the runtime runs
+    on (the container shares its kernel), by this same probe; None when that cannot be done."""
+    if not getattr(host.backend, "name", None):
+        return None
+    template, args = command({"phase": "kernel", "window_minutes": minutes}, timeout)
+    try:
+        out = host.backend.run_local(template, *args)
+        answer = json.loads(out.stdout_bytes.decode("utf-8", "replace"))
+    except Exception:  # noqa: BLE001 - the inside view (and its reason) still stands
+        return None
+    kernel = answer.get("kernel") if isinstance(answer, dict) else None
+    return kernel if isinstance(kernel, dict) else None

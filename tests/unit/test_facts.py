@@ -194,3 +194,29 @@ def test_config_drop_ins_fetched_by_the_probe_are_read_after_the_file():
     assert [p for p, _ in facts.config_dropins(found, "/etc/glance/glance-api.conf")] == [
         "/etc/glance/glance-api.conf.d/10-cap.conf", "/etc/glance/glance-api.conf.d/20-cap.conf"]
     assert found.config.image_size_cap == 2097152
+
+
+CID = "3f2a9c41d0b7e8f5a6c3b2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1"
+
+
+def test_a_container_view_reads_the_kernel_of_its_host_narrowed_to_its_own_cgroup():
+    """podman:// runs the probe inside the container, which cannot read the kernel log: the
+    container's host reads it, and only OOM kills inside this container's cgroup are its own."""
+    doc = {"kernel": {"error": "no root or sudo: the kernel log is not readable"},
+           "container_outside": {"runtime": "podman", "inspect": {"Id": CID}}}
+    outside = {"source": "journalctl -k", "lines": [
+        f"2026-12-01T23:10:01+0000 lab kernel: oom-kill:constraint=CONSTRAINT_MEMCG,task_memcg=/machine.slice/"
+        f"libpod-{CID}.scope,task=uwsgi,pid=4242,uid=42415",
+        "2026-12-01T23:11:01+0000 lab kernel: oom-kill:constraint=CONSTRAINT_NONE,task_memcg=/system.slice/"
+        "glance-api.service,task=uwsgi,pid=777,uid=999"]}
+    kernel = facts.container_kernel(doc, outside)
+    assert [line for line in kernel["lines"]] == [outside["lines"][0]]
+    assert "on the container's host" in kernel["source"] and CID[:12] in kernel["source"]
+
+
+def test_a_container_view_without_its_hosts_kernel_keeps_the_inside_reason():
+    doc = {"kernel": {"error": "no root or sudo: the kernel log is not readable"},
+           "container_outside": {"runtime": "podman", "inspect": {"Id": CID}}}
+    assert facts.container_kernel(doc, None) == {"error": "no root or sudo: the kernel log is not readable"}
+    got = facts.container_kernel(doc, {"error": "dmesg -T: exit 1 Operation not permitted"})
+    assert got["error"].startswith("no root or sudo") and "on the container's host: dmesg -T" in got["error"]
