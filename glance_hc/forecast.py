@@ -219,17 +219,23 @@ def store_key(check: dict, metric: dict) -> tuple[str, str, str]:
             str(labels.get("store") or check.get("store") or ""), str(labels.get("path") or ""))
 
 
-def store_series(documents: list[dict]) -> dict[tuple[str, str, str], list[tuple[float, float]]]:
-    """(target, store, path) -> [(run time, used ratio)] for every store the runs measured."""
-    series: dict[tuple[str, str, str], list[tuple[float, float]]] = {}
+def _figures(documents: list[dict], names):
+    """(run time, check, metric) for every numeric figure named in `names` of the dated runs."""
     for document in documents:
         t = run_time(document)
         if t is None:
             continue
         for check in document.get("checks") or []:
             for metric in check.get("metrics") or []:
-                if metric.get("name") == STORE_METRIC and isinstance(metric.get("value"), (int, float)):
-                    series.setdefault(store_key(check, metric), []).append((t, float(metric["value"])))
+                if metric.get("name") in names and isinstance(metric.get("value"), (int, float)):
+                    yield t, check, metric
+
+
+def store_series(documents: list[dict]) -> dict[tuple[str, str, str], list[tuple[float, float]]]:
+    """(target, store, path) -> [(run time, used ratio)] for every store the runs measured."""
+    series: dict[tuple[str, str, str], list[tuple[float, float]]] = {}
+    for t, check, metric in _figures(documents, (STORE_METRIC,)):
+        series.setdefault(store_key(check, metric), []).append((t, float(metric["value"])))
     return series
 
 
@@ -268,15 +274,9 @@ def quota_series(documents: list[dict]) -> dict[str, dict]:
 def canary_series(documents: list[dict]) -> dict[tuple[str, str], dict[str, list[tuple[float, float]]]]:
     """(target, store) -> {metric: [(t, MiB/s)]}: the canary's throughput per store and node."""
     series: dict[tuple[str, str], dict[str, list[tuple[float, float]]]] = {}
-    for document in documents:
-        t = run_time(document)
-        if t is None:
-            continue
-        for check in document.get("checks") or []:
-            for metric in check.get("metrics") or []:
-                if metric.get("name") in CANARY_METRICS and isinstance(metric.get("value"), (int, float)):
-                    key = (str(check.get("target") or ""), str((metric.get("labels") or {}).get("store") or ""))
-                    series.setdefault(key, {}).setdefault(metric["name"], []).append((t, float(metric["value"])))
+    for t, check, metric in _figures(documents, CANARY_METRICS):
+        key = (str(check.get("target") or ""), str((metric.get("labels") or {}).get("store") or ""))
+        series.setdefault(key, {}).setdefault(metric["name"], []).append((t, float(metric["value"])))
     return series
 
 
