@@ -1,9 +1,3 @@
-"""The suite's root conftest: fixture modules and the report plugin, nothing else."""
+"""The suite's root conftest: the plugin, as `pip install .` registers it, nothing else."""
 
-pytest_plugins = [
-    "fixtures.options",
-    "fixtures.hosts",
-    "fixtures.cloud",
-    "fixtures.evidence",
-    "glance_hc.report",
-]
+pytest_plugins = ["glance_hc.plugin"]

@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from fixtures.cloud import connect  # noqa: E402 - the suite's own connection
+from glance_hc.fixtures.cloud import connect  # noqa: E402 - the suite's own connection
 from glance_hc import canary  # noqa: E402
 
 

@@ -174,7 +174,7 @@ def load_and_render(directory: Path | None, current: dict) -> tuple[float, int]:
 
 REPLAY_CONFTEST = """
 import json, pytest
-pytest_plugins = ["fixtures.options", "glance_hc.report"]
+pytest_plugins = ["glance_hc.fixtures.options", "glance_hc.report"]
 CHECKS = {c["nodeid"]: c for c in json.load(open(%r))["checks"]}
 
 @pytest.fixture

@@ -146,7 +146,7 @@ class Bench:
     # ---------------------------------------------------------------- the cloud
 
     def connect(self) -> None:
-        from fixtures.cloud import connect  # noqa: PLC0415 - the suite's own connection
+        from glance_hc.fixtures.cloud import connect  # noqa: PLC0415 - the suite's own connection
 
         state = connect(self.cloud, 30)
         if state.error:

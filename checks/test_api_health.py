@@ -27,9 +27,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from fixtures.cloud import node_endpoint_of
-from fixtures.forensics import explain_image
-from fixtures.options import verify_parallel
+from glance_hc.fixtures.cloud import node_endpoint_of
+from glance_hc.fixtures.forensics import explain_image
+from glance_hc.fixtures.options import verify_parallel
 from glance_hc import canary
 from glance_hc.sizes import human
 

@@ -35,9 +35,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from fixtures.cloud import cloud_state_of, node_endpoint_of
-from fixtures.hosts import registry
-from fixtures.options import thresholds_of
+from glance_hc.fixtures.cloud import cloud_state_of, node_endpoint_of
+from glance_hc.fixtures.hosts import registry
+from glance_hc.fixtures.options import thresholds_of
 from glance_hc import canary
 from glance_hc import facts as facts_mod
 from glance_hc.redact import clip, redact

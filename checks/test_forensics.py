@@ -4,14 +4,14 @@ The record first (a GET by id also shows `killed` images, which the v2 list neve
 the requests that touched it in every host's logs (by image id, then by the request ids found on
 those lines), the kernel and uWSGI lines around its last change and what the host checks saw of
 its store; the root cause is named by the canary's own rules (glance_hc.forensics, gathered by
-fixtures.forensics). An image with nothing wrong passes with its record as evidence. Read-only.
+glance_hc.fixtures.forensics). An image with nothing wrong passes with its record as evidence. Read-only.
 """
 from __future__ import annotations
 
 import pytest
 
-from fixtures.forensics import explain_image, resolve
-from fixtures.options import thresholds_of
+from glance_hc.fixtures.forensics import explain_image, resolve
+from glance_hc.fixtures.options import thresholds_of
 from glance_hc.report import ROOT_CAUSE_OVERRIDE
 
 pytestmark = [pytest.mark.api, pytest.mark.availability]

@@ -9,7 +9,7 @@ PYTEST_DONT_REWRITE: a failed claim shows its own message, not pytest's introspe
 """
 import pytest
 
-from fixtures.hosts import needs_ceph_tool
+from glance_hc.fixtures.hosts import needs_ceph_tool
 from glance_hc import rbd
 
 pytestmark = [pytest.mark.host, pytest.mark.store_config]

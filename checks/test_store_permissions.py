@@ -10,8 +10,9 @@ PYTEST_DONT_REWRITE: a failed claim shows its own message, not pytest's introspe
 """
 import pytest
 
-from fixtures.hosts import needs_ceph_tool
+from glance_hc.fixtures.hosts import needs_ceph_tool
 from glance_hc import rbd
+from glance_hc.facts import describe_parent
 
 pytestmark = [pytest.mark.host, pytest.mark.store_permissions]
 
@@ -22,12 +23,15 @@ def test_worker_user_can_write_store_directory(file_store, evidence):
         pytest.skip(f"{ref.path} on {ref.host} is not a directory (see the store configuration checks)")
     if d.access_user is None:
         pytest.skip(f"cannot test access to {ref.path} on {ref.host} as the worker user "
-                    f"({host.deployment.worker_user if host.deployment else 'unknown'}): needs root or sudo")
+                    f"({host.deployment.worker_user if host.deployment else 'unknown'}): "
+                    f"{d.access_error or 'the probe did not run the test'}")
     evidence.add(f"{ref.role} directory", d.describe(),
                  command=f"runuser -u {d.access_user} -- test -w {ref.path}")
+    if d.blocked_at:
+        evidence.add("directories above it", [describe_parent(p) for p in reversed(d.parents)])
     assert d.writable and d.searchable, (
-        f"{d.access_user}, the user glance-api workers run as on {ref.host}, cannot "
-        f"{'write' if not d.writable else 'enter'} {ref.path} (owner {d.owner}:{d.group}, mode {d.mode})")
+        f"{d.access_user}, the user glance-api workers run as on {ref.host}, cannot write {ref.path}: "
+        f"{d.why_not_writable()}")
 
 
 def test_no_permission_errors_in_logs(quiet_logs):
@@ -39,7 +43,8 @@ def test_worker_user_can_read_rbd_keyring(rbd_store, evidence):
     if seen.keyring in seen.missing or seen.conf in seen.missing:
         pytest.skip(f"{', '.join(seen.missing)} missing on {host.name}: the store configuration checks report it")
     if seen.access_user is None:
-        pytest.skip(f"cannot test access as the worker user on {host.name}: needs root or sudo")
+        pytest.skip(f"cannot test access as the worker user on {host.name}: "
+                    + ("needs root or sudo" if host.privilege == "none" else "the probe did not run the test"))
     evidence.add(f"rbd store {name} client files", [f"{p}: {v}" for p, v in seen.files.items()],
                  command=f"runuser -u {seen.access_user} -- test -r {seen.keyring}")
     unreadable = [p for p, ok in ((seen.conf, seen.conf_readable), (seen.keyring, seen.keyring_readable)) if not ok]

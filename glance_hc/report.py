@@ -110,7 +110,7 @@ def _glance_version(ctx: dict) -> str | None:
 
 def _thresholds_in_force(config: pytest.Config) -> dict | None:
     """The suite's thresholds as given (ini or flag), when fixtures did not record them."""
-    options = config.pluginmanager.get_plugin("fixtures.options")
+    options = config.pluginmanager.get_plugin("glance_hc.fixtures.options")
     names = getattr(options, "THRESHOLDS", None)
     raw_threshold = getattr(options, "raw_threshold", None)
     if not names or raw_threshold is None:

@@ -352,7 +352,7 @@ def test_screenshot_of_the_failing_report(failing_run, chromium, tmp_path):
 # hostile evidence, without the lab
 
 XSS_CONFTEST = """
-pytest_plugins = ["fixtures.options", "fixtures.evidence", "glance_hc.report"]
+pytest_plugins = ["glance_hc.fixtures.options", "glance_hc.fixtures.evidence", "glance_hc.report"]
 """
 
 HOSTILE = "<script>alert(1)</script>"

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from fixtures import cloud as cloud_mod
+from glance_hc.fixtures import cloud as cloud_mod
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DB_500 = ("<html><head><title>500 Internal Server Error</title></head><body><h1>500 Internal Server "
@@ -66,10 +66,10 @@ def test_probe_is_usable_only_with_an_image_list():
 
 CONFTEST = """
 import pytest
-from fixtures import cloud
+from glance_hc.fixtures import cloud
 from tests.unit.test_api_health_fact import conn_answering, ANSWER
 
-pytest_plugins = ["fixtures.options", "fixtures.hosts", "fixtures.cloud", "fixtures.evidence",
+pytest_plugins = ["glance_hc.fixtures.options", "glance_hc.fixtures.hosts", "glance_hc.fixtures.cloud", "glance_hc.fixtures.evidence",
                   "glance_hc.report"]
 
 

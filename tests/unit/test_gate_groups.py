@@ -3,7 +3,7 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
-from fixtures.hosts import gate_groups
+from glance_hc.fixtures.hosts import gate_groups
 from glance_hc import facts
 from glance_hc.hosts import parse_host
 

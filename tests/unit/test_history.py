@@ -148,7 +148,7 @@ def test_a_previous_run_without_changes_block_dates_persisting_failures_from_its
 # through pytest: the report plugin with --history
 
 CONFTEST = """
-pytest_plugins = ["fixtures.options", "fixtures.evidence", "glance_hc.report"]
+pytest_plugins = ["glance_hc.fixtures.options", "glance_hc.fixtures.evidence", "glance_hc.report"]
 """
 
 CHECKS = """

@@ -626,7 +626,7 @@ def test_thresholds_in_force_come_from_the_options_plugin(pytester):
     """With the suite's own options plugin, the report lists thresholds as the operator gave them."""
     pytester.syspathinsert(REPO_ROOT)
     pytester.makeini(INI)
-    pytester.makeconftest('pytest_plugins = ["fixtures.options", "glance_hc.report"]\n')
+    pytester.makeconftest('pytest_plugins = ["glance_hc.fixtures.options", "glance_hc.report"]\n')
     pytester.makepyfile(test_checks=PASSING)
     pytester.runpytest("--health-json=out/health.json", "--largest-image=64MiB")
     health = json.loads((pytester.path / "out" / "health.json").read_text())
