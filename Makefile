@@ -11,7 +11,7 @@ HC_LAB_CONTROLLERS ?= 2
 HC_LAB_CEPH ?= 1
 HC_LAB_SWIFT ?= 1
 export HC_LAB_DIR HC_LAB_CONTROLLERS HC_LAB_CEPH HC_LAB_SWIFT
-LAB := $(PYTHON) lab/labctl.py
+LAB := $(PYTHON) -m lab
 LAB_STATE := $(HC_LAB_DIR)/state
 # How the suite reaches the lab, and thresholds sized for its small stores.
 LAB_ARGS := --host=controller1 --host=controller2 --ssh-config=$(LAB_STATE)/ssh_config --os-cloud=hc-lab \
@@ -89,7 +89,7 @@ test-unit: venv
 	$(PY) -m pytest tests/unit $(SELFTEST_ARGS)
 
 bench: lab-up
-	$(LAB_ENV) $(PY) bench/run.py
+	$(LAB_ENV) $(PY) -m bench.run
 
 clean: lab-down
 	rm -rf $(VENV) reports/*.html reports/*.xml reports/*.json

@@ -5,7 +5,7 @@ The same steps and calls as the suite's canary (checks/test_canary.py): create t
 stream a PatternSource into it, wait for active, verify the record, download and verify,
 delete and confirm. Prints one JSON line; exit 0 when every step worked.
 
-    canary_child.py --cloud hc-lab --size 1073741824 --endpoint http://127.0.0.2:9292/v2 --store fast
+    .venv/bin/python -m bench.canary_child --cloud hc-lab --size 1073741824 --endpoint http://127.0.0.2:9292/v2 --store fast
 """
 from __future__ import annotations
 
@@ -16,11 +16,8 @@ import time
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from glance_hc.fixtures.cloud import connect  # noqa: E402 - the suite's own connection
-from glance_hc import canary  # noqa: E402
+from glance_hc import canary
+from glance_hc.fixtures.cloud import connect
 
 
 def _vmhwm_mib() -> float | None:

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Forensics of one image over two controllers whose glance-api logs are large stays bounded.
 
-    flock /tmp/hc/lab.lock .venv/bin/python bench/forensics_bench.py [--log-size 256MiB] [--reps 3]
+    flock /tmp/hc/lab.lock .venv/bin/python -m bench.forensics_bench [--log-size 256MiB] [--reps 3]
 
 Each controller's /var/log/glance/glance-api.log is replaced for the run by a file of --log-size
 of filler lines (other images' requests, in Glance's own format) followed by its real content; the
@@ -27,15 +27,14 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from bench import labio
+from bench.stats import median
+from glance_hc import facts as facts_mod
+from glance_hc import forensics
+from glance_hc.hosts import parse_host
+from glance_hc.sizes import parse_size
 
-from bench import labio  # noqa: E402
-from bench.stats import median  # noqa: E402
-from glance_hc import forensics  # noqa: E402
-from glance_hc import facts as facts_mod  # noqa: E402
-from glance_hc.hosts import parse_host  # noqa: E402
-from glance_hc.sizes import parse_size  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 LOG = "/var/log/glance/glance-api.log"
 ASIDE = LOG + ".hc-bench-real"

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """P6: a year of nightly runs loads and renders in under 2 s, and the report stays one small file.
 
-    .venv/bin/python bench/history_bench.py [--runs 365] [--reps 5] [--base FILE]
+    .venv/bin/python -m bench.history_bench [--runs 365] [--reps 5] [--base FILE]
 
 The history is made from a real health.json of the lab's two controllers
 (tests/data/history/lab-two-controllers.json, captured with `pytest checks/
@@ -36,12 +36,11 @@ import time
 from collections import Counter
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from bench.stats import Target, compare, fmt, median, verdict
+from glance_hc import forecast as fc
+from glance_hc import history, trends
 
-from bench.stats import Target, compare, fmt, median, verdict  # noqa: E402
-from glance_hc import forecast as fc  # noqa: E402
-from glance_hc import history, trends  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 BASE = ROOT / "tests" / "data" / "history" / "lab-two-controllers.json"
 LOAD_RENDER_MAX_S = 2.0
@@ -125,7 +124,7 @@ def make_history(directory: Path, base: dict, runs: int = 365, end: datetime.dat
                  seed: int = 22) -> list[Path]:
     """`runs` nightly documents at 02:00 UTC, the last one `end`'s night; saved as the suite saves."""
     rng = random.Random(seed)
-    end = end or datetime.datetime.now(datetime.timezone.utc)
+    end = end or datetime.datetime.now(datetime.UTC)
     last = end.replace(hour=2, minute=0, second=0, microsecond=0)
     previous, paths = None, []
     for index in range(runs):
@@ -260,7 +259,7 @@ def measure(runs: int = 365, reps: int = 5, base_path: Path = BASE, emit=None) -
         make_history(directory, base, runs)
         made = time.perf_counter() - t0
         size = sum(p.stat().st_size for p in history.history_files(directory))
-        current = night(base, runs, runs + 1, datetime.datetime.now(datetime.timezone.utc), random.Random(1))
+        current = night(base, runs, runs + 1, datetime.datetime.now(datetime.UTC), random.Random(1))
 
         subject, baseline, section = [], [], 0
         for _ in range(reps):

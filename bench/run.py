@@ -2,9 +2,9 @@
 """`make bench`: the suite's costs against the lab, each as a ratio against a baseline of the same run.
 
     make bench                                    # lab up, then this with the lab's environment
-    OS_CLIENT_CONFIG_FILE=/opt/glance-hc-lab/state/clouds.yaml .venv/bin/python bench/run.py
-    .venv/bin/python bench/run.py --only P1,P4 --reps 2      # a part, fewer repetitions
-    .venv/bin/python bench/run.py --cleanup                  # remove what a killed run left
+    OS_CLIENT_CONFIG_FILE=/opt/glance-hc-lab/state/clouds.yaml .venv/bin/python -m bench.run
+    .venv/bin/python -m bench.run --only P1,P4 --reps 2      # a part, fewer repetitions
+    .venv/bin/python -m bench.run --cleanup                  # remove what a killed run left
 
 P1  canary throughput: the suite's canary upload (PatternSource + canary.upload) against
     `curl -T` of the same bytes to the same glance-api node (direct, no HAProxy); the canary's
@@ -49,15 +49,14 @@ import time
 import traceback
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from bench import download_bench, history_bench, labio
+from bench.stats import MIB, Target, compare, fmt, median, paired_differences, verdict
+from glance_hc import canary
 
-from bench import download_bench, history_bench, labio  # noqa: E402
-from bench.stats import MIB, Target, compare, fmt, median, paired_differences, verdict  # noqa: E402
-from glance_hc import canary  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 GIB = 1 << 30
 BENCH_PREFIX = "hc-bench-"
@@ -433,7 +432,7 @@ def _child_peak_rss(b: Bench, size: int) -> tuple[float, dict]:
     """
     out_path, err_path, rss_path = b.tmp / "child.out", b.tmp / "child.err", b.tmp / "child.rss"
     rss_path.unlink(missing_ok=True)
-    cmd = [sys.executable, str(ROOT / "bench" / "canary_child.py"), "--cloud", b.cloud, "--size", str(size),
+    cmd = [sys.executable, "-m", "bench.canary_child", "--cloud", b.cloud, "--size", str(size),
            "--endpoint", b.node, *(["--store", b.store] if b.store else [])]
     timer = shutil.which("time", path="/usr/bin:/bin")  # GNU time (Debian package "time")
     if timer:
@@ -679,7 +678,8 @@ def p4(b: Bench) -> None:
 
 # ==================================================================== main
 
-BENCHES = {"P1": p1, "P1D": download_bench.p1d, "P2": p2, "P3": p3, "P5": p5, "P6": history_bench.p6, "P4": p4}  # P4 last: its 10,000 rows exceed the count quota
+# P4 last: its 10,000 rows exceed the count quota
+BENCHES = {"P1": p1, "P1D": download_bench.p1d, "P2": p2, "P3": p3, "P5": p5, "P6": history_bench.p6, "P4": p4}
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -720,7 +720,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _on_term)
     b = Bench(args)
-    started, date = time.monotonic(), datetime.now(timezone.utc)
+    started, date = time.monotonic(), datetime.now(UTC)
     selected = [x.strip().upper() for x in args.only.split(",") if x.strip()]
     unknown = [x for x in selected if x not in BENCHES]
     if unknown:

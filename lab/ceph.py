@@ -18,10 +18,8 @@ import time
 import uuid
 from pathlib import Path
 
-from labctl import pid_alive, read_pid  # lab/labctl.py: the lab's one way to tell a live pid
+from lab.common import STATE, output, pid_alive, read_pid, template
 
-LAB_DIR = Path(os.environ.get("HC_LAB_DIR", "/opt/glance-hc-lab"))
-STATE = LAB_DIR / "state"
 CEPH = STATE / "ceph"
 CONF = CEPH / "ceph.conf"
 ADMIN_KEYRING = CEPH / "ceph.client.admin.keyring"
@@ -52,13 +50,7 @@ def ceph(*args: str, timeout: float = 30, check: bool = True, user: str = "admin
     """The ceph CLI against the lab cluster, bounded: a cluster without quorum never answers."""
     keyring = ADMIN_KEYRING if user == "admin" else CLIENT / f"ceph.client.{user}.keyring"
     cmd = ["ceph", "-c", str(CONF), "--id", user, "--keyring", str(keyring), "--connect-timeout", "10", *args]
-    try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise CephError(f"`ceph {' '.join(args)}` did not answer within {timeout:.0f}s") from None
-    if check and out.returncode:
-        raise CephError(f"`ceph {' '.join(args)}` failed ({out.returncode}): {out.stderr.strip()[-400:]}")
-    return out.stdout
+    return output(cmd, timeout=timeout, check=check, error=CephError).stdout
 
 
 def _pidfile(kind: str, ident: str) -> Path:
@@ -71,36 +63,7 @@ def _pid(kind: str, ident: str) -> int | None:
 
 
 def _conf_text(fsid: str) -> str:
-    return f"""# The glance-hc lab's Ceph: one mon, one mgr, one memstore OSD, on {MON_ADDR}.
-[global]
-fsid = {fsid}
-mon_host = {MON_ADDR}
-public_network = 127.0.0.0/8
-auth_cluster_required = cephx
-auth_service_required = cephx
-auth_client_required = cephx
-osd_pool_default_size = 1
-osd_pool_default_min_size = 1
-osd_pool_default_pg_num = 8
-mon_allow_pool_size_one = true
-mon_warn_on_pool_no_redundancy = false
-mon_allow_pool_delete = true
-mon_data_avail_warn = 1
-auth_allow_insecure_global_id_reclaim = false
-run_dir = {CEPH}/run
-admin_socket = {CEPH}/run/$cluster-$name.asok
-log_file = {CEPH}/log/$cluster-$name.log
-mon_data = {CEPH}/data/mon-$id
-mgr_data = {CEPH}/data/mgr-$id
-osd_data = {CEPH}/data/osd-$id
-osd_objectstore = memstore
-memstore_device_bytes = {MEMSTORE_BYTES}
-osd_crush_chooseleaf_type = 0
-mon_osd_full_ratio = 0.95
-mgr_initial_modules =
-[mgr]
-mgr_disabled_modules = dashboard,restful,prometheus,cephadm
-"""
+    return template("ceph.conf", fsid=fsid, mon_addr=MON_ADDR, ceph=CEPH, memstore_bytes=MEMSTORE_BYTES)
 
 
 def client_conf_text(fsid: str) -> str:
@@ -271,7 +234,7 @@ def status_rows() -> list[tuple[str, str]]:
 
 
 def client_files() -> dict[str, tuple[str, int]]:
-    """/etc/ceph on a controller: path -> (text, mode). The glance keyring gets its owner from labctl."""
+    """/etc/ceph on a controller: path -> (text, mode). The glance keyring gets its owner from lab.controller."""
     return {
         "/etc/ceph/ceph.conf": (client_conf_text(fsid()), 0o644),
         f"/etc/ceph/ceph.client.{USER}.keyring": ((CLIENT / f"ceph.client.{USER}.keyring").read_text(), 0o640),

@@ -7,8 +7,10 @@ flips bytes in a stored image, lowers a Keystone limit. Reverting undoes the
 change and rotates the logs, as an operator does once an incident is closed,
 so the next run judges only what is new.
 
-Runs under the lab venv's python (labctl re-executes itself there): it uses
-openstacksdk for the API side.
+Runs under the lab venv's python (`python3 -m lab fault` re-executes itself there): it uses
+openstacksdk for the API side. A new fault is a pair of functions and an entry in one of the
+tables below (FAULTS, NODE_FAULTS, CEPH_FAULTS, SWIFT_FAULTS, BAD_INPUTS); a new table is one
+line in TABLES at the end.
 """
 from __future__ import annotations
 
@@ -18,46 +20,45 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
-import labctl
+from lab import ceph, common, swift
 
 FAST = "/var/lib/glance/images"
 CHEAP = "/var/lib/glance/cheap"
 CONF = "/etc/glance/glance-api.conf"
 BALLAST = f"{FAST}/.hc-lab-ballast"
-GLANCE_DIRECT = f"http://{labctl.ADDR['glance_addr']}:9292"
-GLANCE_VIP = f"http://{labctl.ADDR['vip']}:9292"
+GLANCE_DIRECT = f"http://{common.ADDR['glance_addr']}:9292"
+GLANCE_VIP = f"http://{common.ADDR['vip']}:9292"
 
 
 def ns(*args: str, check=True, capture=False) -> str:
-    out = labctl.in_namespace(list(args), check=check, capture_output=capture, text=True)
+    out = common.in_namespace(list(args), check=check, capture_output=capture, text=True)
     return out.stdout if capture else ""
 
 
 def inner(action: str, node: str = "controller1") -> None:
-    """Run one of labctl's inside-the-namespace actions (restart, reload, rotate...).
+    """Run one of the lab's inside-the-controller steps (restart, reload, rotate...).
 
     Log rotation closes an incident on every controller: all of them logged it.
     """
-    for target in (labctl.controllers() if action == "rotate-logs" else [node]):
-        labctl.in_namespace([labctl.venv_bin("python"), str(labctl.HERE / "labctl.py"), "_inner", action],
-                            node=target)
+    for target in (common.controllers() if action == "rotate-logs" else [node]):
+        common.inner(action, node=target)
 
 
 def edit_conf(pattern: str, replacement: str, node: str = "controller1") -> None:
-    text = labctl.in_namespace(["cat", CONF], node=node, capture_output=True, text=True).stdout
+    text = common.in_namespace(["cat", CONF], node=node, capture_output=True, text=True).stdout
     new, count = re.subn(pattern, replacement, text, flags=re.M)
     if not count:
         raise RuntimeError(f"{pattern!r} not found in {CONF}")
-    labctl.in_namespace(["sh", "-c", 'cat > "$1"', "sh", CONF], input=new, text=True, node=node)
+    common.in_namespace(["sh", "-c", 'cat > "$1"', "sh", CONF], input=new, text=True, node=node)
 
 
 def conn():
     import openstack  # noqa: PLC0415 - only under the lab venv
 
-    os.environ["OS_CLIENT_CONFIG_FILE"] = str(labctl.STATE / "clouds.yaml")
+    os.environ["OS_CLIENT_CONFIG_FILE"] = str(common.STATE / "clouds.yaml")
     return openstack.connect(cloud="hc-lab")
 
 
@@ -195,7 +196,7 @@ def clean_after_worker_kill() -> None:
 
 def short_proxy_timeout() -> None:
     """HAProxy's server timeout below the upload time, and a real upload cut by it."""
-    labctl.in_namespace(["sh", "-c", 'sed -i "s/^    timeout client .*/    timeout client 3s/; '
+    common.in_namespace(["sh", "-c", 'sed -i "s/^    timeout client .*/    timeout client 3s/; '
                          's/^    timeout server .*/    timeout server 3s/" /etc/haproxy/haproxy.cfg'])
     inner("reload-haproxy")
     c = conn()
@@ -274,7 +275,7 @@ def small_image_size_cap() -> None:
 
 def garbage_config() -> None:
     """What a botched config-management run leaves: glance-api.conf is binary junk."""
-    labctl.in_namespace(["sh", "-c", 'head -c 4096 /dev/urandom > "$1"', "sh", CONF])
+    common.in_namespace(["sh", "-c", 'head -c 4096 /dev/urandom > "$1"', "sh", CONF])
 
 
 def restore_config_file() -> None:
@@ -349,7 +350,7 @@ FAULTS: dict[str, Fault] = {
 
 def drift_second_controller() -> None:
     """controller2 alone gets a smaller image_size_cap: uploads fail on one node only."""
-    if "controller2" not in labctl.controllers():
+    if "controller2" not in common.controllers():
         raise RuntimeError("needs the two-controller lab: HC_LAB_CONTROLLERS=2 make lab-up")
     edit_conf(r"^image_size_cap = .*$", "image_size_cap = 2097152", node="controller2")
     inner("restart-glance", node="controller2")
@@ -371,31 +372,26 @@ NODE_FAULTS: dict[str, Fault] = {
 GLANCE_KEYRING = "/etc/ceph/ceph.client.glance.keyring"
 
 
-def _ceph():
-    import ceph  # noqa: PLC0415 - lab/ceph.py
-    return ceph
-
-
 def _wait_pool_flag(flag: str, present: bool) -> None:
-    labctl.wait_for(f"pool flag {flag} {'set' if present else 'cleared'}",
-                    lambda: (flag in _ceph().pool_flags()) == present, 60, interval=1)
+    common.wait_for(f"pool flag {flag} {'set' if present else 'cleared'}",
+                    lambda: (flag in ceph.pool_flags()) == present, 60, interval=1)
 
 
 def rbd_pool_quota_reached() -> None:
     """The images pool at its byte quota: Ceph flags it full and refuses writes."""
-    _ceph().pool_quota(1)
+    ceph.pool_quota(1)
     _wait_pool_flag("full_quota", True)
 
 
 def rbd_pool_quota_lifted() -> None:
-    _ceph().pool_quota(None)
+    ceph.pool_quota(None)
     _wait_pool_flag("full_quota", False)
     inner("rotate-logs")
 
 
 def _on_controllers(*args: str) -> None:
-    for node in labctl.controllers():
-        labctl.in_namespace(list(args), node=node)
+    for node in common.controllers():
+        common.in_namespace(list(args), node=node)
 
 
 def rbd_keyring_unreadable() -> None:
@@ -411,21 +407,21 @@ def rbd_keyring_missing() -> None:
 def rbd_client_files_back() -> None:
     """Files back, then a restart: glance_store disables a store's add for good (until the
     process restarts) once configuring it failed, as operators learn after fixing a keyring."""
-    for node in labctl.controllers():
+    for node in common.controllers():
         inner("render", node=node)
-        labctl.in_namespace(["rm", "-f", f"{GLANCE_KEYRING}.hc-lab-moved"], node=node)
+        common.in_namespace(["rm", "-f", f"{GLANCE_KEYRING}.hc-lab-moved"], node=node)
         inner("restart-glance", node=node)
     inner("rotate-logs")
 
 
 def rbd_caps_without_pool() -> None:
     """client.glance's caps name another pool (a typo, or a pool renamed under it)."""
-    _ceph().set_glance_caps(["mon", "profile rbd", "osd", "profile rbd pool=volumes",
+    ceph.set_glance_caps(["mon", "profile rbd", "osd", "profile rbd pool=volumes",
                              "mgr", "profile rbd pool=volumes"])
 
 
 def rbd_caps_back() -> None:
-    _ceph().set_glance_caps(_ceph().GLANCE_CAPS)
+    ceph.set_glance_caps(ceph.GLANCE_CAPS)
     inner("rotate-logs")
 
 
@@ -442,19 +438,14 @@ CEPH_FAULTS: dict[str, Fault] = {
 }
 
 # ---------------------------------------------------------------- the swift store (lab/swift.py)
-def _swift():
-    import swift  # noqa: PLC0415 - lab/swift.py
-    return swift
-
-
 def swift_quota_reached() -> None:
     """Glance's swift account at its byte quota: Swift answers 413 to every further object."""
-    used = _swift().account_usage()["bytes_used"]
-    _swift().set_account_quota(used + 1)
+    used = swift.account_usage()["bytes_used"]
+    swift.set_account_quota(used + 1)
 
 
 def swift_quota_normal() -> None:
-    _swift().set_account_quota(labctl.SWIFT_ACCOUNT_QUOTA)
+    swift.set_account_quota(common.SWIFT_ACCOUNT_QUOTA)
     inner("rotate-logs")
 
 
@@ -527,21 +518,21 @@ def _planted_log_lines(password: str) -> list[str]:
 def secret_in_log() -> None:
     """Log lines that carry secrets, as careless debug logging does (the suite will quote them),
     and a cephx key pasted into controller1's ceph.conf."""
-    password = labctl.secrets_file()["glance_password"]
+    password = common.secrets_file()["glance_password"]
     stamp = time.strftime("%Y-%m-%d %H:%M:%S")
     text = "".join(_planted_log_lines(password)).replace("2026-01-01 00:00:00", stamp)
-    labctl.in_namespace(["sh", "-c", 'cat >> "$1"', "sh", "/var/log/glance/glance-api.log"],
+    common.in_namespace(["sh", "-c", 'cat >> "$1"', "sh", "/var/log/glance/glance-api.log"],
                         input=text, text=True)
-    if labctl.profile().get("ceph"):
-        labctl.in_namespace(["sh", "-c", 'cat >> "$1"', "sh", CEPH_CONF], text=True,
+    if common.profile().get("ceph"):
+        common.in_namespace(["sh", "-c", 'cat >> "$1"', "sh", CEPH_CONF], text=True,
                             input=f"{_CEPH_CONF_MARK}[client.hc-lab-planted]\nkey = {PLANTED_CEPH_CONF_KEY}\n")
 
 
 def secret_in_log_revert() -> None:
-    if labctl.profile().get("ceph"):
-        conf = labctl.in_namespace(["cat", CEPH_CONF], capture_output=True, text=True).stdout
+    if common.profile().get("ceph"):
+        conf = common.in_namespace(["cat", CEPH_CONF], capture_output=True, text=True).stdout
         if _CEPH_CONF_MARK in conf:
-            labctl.in_namespace(["sh", "-c", 'cat > "$1"', "sh", CEPH_CONF], text=True,
+            common.in_namespace(["sh", "-c", 'cat > "$1"', "sh", CEPH_CONF], text=True,
                                 input=conf[:conf.index(_CEPH_CONF_MARK)])
     rotate_only()
 
@@ -563,26 +554,11 @@ def ceph_tools_back() -> None:
 
 HOSTILE_DIR = "/tmp/hc-hostile"           # the decoy's files (outside the overlays: seen from the machine too)
 HOSTILE_MARKERS = ("/tmp/hc-pwned", "/tmp/hc-pwned2", "/tmp/hc-pwned3", "/tmp/hc-pwned4")
-HOSTILE_DECOY_ADDR = (labctl.ADDR["glance_addr"], 9399)
+HOSTILE_DECOY_ADDR = (common.ADDR["glance_addr"], 9399)
 HOSTILE_PIDFILE = f"{HOSTILE_DIR}/decoy.pid"
 # The decoy: a "glance-api" process of user nobody with its own --ini naming a listener it serves
 # itself; every byte anyone sends it lands in requests.log (a token among them, if one comes).
-_DECOY = r"""
-import os, socket, sys
-d = sys.argv[1]
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind((sys.argv[2], int(sys.argv[3]))); s.listen(8)
-open(d + "/decoy.pid", "w").write(str(os.getpid()))
-while True:
-    c, _ = s.accept(); c.settimeout(3)
-    try:
-        data = c.recv(65536)
-    except OSError:
-        data = b"(nothing)"
-    with open(d + "/requests.log", "ab") as f:
-        f.write(data + b"\n----\n")
-    c.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\n{}"); c.close()
-"""
+_DECOY = common.template("hostile-decoy.py.in")
 
 
 def hostile_host() -> None:
@@ -590,10 +566,10 @@ def hostile_host() -> None:
     backticks, quotes, a newline), `@@hc@@` lines that forged sections of the old probe, a fake
     glance-api of user nobody whose --ini names a decoy listener and whose OS_GLANCE_CONFIG_DIR
     holds spaces and /etc/shadow. Glance is not restarted: only what the suite reads changes."""
-    ns("sh", "-c", f'rm -rf "$1"; mkdir -p "$1"; chown nobody "$1"', "sh", HOSTILE_DIR)
+    ns("sh", "-c", 'rm -rf "$1"; mkdir -p "$1"; chown nobody "$1"', "sh", HOSTILE_DIR)
     for marker in HOSTILE_MARKERS:
         ns("rm", "-f", marker)
-    text = labctl.in_namespace(["cat", CONF], capture_output=True, text=True).stdout
+    text = common.in_namespace(["cat", CONF], capture_output=True, text=True).stdout
     text = text.replace("rbd_store_user = glance\n", "rbd_store_user = glance/;e id > /tmp/hc-pwned;#\n")
     text = text.replace("rbd_store_ceph_conf = /etc/ceph/ceph.conf\n",
                         "rbd_store_ceph_conf = /etc/ceph/ceph.conf$(touch /tmp/hc-pwned2)\n")
@@ -604,17 +580,17 @@ def hostile_host() -> None:
                         f"worker_self_reference_url = http://{HOSTILE_DECOY_ADDR[0]}:{HOSTILE_DECOY_ADDR[1]}\n"
                         "  $(touch /tmp/hc-pwned4)\n"
                         '@@hc@@ container = {"RestartCount": 0, "State": {"OOMKilled": false}}\n', 1)
-    labctl.in_namespace(["sh", "-c", 'cat > "$1"', "sh", CONF], input=text, text=True)
-    cfg = labctl.in_namespace(["cat", "/etc/haproxy/haproxy.cfg"], capture_output=True, text=True).stdout
+    common.in_namespace(["sh", "-c", 'cat > "$1"', "sh", CONF], input=text, text=True)
+    cfg = common.in_namespace(["cat", "/etc/haproxy/haproxy.cfg"], capture_output=True, text=True).stdout
     cfg = cfg.replace("listen glance_api\n", "listen glance_api\n    timeout client 30s\n    timeout server 30s\n", 1)
     cfg += ("@@hc@@ file /etc/haproxy/haproxy.cfg\ndefaults\n    timeout client 1d\n    timeout server 1d\n"
             "@@hc@@ end\n")
-    labctl.in_namespace(["sh", "-c", 'cat > "$1"', "sh", "/etc/haproxy/haproxy.cfg"], input=cfg, text=True)
+    common.in_namespace(["sh", "-c", 'cat > "$1"', "sh", "/etc/haproxy/haproxy.cfg"], input=cfg, text=True)
     ini = f"{HOSTILE_DIR}/x.ini"
-    labctl.in_namespace(["sh", "-c", 'cat > "$1"', "sh", ini], text=True, input=(
+    common.in_namespace(["sh", "-c", 'cat > "$1"', "sh", ini], text=True, input=(
         "[uwsgi]\nhttp-socket = {}:{}\nmodule = glance.wsgi.api:application\nharakiri = 1\n"
         "logto = /etc/shadow\n".format(*HOSTILE_DECOY_ADDR)))
-    pid = labctl.ns_pid("controller1")
+    pid = common.ns_pid("controller1")
     subprocess.Popen(
         ["nsenter", "-t", str(pid), "-m", "-u", "--", "runuser", "-u", "nobody", "--", "bash", "-c",
          'OS_GLANCE_CONFIG_DIR="/etc/shadow /tmp/hc decoy" exec -a glance-api /usr/bin/python3 -c "$1" '
@@ -651,7 +627,7 @@ BAD_INPUTS: dict[str, Fault] = {
 
 # ---------------------------------------------------------------- the pre-upgrade gate
 POLICY_JSON = "/etc/glance/policy.json"
-FAKE_TARGET = labctl.STATE / "hc-fake-target"
+FAKE_TARGET = common.STATE / "hc-fake-target"
 FAKE_TARGET_REMOVED = ("rbd", "rados_connect_timeout")  # the option the fake target release lacks
 
 
@@ -665,14 +641,14 @@ def misspelled_option() -> None:
 def json_policy_file() -> None:
     """A policy file still in JSON (deprecated since Wallaby), named by [oslo_policy] policy_file;
     its one rule is Glance's own default, so what users may do does not change."""
-    labctl.in_namespace(["sh", "-c", 'cat > "$1" && chown root:glance "$1" && chmod 640 "$1"', "sh", POLICY_JSON],
+    common.in_namespace(["sh", "-c", 'cat > "$1" && chown root:glance "$1" && chmod 640 "$1"', "sh", POLICY_JSON],
                         input='{\n    "context_is_admin": "role:admin"\n}\n', text=True)
     edit_conf(r"^\[oslo_policy\]$", "[oslo_policy]\npolicy_file = policy.json")
     inner("restart-glance")
 
 
 def no_json_policy_file() -> None:
-    labctl.in_namespace(["rm", "-f", POLICY_JSON])
+    common.in_namespace(["rm", "-f", POLICY_JSON])
     revert_config()
 
 
@@ -688,14 +664,14 @@ def fake_target_release() -> None:
     from pathlib import Path  # noqa: PLC0415
 
     version = f"{sys.version_info[0]}.{sys.version_info[1]}"
-    base_sp = f"{labctl.VENV}/lib/python{version}/site-packages"
+    base_sp = f"{common.VENV}/lib/python{version}/site-packages"
     real_dist = next(Path(base_sp).glob("glance_store-*.dist-info"))
     shutil.rmtree(FAKE_TARGET, ignore_errors=True)
     sp = FAKE_TARGET / "lib" / f"python{version}" / "site-packages"
     dist = sp / "glance_store-0.0.0+hclab.fake.dist-info"
     dist.mkdir(parents=True)
     (FAKE_TARGET / "bin").mkdir()
-    base = Path(os.path.realpath(labctl.venv_bin("python")))
+    base = Path(os.path.realpath(common.venv_bin("python")))
     (FAKE_TARGET / "bin" / "python3").symlink_to(base)
     (FAKE_TARGET / "pyvenv.cfg").write_text(f"home = {base.parent}\ninclude-system-site-packages = false\n"
                                             f"version = {sysconfig.get_python_version()}\n")
@@ -705,10 +681,7 @@ def fake_target_release() -> None:
     (sp / "00-hc-lab-release.pth").write_text(f"import site; site.addsitedir({base_sp!r})\n")
     (sp / "zz-hc-lab-fake-target.pth").write_text("import hc_lab_fake_target\n")
     group, option = FAKE_TARGET_REMOVED
-    (sp / "hc_lab_fake_target.py").write_text(
-        '"""The lab\'s fake target release: glance_store without one option (lab/faults.py)."""\n'
-        "from glance_store._drivers import rbd\n"
-        f"rbd._RBD_OPTS[:] = [o for o in rbd._RBD_OPTS if o.dest != {option!r}]\n")
+    (sp / "hc_lab_fake_target.py").write_text(common.template("hc_lab_fake_target.py.in", option=repr(option)))
     for path in [FAKE_TARGET, *FAKE_TARGET.rglob("*")]:
         if not path.is_symlink():
             path.chmod(0o755 if path.is_dir() else 0o644)
@@ -765,8 +738,8 @@ def _upload_answer(image_id: str, token: str, total: int, base: str = GLANCE_DIR
 def uwsgi_limit_post() -> None:
     """controller1's uWSGI takes no request body above 32 MiB (limit-post), below the 64 MiB largest
     image: a 40 MiB upload is refused before Glance sees a byte ("Invalid (too big) CONTENT_LENGTH")."""
-    text = labctl.in_namespace(["cat", UWSGI_INI], capture_output=True, text=True).stdout
-    labctl.in_namespace(["sh", "-c", 'cat > "$1"', "sh", UWSGI_INI], input=f"{text}limit-post = {LIMIT_POST}\n",
+    text = common.in_namespace(["cat", UWSGI_INI], capture_output=True, text=True).stdout
+    common.in_namespace(["sh", "-c", 'cat > "$1"', "sh", UWSGI_INI], input=f"{text}limit-post = {LIMIT_POST}\n",
                         text=True)
     inner("restart-glance")
     c = conn()
@@ -788,3 +761,29 @@ def uwsgi_limit_post_lifted() -> None:
 FAULTS["uwsgi-limit-post"] = Fault("interrupted_upload", "uWSGI limit-post of 32 MiB on controller1 (below the "
                                    "64 MiB largest image); a 40 MiB upload refused", uwsgi_limit_post,
                                    uwsgi_limit_post_lifted)
+
+
+# ---------------------------------------------------------------- the catalogue
+# What the lab must have for a table's faults (the key is what TABLES names).
+NEEDS = {"": "nothing more", "controllers": "the two-controller lab: HC_LAB_CONTROLLERS=2 make lab-up",
+         "ceph": "the lab's Ceph: HC_LAB_CEPH=1 make lab-up", "swift": "the lab's Swift: HC_LAB_SWIFT=1 make lab-up"}
+# Every table of faults, in `fault list` order, with what it needs: a new table is one line here.
+TABLES: list[tuple[dict[str, Fault], str]] = [
+    (FAULTS, ""), (NODE_FAULTS, "controllers"), (CEPH_FAULTS, "ceph"), (SWIFT_FAULTS, "swift"), (BAD_INPUTS, ""),
+]
+
+
+def catalogue() -> dict[str, Fault]:
+    """Every fault of the lab by name."""
+    return {name: fault for table, _ in TABLES for name, fault in table.items()}
+
+
+def needs(name: str) -> str:
+    return next(need for table, need in TABLES if name in table)
+
+
+def lab_has(need: str) -> bool:
+    """Whether the running lab has what a table's faults need."""
+    if need == "controllers":
+        return len(common.controllers()) > 1
+    return not need or bool(common.profile().get(need))

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """The lab's Kolla-style controller: glance-api in a `glance_api` container under podman.
 
 What Kolla-Ansible builds on a controller, made from what this machine has:
@@ -28,8 +27,8 @@ Exec sessions made through `podman system service` (the docker client, docker://
 conmon processes each behind here (podman 4.3.1), so `up` does not start that service; `down`
 fails loudly if any conmon of glance_api outlives the container.
 
-Usage: kolla.py up | down | status | memory | fault list | fault inject NAME | fault revert NAME|all
-       | capture DIR   (capture runs under the suite's venv: .venv/bin/python lab/kolla.py capture DIR)
+Usage: python3 -m lab.kolla up | down | status | memory | fault list | fault inject NAME | fault revert NAME|all
+       | capture DIR   (capture runs under the suite's venv: .venv/bin/python -m lab.kolla capture DIR)
 """
 from __future__ import annotations
 
@@ -42,16 +41,14 @@ import signal
 import subprocess
 import sys
 import time
-
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-import labctl  # noqa: E402  (lab/labctl.py: the lab's addresses, venv and secrets)
+from lab import common
+from lab.faults import Fault  # one Fault type for every lab fault
 
-LAB_DIR = labctl.LAB_DIR
-VENV = labctl.VENV
+LAB_DIR = common.LAB_DIR
+VENV = common.VENV
 KOLLA_DIR = LAB_DIR / "kolla"
 ROOTFS = KOLLA_DIR / "rootfs"
 KOLLA_ROOT = Path(os.environ.get("HC_LAB_KOLLA_ROOT", str(KOLLA_DIR / "host")))
@@ -59,7 +56,7 @@ CONFIG_DIR = KOLLA_ROOT / "etc/kolla/glance-api"
 LOG_DIR = KOLLA_ROOT / "var/log/kolla/glance"
 DATA_DIR = KOLLA_DIR / "volumes/glance"  # Kolla's `glance` volume (glance_file_datadir_volume)
 TICKER_PID = KOLLA_DIR / "health-ticker.pid"
-TEMPLATES = HERE / "kolla"
+TEMPLATES = common.TEMPLATES / "kolla"
 
 CONTAINER = "glance_api"
 IMAGE = "localhost/glance-hc/glance-api"
@@ -88,14 +85,7 @@ class KollaError(RuntimeError):
 
 # ---------------------------------------------------------------- podman
 def podman(*args: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess:
-    cmd = ["podman", *args]
-    try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise KollaError(f"`{' '.join(cmd)}` did not finish within {timeout:.0f}s") from None
-    if check and out.returncode != 0:
-        raise KollaError(f"`{' '.join(cmd)}` failed ({out.returncode}): {out.stderr.strip()[-500:]}")
-    return out
+    return common.output(["podman", *args], timeout=timeout, check=check, error=KollaError)
 
 
 def in_container(*args: str, user: str | None = None, check: bool = True, timeout: float = 30) -> str:
@@ -113,9 +103,9 @@ def inspect() -> dict | None:
 
 
 def http_status(url: str, timeout: float = 3.0) -> int:
-    """labctl's, with an unreachable URL as 0 (the container may not be listening yet)."""
+    """The lab's, with an unreachable URL as 0 (the container may not be listening yet)."""
     try:
-        return labctl.http_status(url, timeout)
+        return common.http_status(url, timeout)
     except OSError:
         return 0
 
@@ -216,8 +206,8 @@ def ensure_image() -> bool:
 
 # ---------------------------------------------------------------- host side config
 def template_vars() -> dict:
-    s = labctl.secrets_file()
-    return {"addr": ADDR, "vip": labctl.ADDR["vip"], "keystone_addr": labctl.ADDR["keystone_addr"],
+    s = common.secrets_file()
+    return {"addr": ADDR, "vip": common.ADDR["vip"], "keystone_addr": common.ADDR["keystone_addr"],
             "glance_password": s["glance_password"], "rabbit_password": s["rabbit_password"],
             "venv": str(VENV)}
 
@@ -239,8 +229,8 @@ def render_config() -> None:
     v = template_vars()
     CONFIG_DIR.mkdir(parents=True, exist_ok=True)
     files = {
-        "glance-api.conf": (TEMPLATES / "glance-api.conf").read_text().format(**v),
-        "glance-api-uwsgi.ini": (TEMPLATES / "glance-api-uwsgi.ini").read_text().format(**v),
+        "glance-api.conf": common.template("kolla/glance-api.conf", **v),
+        "glance-api-uwsgi.ini": common.template("kolla/glance-api-uwsgi.ini", **v),
         "glance-api-paste.ini": (VENV / "etc/glance/glance-api-paste.ini").read_text(),
         "config.json": config_json(),
     }
@@ -309,8 +299,8 @@ def run_container(tag: str) -> None:
 
 # ---------------------------------------------------------------- health ticker
 def ticker_pid() -> int | None:
-    pid = labctl.read_pid(TICKER_PID)
-    return pid if labctl.pid_alive(pid) else None
+    pid = common.read_pid(TICKER_PID)
+    return pid if common.pid_alive(pid) else None
 
 
 def start_ticker() -> None:
@@ -329,7 +319,7 @@ def stop_ticker() -> None:
     if pid:
         os.killpg(pid, signal.SIGTERM)  # its own session: the loop and a running podman call
         deadline = time.monotonic() + 10
-        while labctl.pid_alive(pid) and time.monotonic() < deadline:
+        while common.pid_alive(pid) and time.monotonic() < deadline:
             time.sleep(0.1)
     TICKER_PID.unlink(missing_ok=True)
 
@@ -351,7 +341,7 @@ def up() -> dict:
         raise KollaError("the Kolla controller needs root (rootful podman)")
     if not shutil.which("podman"):
         raise KollaError("podman is missing: `make deps` (apt-get install podman runc debootstrap)")
-    labctl.ensure_venv()
+    common.ensure_venv()
     t0 = time.monotonic()
     cold_rootfs = ensure_rootfs()
     t_rootfs = time.monotonic()
@@ -543,9 +533,6 @@ def recreate_container() -> None:
     rotate_logs()
 
 
-from faults import Fault  # noqa: E402  (lab/faults.py: one Fault type for every lab fault)
-
-
 FAULTS: dict[str, Fault] = {
     "kolla-store-full": Fault("store_full", "fill the container's file store (tmpfs volume) to the last byte",
                               fill_store, unfill_store),
@@ -567,8 +554,8 @@ def capture(outdir: Path) -> None:
     host. Then a killed worker (inside view of the logs) and a restarted container (inspect).
     Runs under the suite's venv: it sends the probe (glance_hc/probe) the requests gather() sends.
     """
-    sys.path.insert(0, str(HERE.parent))
     import testinfra  # noqa: PLC0415
+
     from glance_hc import facts  # noqa: PLC0415
     from glance_hc.hosts import parse_host  # noqa: PLC0415
     from glance_hc.probe import transport  # noqa: PLC0415
@@ -645,7 +632,7 @@ def main(argv=None) -> None:
             names = list(FAULTS) if args.name == "all" else [args.name]
             for name in names:
                 if name not in FAULTS:
-                    raise KollaError(f"unknown fault {name!r}; `kolla.py fault list` shows them")
+                    raise KollaError(f"unknown fault {name!r}; `python3 -m lab.kolla fault list` shows them")
                 getattr(FAULTS[name], args.action)()
                 log(f"{args.action}ed {name}")
     except KollaError as exc:

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Runs as PID-holder of controller1's private mount namespace (started by
-# labctl.py through `unshare --mount --uts --propagation private`).
+# lab/control.py through `unshare --mount --uts --propagation private`).
 # Everything mounted here is visible only inside the namespace and vanishes
 # when its last process exits: the machine's own /etc and /var stay untouched.
 set -eu

@@ -1,6 +1,6 @@
 """Keystone objects the lab needs: service user, image endpoint, projects, unified limits.
 
-Run by labctl.py inside controller1 with the lab venv (openstacksdk comes with Glance).
+Run by lab/controller.py inside controller1 with the lab venv (openstacksdk comes with Glance).
 Idempotent, so a half-finished first start can simply be run again.
 """
 import os

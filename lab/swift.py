@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """The lab's object store: a real OpenStack Swift all-in-one (PyPI) plus memcached on 127.0.0.6.
 
 One replica on one device, data on the real disk under $HC_LAB_DIR/state/swift (Swift keeps
@@ -23,11 +22,11 @@ two auth systems never claim the same account), a `swift` service user with Rese
 is made in Keystone, and an object-store endpoint is put in its catalog. In that mode the
 quota and usage helpers act on Glance's account, KEY_<id of project `service`>.
 
-For labctl: `up()` any time (tempauth only); once the lab's Keystone is provisioned,
+For lab.control: `up()` any time (tempauth only); once the lab's Keystone is provisioned,
 `up(lab_keystone_link())` (restarts only the proxy); glance-api.conf gets
 `glance_store_options()` and /etc/glance/glance-swift-store.conf `glance_store_reference()`.
 
-Usage: swift.py up [--keystone [URL]] | down | status | quota BYTES | quota-clear | usage
+Usage: python3 -m lab.swift up [--keystone [URL]] | down | status | quota BYTES | quota-clear | usage
 """
 from __future__ import annotations
 
@@ -47,9 +46,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-LAB_DIR = Path(os.environ.get("HC_LAB_DIR", "/opt/glance-hc-lab"))
-STATE = LAB_DIR / "state"
+from lab.common import HERE, LAB_DIR, STATE, output
+
 SECRETS = STATE / "secrets.json"
 VENV = LAB_DIR / "swift-venv"
 REQUIREMENTS = HERE / "swift-requirements.txt"
@@ -74,7 +72,7 @@ GLANCE_TEMPAUTH_USER = "glance:glance"
 RESELLER_TEMPAUTH_USER = "reseller:admin"
 GLANCE_TEMPAUTH_ACCOUNT = "AUTH_glance"
 KEYSTONE_PREFIX = "KEY"
-# The main lab's Keystone (labctl's keystone_addr); Glance's reference points there.
+# The main lab's Keystone (lab.common's keystone_addr); Glance's reference points there.
 LAB_KEYSTONE_URL = os.environ.get("HC_LAB_KEYSTONE_URL", "http://127.0.0.2:5000/v3")
 GLANCE_PROJECT = "service"  # Glance's own service user lives there, so its images do too
 SWIFT_SERVICE_USER = "swift"
@@ -102,7 +100,7 @@ class KeystoneLink:
 
 
 def lab_keystone_link() -> KeystoneLink:
-    """The main lab's Keystone, with the admin password labctl keeps in secrets.json."""
+    """The main lab's Keystone, with the admin password lab.common keeps in secrets.json."""
     admin = ensure_secrets().get("admin_password")
     if not admin:
         raise SwiftLabError(f"no admin_password in {SECRETS}: is the main lab set up?")
@@ -146,11 +144,7 @@ def ensure_installed() -> bool:
 
 
 def _run(cmd: list[str], ok_codes: tuple[int, ...] = (0,)) -> str:
-    out = subprocess.run(cmd, capture_output=True, text=True)
-    if out.returncode not in ok_codes:
-        raise SwiftLabError(f"`{' '.join(cmd)}` failed ({out.returncode}): "
-                            f"{(out.stderr or out.stdout).strip()[-800:]}")
-    return out.stdout
+    return output(cmd, timeout=900, error=SwiftLabError, ok_codes=ok_codes).stdout
 
 
 # ---------------------------------------------------------------- secrets

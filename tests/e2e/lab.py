@@ -8,21 +8,19 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-LAB_DIR = Path(os.environ.get("HC_LAB_DIR", "/opt/glance-hc-lab"))
-STATE = LAB_DIR / "state"
-LABCTL = [sys.executable, str(ROOT / "lab" / "labctl.py")]
-# How the suite reaches the lab (the same as `make demo`).
-sys.path.insert(0, str(ROOT / "lab"))
-import labctl  # noqa: E402  (lab/labctl.py: which controllers the running lab has)
+from lab import ceph
+from lab import common as labctl  # the lab's addresses, profile, controllers and namespaces
+from lab import faults as FAULTS_MODULE  # the fault catalogue and what it breaks
 
+ROOT = labctl.ROOT
+LAB_DIR = labctl.LAB_DIR
+STATE = labctl.STATE
+LABCTL = labctl.lab_command()  # `python -m lab`: run with cwd=ROOT
+# How the suite reaches the lab (the same as `make demo`).
 LAB_ARGS = [*(f"--host={node}" for node in labctl.controllers()), f"--ssh-config={STATE}/ssh_config",
             "--os-cloud=hc-lab",
             "--largest-image=64MiB", "--slowest-client-rate=10MiB", "--canary-size=4MiB"]
 SUITE_TIMEOUT = 300
-
-sys.path.insert(0, str(ROOT / "lab"))
-import faults as FAULTS_MODULE  # noqa: E402  (lab/faults.py: the fault catalogue and what it breaks)
 
 FAULTS = {**FAULTS_MODULE.FAULTS, **FAULTS_MODULE.NODE_FAULTS,
           **(FAULTS_MODULE.CEPH_FAULTS if labctl.profile().get("ceph") else {}),
@@ -39,7 +37,7 @@ def lab_env() -> dict:
 
 
 def lab_is_up() -> bool:
-    out = subprocess.run([*LABCTL, "status"], capture_output=True, text=True, timeout=60)
+    out = subprocess.run([*LABCTL, "status"], capture_output=True, text=True, timeout=60, cwd=ROOT)
     return "glance via VIP           HTTP 200" in out.stdout
 
 
@@ -56,7 +54,7 @@ def connect():
 
 def fault(action: str, name: str) -> None:
     subprocess.run([*LABCTL, "fault", action, name], check=True, timeout=180, env=lab_env(),
-                   capture_output=True, text=True)
+                   capture_output=True, text=True, cwd=ROOT)
 
 
 @dataclass
@@ -105,7 +103,6 @@ def store_files() -> list[str]:
                           "-type", "f"], capture_output=True, text=True, timeout=30)
     files = sorted(out.stdout.split())
     if labctl.profile().get("ceph"):  # the rbd store's images, listed by the cluster's admin
-        import ceph  # noqa: PLC0415 - lab/ceph.py
         listing = subprocess.run(["rbd", "-c", str(ceph.CONF), "--id", "admin", "--keyring",
                                   str(ceph.ADMIN_KEYRING), "-p", ceph.POOL, "ls"],
                                  capture_output=True, text=True, timeout=30, check=True)

@@ -18,9 +18,8 @@ import shutil
 
 import pytest
 
+from lab import kolla
 from tests.e2e import lab
-
-import kolla  # noqa: E402,I001  (lab/kolla.py; tests.e2e.lab put lab/ on sys.path)
 
 pytestmark = [pytest.mark.lab, pytest.mark.kolla, pytest.mark.slow]
 

@@ -2,7 +2,7 @@
 
 Run from the repo root, as root, with the lab up and no fault injected, under the lab lock:
     flock /tmp/hc/lab.lock env OS_CLIENT_CONFIG_FILE=/opt/glance-hc-lab/state/clouds.yaml \
-        .venv/bin/python tests/tools/capture_forensics.py
+        .venv/bin/python -m tests.tools.capture_forensics
 Cases (each fault reverted in `finally`):
   store-full     a user's upload to controller1 while its file store is full (413)
   worker-killed  the image the lab's worker-killed fault leaves in saving
@@ -12,21 +12,20 @@ id, then by request id), the host's kernel and uWSGI lines and the store's direc
 """
 import json
 import os
-import sys
 import uuid
 from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent.parent
-sys.path.insert(0, str(ROOT))
-import openstack  # noqa: E402
-import testinfra  # noqa: E402
+import openstack
+import testinfra
 
-from glance_hc import canary, forensics  # noqa: E402
-from glance_hc import facts as facts_mod  # noqa: E402
-from glance_hc.hosts import parse_host  # noqa: E402
-from tests.e2e import lab  # noqa: E402
+from glance_hc import canary, forensics
+from glance_hc import facts as facts_mod
+from glance_hc.hosts import parse_host
+from tests.e2e import lab
+
+ROOT = Path(__file__).resolve().parent.parent.parent
 
 OUT = ROOT / "tests" / "data" / "forensics"
 DIRECT = lab.FAULTS_MODULE.GLANCE_DIRECT

@@ -1,6 +1,6 @@
 """Capture glance_hc/probe/gate_check.py's real report from the lab, as tests/data/gate/NAME.json.
 
-    flock /tmp/hc/lab.lock python3 tests/tools/capture_gate.py NAME [PROGRAM ARGS...]
+    flock /tmp/hc/lab.lock python3 -m tests.tools.capture_gate NAME [PROGRAM ARGS...]
 
 It runs the program inside controller1's namespace, as user glance, with the lab venv's python
 (what the gate round trip does over ssh). Default args: --config-file /etc/glance/glance-api.conf.

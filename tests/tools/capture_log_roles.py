@@ -2,7 +2,7 @@
 
 Run from the repo root, as root, with the lab up and no fault injected, under the lab lock:
     flock /tmp/hc/lab.lock env OS_CLIENT_CONFIG_FILE=/opt/glance-hc-lab/state/clouds.yaml \
-        .venv/bin/python tests/tools/capture_log_roles.py
+        .venv/bin/python -m tests.tools.capture_log_roles
 Each case makes a fault by hand on controller1 for a few seconds and reverts it in `finally`:
   read-only   the cheap store remounted read-only, one upload to it (Glance: 500, EROFS, and
               the cleanup line "Unable to remove partial image data ... [Errno 30]")
@@ -19,22 +19,23 @@ and database cases into tests/data/api/.
 
 `vanished` detaches controller1's cheap store from the one controller2 shares (a fresh tmpfs
 comes back in its place): canaries through the balancer then leave files on one node. The tool
-restarts the lab after that case (`labctl.py down`, `up`), as nothing else can share it again.
+restarts the lab after that case (`python3 -m lab down`, `up`), as nothing else can share it again.
 """
 import json
 import os
+import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent.parent
-sys.path.insert(0, str(ROOT))
-import openstack  # noqa: E402
+import openstack
 
-from glance_hc import canary as C  # noqa: E402
-from glance_hc import logscan  # noqa: E402
+from glance_hc import canary as C
+from glance_hc import logscan
+
+ROOT = Path(__file__).resolve().parent.parent.parent
 
 LAB = Path(os.environ.get("HC_LAB_DIR", "/opt/glance-hc-lab"))
 SSH = ["ssh", "-F", str(LAB / "state" / "ssh_config"), "controller1"]
@@ -148,7 +149,6 @@ def case_own_canary() -> None:
     made = C.create_image(c, f"{C.CANARY_PREFIX}capture-{os.getpid()}", endpoint_override=DIRECT + "/v2")
     iid = made.json["id"]
     rid = logscan.suite_request_id()
-    import socket
     s = socket.create_connection(("127.0.0.2", 9292), timeout=30)
     hdrs = {"Host": "127.0.0.2:9292", "X-Auth-Token": c.session.get_token(),
             "Content-Type": "application/octet-stream", "Content-Length": str(8 << 20),
@@ -202,8 +202,8 @@ def write_case(name: str, text_by_log: dict[str, str]) -> None:
 
 if __name__ == "__main__":
     OUT.mkdir(parents=True, exist_ok=True)
-    status = subprocess.run([sys.executable, str(ROOT / "lab" / "labctl.py"), "status"], capture_output=True,
-                            text=True).stdout
+    status = subprocess.run([sys.executable, "-m", "lab", "status"], capture_output=True, text=True,
+                            cwd=ROOT).stdout
     assert "injected faults          none" in status, "the lab has injected faults: not capturing"
     wanted = sys.argv[1:] or ["read-only", "vanished", "database", "own-canary", "harakiri"]
     for case in wanted:
@@ -211,4 +211,4 @@ if __name__ == "__main__":
     if "vanished" in wanted:
         print("the cheap store is no longer shared between the controllers: restarting the lab")
         for step in ("down", "up"):
-            subprocess.run([sys.executable, str(ROOT / "lab" / "labctl.py"), step], check=True)
+            subprocess.run([sys.executable, "-m", "lab", step], check=True, cwd=ROOT)

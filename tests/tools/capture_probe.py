@@ -1,6 +1,6 @@
 """Capture the probe's real answers from a lab host, redacted, as unit-test data (tests/data/probe).
 
-    .venv/bin/python tests/tools/capture_probe.py NAME [URL] [SSH_CONFIG]
+    .venv/bin/python -m tests.tools.capture_probe NAME [URL] [SSH_CONFIG]
     e.g. capture_probe.py controller1 ssh://controller1 /opt/glance-hc-lab/state/ssh_config
 
 Writes discover-NAME.json and stores_and_logs-NAME.json: the JSON documents the host probe

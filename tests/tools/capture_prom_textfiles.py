@@ -1,6 +1,6 @@
 """Capture the suite's node_exporter textfiles from the lab, as data for the alerting rules' tests.
 
-    flock /tmp/hc/lab.lock .venv/bin/python tests/tools/capture_prom_textfiles.py
+    flock /tmp/hc/lab.lock .venv/bin/python -m tests.tools.capture_prom_textfiles
 
 Under the lab lock, with no fault injected. Each run is the suite against the
 lab's two controllers with `--history` of 60 nights made from the lab's own health.json
@@ -16,16 +16,13 @@ import datetime
 import json
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+from bench import history_bench
+from tests.e2e import lab
 
-from bench import history_bench  # noqa: E402
-from tests.e2e import lab  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
 
 OUT = ROOT / "tests" / "data" / "history"
 NIGHTS = 60
@@ -42,14 +39,14 @@ def suite_run(workdir: Path, name: str, history_dir: Path) -> None:
 def main() -> None:
     if not lab.lab_is_up():
         raise SystemExit("the lab is not up")
-    status = subprocess.run([*lab.LABCTL, "status"], capture_output=True, text=True, timeout=60).stdout
+    status = subprocess.run([*lab.LABCTL, "status"], capture_output=True, text=True, timeout=60, cwd=lab.ROOT).stdout
     if "injected faults          none" not in status:
         raise SystemExit("a fault is injected: revert it first")
     base = json.loads(history_bench.BASE.read_text())
     with tempfile.TemporaryDirectory(prefix="hc-prom-capture-") as tmp:
         workdir = Path(tmp)
         # the nights before today, so that this run is the newest
-        end = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=1)
+        end = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=1)
         history_bench.make_history(workdir / "history", base, NIGHTS, end=end)
         for name in ("no-fault", "store-full"):
             shutil.copytree(workdir / "history", workdir / f"history-{name}")

@@ -1,8 +1,8 @@
 """Capture the rbd part of the probe's real answer from a lab controller, as unit-test data.
 
-    .venv/bin/python tests/tools/capture_rbd.py NAME [ssh://controller1] [ssh_config]
+    .venv/bin/python -m tests.tools.capture_rbd NAME [ssh://controller1] [ssh_config]
 
-Run it on the healthy lab and with each rbd fault injected (`lab/labctl.py fault inject rbd-...`),
+Run it on the healthy lab and with each rbd fault injected (`python3 -m lab fault inject rbd-...`),
 under the lab lock. Keeps what the probe said of the rbd stores: root's view (`rbd`: client files,
 tools, caps with the key blanked on the host) and the worker user's (`worker`).
 """
@@ -13,9 +13,7 @@ import testinfra
 
 from glance_hc.hosts import parse_host
 from glance_hc.redact import redact_obj
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from capture_probe import capture, write  # noqa: E402  (the tool beside this one)
+from tests.tools.capture_probe import capture, write
 
 OUT = Path(__file__).resolve().parent.parent / "data" / "rbd"
 

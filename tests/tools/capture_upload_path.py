@@ -1,7 +1,7 @@
 """Capture a lab controller's upload-path configs (haproxy.cfg, uWSGI ini, glance-api.conf), redacted,
 as parser test data for tests/unit/test_haproxy.py, test_uwsgi.py and test_config.py.
 
-    flock /tmp/hc/lab.lock env PYTHONPATH=. .venv/bin/python tests/tools/capture_upload_path.py ssh://controller1 \
+    flock /tmp/hc/lab.lock .venv/bin/python -m tests.tools.capture_upload_path ssh://controller1 \
         /opt/glance-hc-lab/state/ssh_config
 """
 import sys

@@ -1,11 +1,11 @@
 """Capture real failing answers from the lab into tests/data/api/*.json.
 
 Run from the repo root with the lab up and no fault injected:
-    OS_CLIENT_CONFIG_FILE=/opt/glance-hc-lab/state/clouds.yaml .venv/bin/python tests/data/api/capture_lab_answers.py [case ...]
+    OS_CLIENT_CONFIG_FILE=/opt/glance-hc-lab/state/clouds.yaml .venv/bin/python -m tests.data.api.capture_lab_answers [case ...]
 Every case is an ordinary (failing) request: nothing in the lab is changed, except
 `store_full` (not run by default), which fills the 96 MiB cheap store with a 100 MiB
 upload until Glance refuses it and deletes the partial file.
-A case is only saved when `labctl.py status` reports no injected fault.
+A case is only saved when `python3 -m lab status` reports no injected fault.
 """
 import json
 import os
@@ -15,15 +15,15 @@ import sys
 import time
 from datetime import timedelta
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-sys.path.insert(0, ROOT)
-import openstack  # noqa: E402
-import requests  # noqa: E402
-import testinfra  # noqa: E402
+import openstack
+import requests
+import testinfra
 
-from glance_hc import canary as C  # noqa: E402
-from glance_hc import facts as F  # noqa: E402
-from glance_hc.hosts import parse_host  # noqa: E402
+from glance_hc import canary as C
+from glance_hc import facts as F
+from glance_hc.hosts import parse_host
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 OUT = os.path.join(ROOT, "tests", "data", "api")
 VIP, DIRECT = "127.0.0.10", "127.0.0.2"
@@ -37,8 +37,8 @@ assert facts.error is None, facts.error
 
 
 def lab_faults():
-    out = subprocess.run([sys.executable, os.path.join(ROOT, "lab", "labctl.py"), "status"],
-                         capture_output=True, text=True).stdout
+    out = subprocess.run([sys.executable, "-m", "lab", "status"], capture_output=True, text=True,
+                         cwd=ROOT).stdout
     return next((line.split(None, 2)[-1].strip() for line in out.splitlines() if line.startswith("injected faults")), "?")
 
 

@@ -1,0 +1,350 @@
+"""The lab from outside: install, namespaces, `up`, `down`, `status`.
+
+controller1 is a private mount namespace (its own /etc, /var, /run, /tmp as overlays or tmpfs)
+holding sshd, Keystone and Glance under uWSGI, and HAProxy in front; controller2 a second one
+beside it. Seen over ssh each looks like a traditional controller; outside the namespaces nothing
+of it exists, so `down` leaves the machine as it was. Ceph, Swift and the Kolla-style container
+run outside the controllers, as storage clusters and containers do (lab/ceph.py, swift.py, kolla.py).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from lab import ceph, kolla, swift
+from lab.common import (
+    ADDR,
+    HERE,
+    LAB_DIR,
+    NODES,
+    ROOT,
+    RUN,
+    STATE,
+    STORE_MB_FAST,
+    STORE_MB_SMALL,
+    SWIFT_ACCOUNT_QUOTA,
+    VENV,
+    active_faults,
+    controllers,
+    die,
+    http_status,
+    in_namespace,
+    lab_command,
+    log,
+    ns_pid,
+    ns_pidfile,
+    pid_alive,
+    port_open,
+    run,
+    secrets_file,
+    template,
+    tool,
+    venv_bin,
+    wait_for,
+)
+from lab.controller import render
+
+
+# ---------------------------------------------------------------- install
+def ensure_venv() -> None:
+    req = (HERE / "requirements.txt").read_bytes()
+    stamp = VENV / ".hc-stamp"
+    want = hashlib.sha256(req).hexdigest()
+    if stamp.exists() and stamp.read_text() == want:
+        return
+    t0 = time.monotonic()
+    log(f"building the lab venv in {VENV} (Glance, Keystone, uWSGI from PyPI; a few minutes)")
+    LAB_DIR.mkdir(parents=True, exist_ok=True)
+    LAB_DIR.chmod(0o755)
+    # Debian's interpreter: the workers run as user glance, who cannot read pyenv's under /root.
+    tool(["/usr/bin/python3", "-m", "venv", str(VENV)], "creating the lab venv")
+    tool([str(VENV / "bin/pip"), "install", "--disable-pip-version-check",
+          "-r", str(HERE / "requirements.txt")], "pip install into the lab venv")
+    stamp.write_text(want)
+    log(f"lab venv ready in {time.monotonic() - t0:.0f}s")
+
+
+def ensure_tools() -> None:
+    missing = [t for t in ("haproxy", "sshd", "sudo", "unshare", "nsenter", "ssh")
+               if not shutil.which(t) and not Path(f"/usr/sbin/{t}").exists()]
+    if missing:
+        die(f"missing tools: {', '.join(missing)}; run `make deps` (installs them from Debian)")
+
+
+def ensure_ssh_material() -> None:
+    ssh = STATE / "ssh"
+    ssh.mkdir(parents=True, exist_ok=True)
+    ssh.chmod(0o700)
+    for key in ("id_ed25519", "host_ed25519_key"):
+        if not (ssh / key).exists():
+            run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "glance-hc-lab",
+                 "-f", str(ssh / key)])
+    (STATE / "sshd_config").write_text(render("sshd_config"))
+    (STATE / "sshd_config-controller2").write_text(render("sshd_config", ssh_addr=NODES["controller2"]))
+    (STATE / "ssh_config").write_text(render("ssh_config"))
+
+
+# ---------------------------------------------------------------- namespaces
+def start_namespace() -> int:
+    pid = ns_pid()
+    if pid:
+        return pid
+    RUN.mkdir(parents=True, exist_ok=True)
+    (RUN / "ns.pid").unlink(missing_ok=True)
+    logf = open(STATE / "ns.log", "ab")
+    subprocess.Popen(
+        ["unshare", "--mount", "--uts", "--propagation", "private", "--",
+         "/bin/sh", str(HERE / "ns_init.sh"), str(STATE), str(STORE_MB_FAST), str(STORE_MB_SMALL),
+         str(VENV)],
+        stdin=subprocess.DEVNULL, stdout=logf, stderr=logf, start_new_session=True,
+    )
+    wait_for("controller1 namespace", ns_pid, 15)
+    wait_for("controller1 sshd", lambda: port_open(ADDR["ssh_addr"], int(ADDR["ssh_port"])), 15)
+    return ns_pid()
+
+
+def start_second_controller() -> int:
+    """controller2: a copy of controller1's mount table (same stores, same database), its own /etc."""
+    pid = ns_pid("controller2")
+    if pid:
+        return pid
+    ns_pidfile("controller2").unlink(missing_ok=True)
+    logf = open(STATE / "ns-controller2.log", "ab")
+    subprocess.Popen(
+        ["nsenter", "-t", str(ns_pid()), "-m", "--", "unshare", "--mount", "--uts", "--propagation",
+         "private", "--", "/bin/sh", str(HERE / "ns_init_node.sh"), str(STATE), "controller2"],
+        stdin=subprocess.DEVNULL, stdout=logf, stderr=logf, start_new_session=True,
+    )
+    wait_for("controller2 namespace", lambda: ns_pid("controller2"), 15)
+    wait_for("controller2 sshd", lambda: port_open(NODES["controller2"], int(ADDR["ssh_port"])), 15)
+    return ns_pid("controller2")
+
+
+def namespace_members(node: str = "controller1") -> list[int]:
+    """Every process living in a controller's mount namespace: all of them are ours."""
+    pid = ns_pid(node)
+    if not pid:
+        return []
+    target = os.readlink(f"/proc/{pid}/ns/mnt")
+    members = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if os.readlink(entry / "ns/mnt") == target:
+                    members.append(int(entry.name))
+            except OSError:
+                continue
+    return members
+
+
+def stop_node(node: str) -> None:
+    """End every process in a controller's namespace; its mounts go with the namespace."""
+    members = namespace_members(node)
+    for sig, grace in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+        for pid in members:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline and any(pid_alive(p) for p in members):
+            time.sleep(0.1)
+        members = [p for p in members if pid_alive(p)]
+        if not members:
+            break
+    ns_pidfile(node).unlink(missing_ok=True)
+    if members:
+        die(f"processes of {node} would not stop: {members}")
+
+
+# ---------------------------------------------------------------- up
+def clouds_yaml() -> str:
+    s = secrets_file()
+    return template("clouds.yaml", auth_url=f"http://{ADDR['vip']}:5000/v3",
+                    admin_password=s["admin_password"], demo_password=s["demo_password"])
+
+
+def check_lab_dir() -> None:
+    """HC_LAB_DIR must stay the same folder inside the controllers' namespaces (which overlay /etc,
+    /var and /usr/local) and be readable by their service users (the venv runs as glance)."""
+    lab = LAB_DIR.resolve()
+    for shadowed in ("/etc", "/var", "/usr/local"):
+        if lab == Path(shadowed) or Path(shadowed) in lab.parents:
+            die(f"HC_LAB_DIR={LAB_DIR} is under {shadowed}, which the controllers overlay: "
+                "choose a folder elsewhere (default /opt/glance-hc-lab)")
+    for parent in lab.parents:
+        if parent.exists() and not parent.stat().st_mode & 0o001:
+            die(f"HC_LAB_DIR={LAB_DIR}: {parent} is not searchable by other users (mode "
+                f"{parent.stat().st_mode & 0o777:o}), so the lab's service users could not reach "
+                "its venv: choose a folder elsewhere (default /opt/glance-hc-lab)")
+
+
+def up() -> None:
+    if os.geteuid() != 0:
+        die("the lab needs root (namespaces, mounts): run it as root")
+    check_lab_dir()
+    LAB_DIR.mkdir(parents=True, exist_ok=True)
+    LAB_DIR.chmod(0o755)
+    t0 = time.monotonic()
+    cold = not (VENV / ".hc-stamp").exists() or not (STATE / "ovl").exists()
+    ensure_tools()
+    ensure_venv()
+    t_venv = time.monotonic()
+    count = int(os.environ.get("HC_LAB_CONTROLLERS", "2"))
+    STATE.mkdir(parents=True, exist_ok=True)
+    (STATE / "controllers").write_text(str(count))
+    chosen = {"ceph": os.environ.get("HC_LAB_CEPH", "1") == "1", "swift": os.environ.get("HC_LAB_SWIFT", "1") == "1"}
+    (STATE / "profile.json").write_text(json.dumps(chosen))
+    timings = start_store_clusters(chosen)
+    ensure_ssh_material()
+    start_namespace()
+    in_namespace(lab_command("_inner-up", python=venv_bin("python")), wd=str(ROOT))
+    if chosen["swift"]:
+        start_swift(timings)
+    for node in controllers()[1:]:
+        start_second_controller()
+        in_namespace(lab_command("_inner-up", python=venv_bin("python")), node=node, wd=str(ROOT))
+        wait_for(f"glance on {node}", lambda n=node: http_status(f"http://{NODES[n]}:9292/healthcheck") == 200, 60)
+    for node in [n for n in NODES if n not in controllers()]:
+        stop_node(node)
+    (STATE / "clouds.yaml").write_text(clouds_yaml())
+    (STATE / "clouds.yaml").chmod(0o600)
+    vip = ADDR["vip"]
+    wait_for("glance through haproxy", lambda: http_status(f"http://{vip}:9292/healthcheck") == 200, 90)
+    left = active_faults()
+    if left:  # a run stopped mid-test left faults in: start from a healthy lab all the same
+        log(f"reverting faults left injected: {', '.join(left)}")
+        for name in left:
+            run(lab_command("fault", "revert", name), check=False, cwd=ROOT)
+    if os.environ.get("HC_LAB_KOLLA") == "1":
+        try:
+            kolla.up()
+        except kolla.KollaError as exc:
+            die(str(exc))
+    t1 = time.monotonic()
+    kind = "cold" if cold else "warm"
+    extra = "".join(f", {name} {seconds:.1f}s" for name, seconds in timings.items())
+    log(f"{kind} start: {t1 - t0:.1f}s (of which venv {t_venv - t0:.1f}s, services {t1 - t_venv:.1f}s{extra})")
+    print(env_text())
+
+
+def start_store_clusters(chosen: dict) -> dict[str, float]:
+    """Ceph and Swift run outside the controllers, as storage clusters do; the lab venv gets the
+    rbd/rados bindings (Debian's, built for the same /usr/bin/python3) and python-swiftclient."""
+    timings: dict[str, float] = {}
+    if chosen["ceph"]:
+        t = time.monotonic()
+        link_debian_bindings(["rados", "rbd"])
+        try:
+            ceph.up()
+        except (ceph.CephError, subprocess.CalledProcessError) as exc:
+            die(f"ceph: {exc}")
+        timings["ceph"] = time.monotonic() - t
+    else:
+        ceph.down()
+    if not chosen["swift"]:
+        swift.down()
+    return timings
+
+
+def start_swift(timings: dict[str, float]) -> None:
+    """Swift once Keystone runs: glance_store's swift driver authenticates with Keystone v3 only,
+    so the proxy takes Keystone tokens (and keeps tempauth for the lab's own quota work)."""
+    t = time.monotonic()
+    try:
+        swift.ensure_installed()
+        swift.up(swift.lab_keystone_link())
+        # as operators cap a service account; Keystone's per-process role cache may refuse the
+        # swift user's new ResellerAdmin role for a few seconds after it was granted
+        wait_for("the swift account quota", lambda: swift.set_account_quota(SWIFT_ACCOUNT_QUOTA) is None, 30, 1)
+    except swift.SwiftLabError as exc:
+        die(f"swift: {exc}")
+    timings["swift"] = time.monotonic() - t
+
+
+def link_debian_bindings(modules: list[str]) -> None:
+    site = next((VENV / "lib").glob("python3*/site-packages"))
+    for module in modules:
+        for so in Path("/usr/lib/python3/dist-packages").glob(f"{module}.cpython-*.so"):
+            link = site / so.name
+            if not link.exists():
+                link.symlink_to(so)
+        if not any(site.glob(f"{module}.cpython-*.so")):
+            die(f"python3-{module} is not installed: run `make deps`")
+
+
+def env_text() -> str:
+    return (f"export OS_CLIENT_CONFIG_FILE={STATE}/clouds.yaml\n"
+            f"export OS_CLOUD=hc-lab\n"
+            f"# ssh: ssh -F {STATE}/ssh_config controller1\n"
+            f"# suite: pytest checks/ --host=controller1 --ssh-config={STATE}/ssh_config")
+
+
+# ---------------------------------------------------------------- down, status
+def down() -> None:
+    if shutil.which("podman"):
+        try:
+            kolla.down()
+        except kolla.KollaError as exc:
+            log(f"kolla: {exc}")
+    ssh_cfg = STATE / "ssh_config"
+    if ssh_cfg.exists():
+        # ssh connection masters left by suite runs (ControlPersist) belong to the lab too.
+        suite_dir = Path.home() / ".cache/glance-hc/ssh"
+        lab_socks = suite_dir.glob(f"cm-*@{ADDR['ssh_addr']}:{ADDR['ssh_port']}")
+        for sock in [*(STATE / "ssh").glob("cm-*"), *lab_socks]:
+            run(["ssh", "-F", str(ssh_cfg), "-o", f"ControlPath={sock}", "-O", "exit", "controller1"],
+                check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=10)
+    ceph.down()
+    swift.down()
+    if not ns_pid():
+        log("lab is not running")
+        return
+    for node in reversed(NODES):
+        stop_node(node)
+    log("lab stopped: no lab process left; its mounts went with its namespaces")
+
+
+def service_rows() -> list[tuple[str, str]]:
+    rows = []
+    pid = ns_pid()
+    rows.append(("controller1 namespace", f"pid {pid}" if pid else "down"))
+    if not pid:
+        return rows
+    for name, pidfile in (("keystone uWSGI", "/run/keystone-uwsgi.pid"),
+                          ("glance-api uWSGI", "/run/glance-api-uwsgi.pid"),
+                          ("haproxy", "/run/haproxy-lab.pid")):
+        out = in_namespace(["cat", pidfile], check=False, capture_output=True, text=True)
+        p = out.stdout.strip()
+        rows.append((name, f"pid {p}" if p and pid_alive(int(p)) else "down"))
+    rows.append(("sshd", "listening" if port_open(ADDR["ssh_addr"], int(ADDR["ssh_port"])) else "down"))
+    for node in controllers()[1:]:
+        pid2 = ns_pid(node)
+        rows.append((f"{node} namespace", f"pid {pid2}" if pid2 else "down"))
+    urls = [("keystone via VIP", f"http://{ADDR['vip']}:5000/v3"),
+            ("glance via VIP", f"http://{ADDR['vip']}:9292/healthcheck")]
+    urls += [(f"glance on {n}", f"http://{NODES[n]}:9292/healthcheck") for n in controllers()]
+    for name, url in urls:
+        try:
+            rows.append((name, f"HTTP {http_status(url)}"))
+        except OSError as exc:
+            rows.append((name, f"unreachable ({exc})"))
+    return rows
+
+
+def status() -> None:
+    for name, state in service_rows():
+        print(f"{name:24} {state}")
+    for name, state in [*ceph.status_rows(), *swift.status_rows()]:
+        print(f"{name:24} {state}")
+    faults = active_faults()
+    print(f"{'injected faults':24} {', '.join(faults) or 'none'}")
+    if shutil.which("podman"):
+        for name, state in kolla.status_rows():
+            print(f"{name:24} {state}")
