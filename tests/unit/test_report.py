@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from glance_hc import report
+from glance_hc.report import files
 from glance_hc.catalogue import ROOT_CAUSES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -517,7 +517,7 @@ def test_atomic_write_replaces_a_wider_file_with_the_umask_mode(tmp_path):
     target.chmod(0o644)
     previous = os.umask(0o077)
     try:
-        report._write_atomically(target, "new\n")
+        files.write_atomically(target, "new\n")
     finally:
         os.umask(previous)
     assert target.read_text() == "new\n"
