@@ -18,13 +18,14 @@ LAB_ARGS := --host=controller1 --host=controller2 --ssh-config=$(LAB_STATE)/ssh_
 	--largest-image=64MiB --slowest-client-rate=10MiB --canary-size=4MiB
 LAB_ENV := OS_CLIENT_CONFIG_FILE=$(LAB_STATE)/clouds.yaml HC_LAB_DIR=$(HC_LAB_DIR)
 
-.PHONY: help deps venv lab-up lab-down lab-status lab-env demo check test test-unit test-e2e bench clean
+.PHONY: help deps venv lab-up lab-down lab-status lab-env demo check test test-unit test-e2e lint bench clean
 
 help:
 	@echo "make demo       set up, start the lab, run the checks: reports/health.html"
 	@echo "make test       the suite's own tests (unit + end to end against the lab)"
 	@echo "make lab-up | lab-status | lab-down   the lab cloud (HC_LAB_CEPH=0 HC_LAB_SWIFT=0: quick lab)"
 	@echo "make check ARGS='--host=... --os-cloud=...'   the checks against your own cloud"
+	@echo "make lint       ruff (pyproject.toml) and shellcheck on the shell scripts"
 
 # Debian packages the lab needs (the suite itself needs none of them): Ceph 16 for the rbd store,
 # memcached for Swift (Swift itself comes from PyPI into its own venv at lab-up).
@@ -87,6 +88,12 @@ test: lab-up
 
 test-unit: venv
 	$(PY) -m pytest tests/unit $(SELFTEST_ARGS)
+
+# ruff with pyproject.toml's rules; shellcheck on every tracked file that starts with a sh/bash #!
+lint: venv
+	$(VENV)/bin/ruff check .
+	@command -v shellcheck >/dev/null || { echo "lint: shellcheck is missing (apt-get install shellcheck)"; exit 1; }
+	git ls-files -z | xargs -0 grep -lIE '^#!(/usr)?/bin/(env )?(ba)?sh\b' | xargs -r shellcheck
 
 bench: lab-up
 	$(LAB_ENV) $(PY) -m bench.run

@@ -51,7 +51,7 @@ def parallel_hash_mib_per_s(size: int, algos: tuple[str, ...] = ("md5", "sha512"
 
 def curl_null_mib_per_s(b, image_id: str, size: int) -> float:
     """MiB/s of a plain streamed GET of the image into /dev/null (curl, no hashing)."""
-    BenchError = _run_module(b).BenchError  # noqa: N806
+    BenchError = _run_module(b).BenchError
 
     header = b.token_header()
     try:
@@ -79,7 +79,7 @@ def p1d(b) -> None:
     from glance_hc import canary  # noqa: PLC0415
 
     run = _run_module(b)
-    BenchError, log, size_label, BENCH_PREFIX = run.BenchError, run.log, run.size_label, run.BENCH_PREFIX  # noqa: N806
+    BenchError, log, size_label, BENCH_PREFIX = run.BenchError, run.log, run.size_label, run.BENCH_PREFIX
 
     for size in b.args.p1_sizes:
         label = size_label(size)
@@ -123,7 +123,7 @@ def p1d(b) -> None:
         except (BenchError, canary.WaitTimeout, canary.UnexpectedStatus, subprocess.SubprocessError) as exc:
             b.not_run("P1d", f"verified download {label}", exc)
             continue
-        limits = [min(u, h) for u, h in zip(unverified, hashing)]
+        limits = [min(u, h) for u, h in zip(unverified, hashing, strict=True)]
         cmp_ = compare(verified, limits)
         which = "hashing" if median(hashing) <= median(unverified) else "serving"
         b.emit("P1d", f"verified download {label}",

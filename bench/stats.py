@@ -37,7 +37,7 @@ def paired_ratios(subject: Sequence[float], baseline: Sequence[float]) -> list[f
     if not subject:
         raise ValueError("no pairs")
     ratios = []
-    for s, b in zip(subject, baseline):
+    for s, b in zip(subject, baseline, strict=True):
         if b == 0:
             raise ValueError("a baseline value of 0: no ratio")
         ratios.append(s / b)
@@ -51,7 +51,7 @@ def paired_differences(subject: Sequence[float], baseline: Sequence[float]) -> l
         raise ValueError(f"{len(subject)} subject values but {len(baseline)} baseline values: not pairs")
     if not subject:
         raise ValueError("no pairs")
-    return [s - b for s, b in zip(subject, baseline)]
+    return [s - b for s, b in zip(subject, baseline, strict=True)]
 
 
 @dataclass

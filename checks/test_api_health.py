@@ -23,14 +23,14 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
+from glance_hc import canary
 from glance_hc.fixtures.cloud import node_endpoint_of
 from glance_hc.fixtures.forensics import explain_image
 from glance_hc.fixtures.options import verify_parallel
-from glance_hc import canary
 from glance_hc.sizes import human
 
 pytestmark = [pytest.mark.api]
@@ -178,7 +178,7 @@ def _is_canary(img: dict) -> bool:
 @pytest.mark.worker_crash
 @pytest.mark.parametrize("case", STUCK_CASES, ids=[c.id for c in STUCK_CASES])
 def test_no_images_stuck_in_transient_status(case, image_api, thresholds, evidence, request):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     cutoff = (now - thresholds.stale_image_age).strftime("%Y-%m-%dT%H:%M:%SZ")
     try:  # only the stale ones come back: Glance compares updated_at itself
         images, pages = _list_all(image_api, thresholds, status=case.status, updated_at=f"lt:{cutoff}")
@@ -282,7 +282,7 @@ def test_recent_images_match_their_recorded_hashes(image_api, thresholds, eviden
         pool.shutdown(wait=True, cancel_futures=True)
     wall = time.monotonic() - started
     problems, lines = [], []
-    for img, (down, verdict) in zip(images, done):
+    for img, (down, verdict) in zip(images, done, strict=True):
         lines.append(f"{img['id']} {img.get('name')!r}: {human(down.bytes)} in {down.seconds:.1f}s "
                      f"({down.mib_per_s:.0f} MiB/s): {'; '.join(verdict) or 'matches'}")
         if verdict:

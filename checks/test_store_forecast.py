@@ -36,7 +36,7 @@ def store_cases(config: pytest.Config) -> tuple[list, list[str]]:
         return [(f"no run in {run.settings.directory} measured a store", None)], ["no-store"]
     keys = sorted(fc.store_series([measured]))
     ids = [f"{target}-{store}" for target, store, _ in keys]
-    ids = [i if ids.count(i) == 1 else f"{i}-{path}" for i, (_, _, path) in zip(ids, keys)]
+    ids = [i if ids.count(i) == 1 else f"{i}-{path}" for i, (_, _, path) in zip(ids, keys, strict=True)]
     return [(None, key) for key in keys], ids
 
 

@@ -269,7 +269,7 @@ class GlanceConfig:
     @classmethod
     def parse(
         cls, text: str | bytes, source: str = "glance-api.conf", dropins=None
-    ) -> "GlanceConfig":
+    ) -> GlanceConfig:
         """Parse glance-api.conf, then its drop-ins ((path, text) pairs) as oslo.config would.
 
         ConfigError when a file is not a usable ini file (oslo.config refuses a drop-in that

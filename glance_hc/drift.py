@@ -21,7 +21,7 @@ def side_by_side(diffs: dict[str, dict[str, str]], hosts: list[str]) -> str:
     """A plain-text table: one row per drifted option, one column per host."""
     rows = [["option", *hosts]] + [[key, *(vals[h] for h in hosts)] for key, vals in diffs.items()]
     widths = [min(48, max(len(r[i]) for r in rows)) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(cell[:48].ljust(w) for cell, w in zip(row, widths)) for row in rows)
+    return "\n".join("  ".join(cell[:48].ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows)
 
 
 def glance_listen_addresses(files: dict[str, str], ini_path: str | None) -> set[tuple[str, int]]:

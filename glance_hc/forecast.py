@@ -37,13 +37,13 @@ def parse_time(text) -> datetime.datetime | None:
         when = datetime.datetime.fromisoformat(str(text))
     except (TypeError, ValueError):
         return None
-    return when if when.tzinfo else when.replace(tzinfo=datetime.timezone.utc)
+    return when if when.tzinfo else when.replace(tzinfo=datetime.UTC)
 
 
 def iso(seconds: float | None) -> str | None:
     if seconds is None:
         return None
-    return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc).isoformat(timespec="seconds")
+    return datetime.datetime.fromtimestamp(seconds, datetime.UTC).isoformat(timespec="seconds")
 
 
 # --------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from glance_hc import canary, classify, logscan
 
@@ -158,11 +158,11 @@ def to_host_time(utc_text: str | None, host_clock: datetime | None,
     except ValueError:
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    naive_utc = when.astimezone(timezone.utc).replace(tzinfo=None)
+        when = when.replace(tzinfo=UTC)
+    naive_utc = when.astimezone(UTC).replace(tzinfo=None)
     if host_clock is None:
         return naive_utc
-    offset = host_clock - (utc_now or datetime.now(timezone.utc).replace(tzinfo=None))
+    offset = host_clock - (utc_now or datetime.now(UTC).replace(tzinfo=None))
     quarter = timedelta(minutes=15)
     return naive_utc + round(offset / quarter) * quarter
 

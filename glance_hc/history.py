@@ -118,8 +118,8 @@ def history_files(directory: Path) -> list[Path]:
 
 
 def _stamp(document: dict) -> str:
-    when = fc.parse_time(document.get("started")) or datetime.datetime.now(datetime.timezone.utc)
-    return when.astimezone(datetime.timezone.utc).strftime(STAMP_FORMAT)
+    when = fc.parse_time(document.get("started")) or datetime.datetime.now(datetime.UTC)
+    return when.astimezone(datetime.UTC).strftime(STAMP_FORMAT)
 
 
 def save(directory: Path, document: dict, keep: int = DEFAULT_KEEP) -> Path:
@@ -506,7 +506,7 @@ def prom_lines(config: pytest.Config, document: dict) -> list[str]:
             names = list(families)
             values = [item["rate_per_day"], item["rate_se_per_day"],
                       fc.parse_time(item["alert_at"]), fc.parse_time(item["full_at"])]
-            for name, value in zip(names, values):
+            for name, value in zip(names, values, strict=True):
                 if value is None:
                     continue
                 value = value.timestamp() if isinstance(value, datetime.datetime) else value

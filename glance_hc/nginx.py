@@ -44,10 +44,10 @@ class Block:
     args: list[str]
     source: str
     line: int
-    children: list["Block"] = field(default_factory=list)
-    parent: "Block | None" = field(default=None, repr=False)
+    children: list[Block] = field(default_factory=list)
+    parent: Block | None = field(default=None, repr=False)
 
-    def directives(self, name: str) -> list["Block"]:
+    def directives(self, name: str) -> list[Block]:
         return [child for child in self.children if child.name == name]
 
     @property

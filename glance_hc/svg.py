@@ -31,7 +31,7 @@ class El:
                 raise ValueError(f"not an svg name: {name!r}")
         self.tag, self.attrs, self.children = tag, dict(attrs or {}), list(children)
 
-    def add(self, *children) -> "El":
+    def add(self, *children) -> El:
         self.children.extend(children)
         return self
 
@@ -122,7 +122,7 @@ def line_chart(title: str, series: list[tuple[str, list[tuple[float, float]]]], 
         svg.add(El("line", {"x1": left, "y1": y, "x2": width - right, "y2": y, "stroke": "#ddd"}),
                 _text(left - 4, y + 4, value_text(frac * y_max), size=10, anchor="end", colour="#555"))
     for t, anchor in ((t0, "start"), (t1, "end")):
-        day = datetime.datetime.fromtimestamp(t, datetime.timezone.utc).strftime("%Y-%m-%d")
+        day = datetime.datetime.fromtimestamp(t, datetime.UTC).strftime("%Y-%m-%d")
         svg.add(_text(x_of(t), height - bottom + 14, day, size=10, anchor=anchor, colour="#555"))
     if threshold is not None:
         y = y_of(threshold)

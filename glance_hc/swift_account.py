@@ -115,8 +115,8 @@ def account_usage(ref: SwiftReference, container: str, interface: str = "public"
                   timeout: float = 15) -> AccountUsage:
     """One token, one HEAD of the account and one of the container (keystoneauth, bounded)."""
     from keystoneauth1 import exceptions as ks_exc  # noqa: PLC0415 - only when a swift store is checked
-    from keystoneauth1 import session
-    from keystoneauth1.identity import v3
+    from keystoneauth1 import session  # noqa: PLC0415
+    from keystoneauth1.identity import v3  # noqa: PLC0415
 
     domain_default = not any((ref.user_domain_id, ref.user_domain_name))
     auth = v3.Password(auth_url=ref.auth_address, username=ref.username, password=ref.key,

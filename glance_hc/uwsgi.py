@@ -20,8 +20,8 @@ placeholder) stays *unknown*, never a default.
 """
 from __future__ import annotations
 
-import re
 import os
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -349,7 +349,7 @@ class UwsgiOptions:
 
 
 def parse_argv(
-    argv: Iterable[str], read_file: Callable[[str], str] | None = None, _ctx: "_Context | None" = None
+    argv: Iterable[str], read_file: Callable[[str], str] | None = None, _ctx: _Context | None = None
 ) -> UwsgiOptions:
     """Options from a uWSGI command line (``/proc/<pid>/cmdline`` split on NUL).
 
@@ -502,7 +502,7 @@ class _ReadFileMapping(dict):
         super().__init__()
         self._read = read_file
 
-    def get(self, path, default=None):  # noqa: D401 - dict interface
+    def get(self, path, default=None):
         try:
             return self._read(path)
         except (KeyError, OSError):

@@ -9,8 +9,17 @@ lives in `glance_hc.classify.PRECEDENCE`.
 """
 from __future__ import annotations
 
-from glance_hc.causes import (availability, checksum_mismatch, interrupted_upload, quota, store_config,
-                              store_full, store_permissions, upgrade, worker_crash)
+from glance_hc.causes import (
+    availability,
+    checksum_mismatch,
+    interrupted_upload,
+    quota,
+    store_config,
+    store_full,
+    store_permissions,
+    upgrade,
+    worker_crash,
+)
 from glance_hc.causes.model import Cause, LogPattern, Rule
 
 # The runbook's order, which the report keeps for its rows.

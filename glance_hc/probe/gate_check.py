@@ -86,8 +86,8 @@ def load_conf(args, out):
     from oslo_config import cfg
     conf = cfg.CONF
     try:
-        from glance.cmd import status  # noqa: F401 - registers what glance-status registers
         import glance.common.config  # noqa: F401 - enabled_backends, which glance-status never imports
+        from glance.cmd import status  # noqa: F401 - registers what glance-status registers
     except Exception as exc:  # noqa: BLE001
         out["error"] = _error("importing glance", exc)
         return None

@@ -35,6 +35,6 @@ def test_run_without_canary_changes_nothing(tmp_path):
     result = lab.run_suite(tmp_path, "-m", "not canary", "--deep-verify=2")
     after = (host_files(), lab.store_files(), image_records())
     assert result.health["checks"], result.stdout[-2000:]
-    for name, old, new in zip(("host files", "store files", "images"), before, after):
+    for name, old, new in zip(("host files", "store files", "images"), before, after, strict=True):
         changed = sorted(set(old) ^ set(new))
         assert not changed, f"{name} changed during a read-only run: {changed[:10]}"

@@ -78,7 +78,7 @@ def run_chromium(chromium: str, profile: Path, *args: str) -> subprocess.Complet
     return proc
 
 
-def render(chromium: str, page: Path, profile: Path) -> "Node":
+def render(chromium: str, page: Path, profile: Path) -> Node:
     """The DOM after the page's scripts ran (and a moment for anything they started)."""
     proc = run_chromium(chromium, profile, "--virtual-time-budget=3000", "--dump-dom", page.as_uri())
     assert "</html>" in proc.stdout, f"no DOM dumped: {proc.stderr[-2000:]}"
@@ -104,7 +104,7 @@ VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "met
 
 
 class Node:
-    def __init__(self, tag: str, attrs: dict[str, str | None], parent: "Node | None" = None):
+    def __init__(self, tag: str, attrs: dict[str, str | None], parent: Node | None = None):
         self.tag, self.attrs, self.parent = tag, attrs, parent
         self.children: list[Node | str] = []
 
@@ -118,7 +118,7 @@ class Node:
     def classes(self) -> set[str]:
         return set((self.attrs.get("class") or "").split())
 
-    def find_all(self, tag: str | None = None, cls: str | None = None, **attrs: str) -> list["Node"]:
+    def find_all(self, tag: str | None = None, cls: str | None = None, **attrs: str) -> list[Node]:
         found = []
         for node in self.iter():
             if tag and node.tag != tag:
@@ -130,12 +130,12 @@ class Node:
             found.append(node)
         return found
 
-    def find(self, tag: str | None = None, cls: str | None = None, **attrs: str) -> "Node":
+    def find(self, tag: str | None = None, cls: str | None = None, **attrs: str) -> Node:
         found = self.find_all(tag, cls, **attrs)
         assert found, f"no <{tag or '*'}> class={cls} {attrs} in the rendered page"
         return found[0]
 
-    def by_id(self, element_id: str) -> "Node":
+    def by_id(self, element_id: str) -> Node:
         return self.find(id=element_id)
 
     def raw_text(self) -> str:
@@ -456,7 +456,7 @@ def test_pictures_render_with_a_history(chromium, tmp_path):
 
     base = json.loads(history_bench.BASE.read_text())
     history_bench.make_history(tmp_path / "history", base, 60)
-    tonight = history_bench.night(base, 60, 61, datetime.datetime.now(datetime.timezone.utc), random.Random(1))
+    tonight = history_bench.night(base, 60, 61, datetime.datetime.now(datetime.UTC), random.Random(1))
     project = tmp_path / "replay"
     project.mkdir()
     (tmp_path / "current.json").write_text(json.dumps(tonight))

@@ -169,7 +169,7 @@ def test_annotations_say_what_and_where(tmp_path):
     text = textfile("store-full")
     above = stores(text, *((host, "fast") for host in BOTH), ("controller2", "cheap"))
     case = alert("GlanceStoreAboveAlertLevel", "1h", *(s | {"severity": "warning"} for s in above))
-    for expected, labels in zip(case["exp_alerts"], above):
+    for expected, labels in zip(case["exp_alerts"], above, strict=True):
         full = {"fast": "100%", "cheap": "91.67%"}[labels["store"]]
         expected["exp_annotations"] = {
             "summary": f"Glance store {labels['store']} on {labels['target']} is {full} full",

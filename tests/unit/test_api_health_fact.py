@@ -9,8 +9,6 @@ import json
 from pathlib import Path
 from types import SimpleNamespace
 
-import pytest
-
 from glance_hc.fixtures import cloud as cloud_mod
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -3,8 +3,7 @@ import math
 
 import pytest
 
-from bench.stats import (MIB, Target, compare, fmt, median, mib_per_s, paired_differences, paired_ratios,
-                         verdict)
+from bench.stats import MIB, Target, compare, fmt, median, mib_per_s, paired_differences, paired_ratios, verdict
 
 
 @pytest.mark.parametrize(("values", "expected"), [

@@ -13,7 +13,7 @@ from glance_hc import forecast as fc
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "history"
 DAY = 86400.0
-T0 = datetime.datetime(2026, 1, 1, 2, tzinfo=datetime.timezone.utc).timestamp()
+T0 = datetime.datetime(2026, 1, 1, 2, tzinfo=datetime.UTC).timestamp()
 WEEK = datetime.timedelta(days=7)
 
 

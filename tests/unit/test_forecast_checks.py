@@ -23,8 +23,8 @@ QUOTA_CHECK = "checks/test_quota_forecast.py::test_project_quota_will_not_cross_
 
 def nights(directory: Path, count: int, usage, quota_used) -> None:
     """`count` runs, the last one last night; usage(store, night) and quota_used(resource, night)."""
-    last = datetime.datetime.now(datetime.timezone.utc).replace(hour=2, minute=0, second=0, microsecond=0)
-    if last > datetime.datetime.now(datetime.timezone.utc):
+    last = datetime.datetime.now(datetime.UTC).replace(hour=2, minute=0, second=0, microsecond=0)
+    if last > datetime.datetime.now(datetime.UTC):
         last -= datetime.timedelta(days=1)
     for night in range(count):
         doc = copy.deepcopy(LAB)

@@ -41,7 +41,7 @@ def _captured_lines():
     return [(path.name, line) for path in CAPTURED_LOGS for line in path.read_text().splitlines()]
 
 
-@pytest.mark.parametrize("name, line", [(n, l) for n, l in _captured_lines() if logscan.root_causes_of(l)],
+@pytest.mark.parametrize("name, line", [(n, text) for n, text in _captured_lines() if logscan.root_causes_of(text)],
                          ids=lambda v: v if isinstance(v, str) and v.endswith(".log") else None)
 def test_the_filter_keeps_every_captured_line_the_rules_classify(name, line):
     regex = host_probe.compile_patterns(logscan.host_filter_patterns(), None, logscan.host_filter_keywords())
@@ -202,7 +202,7 @@ def test_includes_stop_at_depth_five(tmp_path):
 # ---------------------------------------------------------------- the whole probe, end to end
 def _run_probe(request: dict, *extra: str) -> dict:
     args = [sys.executable, "-I", "-c", host_probe.BOOT, transport.probe_source(), transport.encode_request(request)]
-    out = subprocess.run(args + list(extra), stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60, check=False)
+    out = subprocess.run(args + list(extra), capture_output=True, timeout=60, check=False)
     return json.loads(out.stdout)
 
 
@@ -236,7 +236,7 @@ def test_every_command_is_bounded():
 
 def test_a_broken_request_is_an_answer_not_a_traceback():
     args = [sys.executable, "-I", "-c", host_probe.BOOT, transport.probe_source(), "not-base64!"]
-    out = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60, check=False)
+    out = subprocess.run(args, capture_output=True, timeout=60, check=False)
     assert json.loads(out.stdout)["errors"][0]["step"] == "request"
 
 

@@ -4,8 +4,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from glance_hc.timeouts import (INACTIVITY, INACTIVITY_ANSWER, QUEUE, REQUEST_START, SIZE, TOTAL, judge,
-                                upload_timeouts)
+from glance_hc.timeouts import INACTIVITY, INACTIVITY_ANSWER, QUEUE, REQUEST_START, SIZE, TOTAL, judge, upload_timeouts
 
 DATA = Path(__file__).parent.parent / "data"
 HAPROXY = "/etc/haproxy/haproxy.cfg"
