@@ -3,6 +3,8 @@ and HAProxy must send uploads only to nodes that really run glance-api.
 
 PYTEST_DONT_REWRITE: a failed claim shows its own message, not pytest's introspection.
 """
+import re
+
 import pytest
 
 from glance_hc import drift, haproxy
@@ -31,11 +33,14 @@ def test_upload_options_match_across_controllers(all_hosts, evidence, request):
 
 
 def test_haproxy_sends_uploads_only_to_running_glance_nodes(reachable_host, all_hosts, evidence):
+    """A node whose glance-api is down is HAProxy's fault only while HAProxy still sends it uploads:
+    its runtime state (stats socket, else its health-check log lines) decides, not its config alone.
+    A node HAProxy's checks took out is filed where it is wrong: that node's availability checks."""
     if not reachable_host.haproxy_cfg:
         pytest.skip(f"no haproxy.cfg on {reachable_host.name}")
     path, text = reachable_host.haproxy_cfg
     try:
-        servers = drift.haproxy_glance_servers(text, path)
+        servers = haproxy.glance_servers(haproxy.parse(text, source=path))
     except haproxy.HaproxyError as exc:
         pytest.fail(f"cannot parse {path} on {reachable_host.name}: {exc}")
     if not servers:
@@ -45,18 +50,57 @@ def test_haproxy_sends_uploads_only_to_running_glance_nodes(reachable_host, all_
         running = bool(host.deployment and host.deployment.running)
         for addr in drift.glance_listen_addresses(host.files, host.uwsgi_ini):
             (nodes if running else stopped)[addr] = host.name
-    evidence.add("glance servers in haproxy", [f"{n} {a}:{p}" for n, a, p in servers])
+    evidence.add("glance servers in haproxy", [f"{s.name} {s.address}:{s.port}" for _, s in servers])
     evidence.add("glance-api nodes checked", [f"{h} {a}:{p}" for (a, p), h in nodes.items()] or ["none known"])
     if not nodes:
         pytest.skip("no --host host told where its glance-api listens (uWSGI ini not found): cannot compare")
-    def known(addr, port, table):
-        return (addr, port) in table or ("0.0.0.0", port) in table
 
-    dead = [f"{n} ({a}:{p}, {stopped.get((a, p)) or stopped.get(('0.0.0.0', p))})"
-            for n, a, p in servers if known(a, p, stopped) and not known(a, p, nodes)]
-    assert not dead, (f"HAProxy on {reachable_host.name} sends uploads to {', '.join(dead)}, where glance-api "
-                      f"is not running: take it out of the backend or start it")
-    unchecked = [f"{n} ({a}:{p})" for n, a, p in servers if not known(a, p, nodes)]
+    def node_of(server, table):
+        return table.get((server.address, server.port)) or table.get(("0.0.0.0", server.port))
+
+    dead = [(backend, s, node_of(s, stopped)) for backend, s in servers
+            if node_of(s, stopped) and not node_of(s, nodes)]
+    blamed, taken_out, unknown = [], [], []
+    if dead:
+        runtime = reachable_host.haproxy_runtime
+        running_here = _haproxy_runs_on(reachable_host)
+        backends = {backend for backend, _ in servers}
+        evidence.add("HAProxy's runtime state", [st.describe() for st in runtime.servers.values()
+                                                 if st.backend in backends] or [f"not read: {runtime.unknown_why}"])
+        for backend, server, node in dead:
+            where = f"{server.name} ({server.address}:{server.port}, {node})"
+            state = runtime.of(backend, server.name)
+            if not haproxy.health_checked(server):
+                blamed.append(f"{where}: its server line has no `check`, so no health check takes it out")
+            elif state is not None and state.takes_uploads:
+                blamed.append(f"{where}: {state.status} in HAProxy ({state.detail or 'no detail'}, "
+                              f"{state.source}) although its health check runs")
+            elif state is not None:
+                taken_out.append(f"{where}: {state.status} in HAProxy ({state.detail or 'no detail'}, "
+                                 f"{state.source}); {node}'s availability checks report its glance-api")
+            elif not running_here:
+                taken_out.append(f"{where}: no haproxy process runs on {reachable_host.name}, so this "
+                                 f"haproxy.cfg sends no uploads; {node}'s availability checks report its glance-api")
+            else:
+                unknown.append(where)
+    if taken_out:
+        evidence.add("taken out of the backend by HAProxy's health checks (not HAProxy's fault)", taken_out)
+    assert not blamed, (f"HAProxy on {reachable_host.name} sends uploads to {'; '.join(blamed)}, where glance-api "
+                        f"is not running: fix its health check (`check`, `option httpchk GET /healthcheck`), "
+                        f"take the server out of the backend, or start glance-api")
+    if unknown:
+        pytest.skip(f"HAProxy on {reachable_host.name} health-checks {', '.join(unknown)}, where glance-api is not "
+                    f"running, but its runtime state could not be read ({reachable_host.haproxy_runtime.unknown_why}):"
+                    f" whether it still sends uploads there cannot be told; the stopped node's availability "
+                    f"checks report it")
+    unchecked = [f"{s.name} ({s.address}:{s.port})" for _, s in servers if not node_of(s, nodes)
+                 and not node_of(s, stopped)]
     if unchecked:
         pytest.skip(f"HAProxy on {reachable_host.name} also sends uploads to {', '.join(unchecked)}, which "
                     f"this run did not look at: add it with --host")
+
+
+def _haproxy_runs_on(host) -> bool:
+    """A haproxy process in the host's own mount namespace (a container's or another node's is not its own)."""
+    return any(re.search(r"(^|/)haproxy( |$)", p.args) and (not host.mount_ns or p.mntns in ("", host.mount_ns))
+               for p in host.processes)

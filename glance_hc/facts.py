@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from glance_hc import logscan, rbd, uwsgi
+from glance_hc import haproxy, logscan, rbd, uwsgi
 from glance_hc.config import ConfigError, GlanceConfig
 from glance_hc.hosts import HostSpec
 from glance_hc.probe import transport
@@ -27,7 +27,7 @@ from glance_hc.probe.transport import HostUnreachable
 
 __all__ = ["HostFacts", "Deployment", "DirFacts", "LogSource", "Process", "HostUnreachable", "gather",
            "discover", "gather_stores_and_logs", "request_lines", "gate_results", "gate_key", "store_dirs",
-           "run_as_worker_python", "load_capture"]
+           "run_as_worker_python", "load_capture", "describe_parent"]
 
 # Which log sources each root cause's log check needs (by role); every other root cause needs glance's own.
 LOG_NEEDS = {
@@ -138,6 +138,37 @@ class DirFacts:
     access_user: str | None = None
     writable: bool | None = None
     searchable: bool | None = None
+    uid: int | None = None
+    gid: int | None = None
+    mount_options: tuple[str, ...] = ()
+    parents: tuple[dict, ...] = ()     # every directory above it: path, owner, group, uid, gid, mode
+    blocked_at: str | None = None      # the first parent the worker user cannot traverse
+    access_error: str | None = None    # why the worker user's own test did not run
+
+    @property
+    def read_only(self) -> bool:
+        return "ro" in self.mount_options
+
+    @property
+    def owner_text(self) -> str:
+        """`glance:glance`; an id without a name shows as the id ("uid 1999 (no name)")."""
+        return f"{_named(self.owner, self.uid, 'uid')}:{_named(self.group, self.gid, 'gid')}"
+
+    def blocking_parent(self) -> dict | None:
+        """The parent directory the worker user cannot traverse, as the probe stat'ed it."""
+        if not self.blocked_at:
+            return None
+        return next((p for p in self.parents if p.get("path") == self.blocked_at), {"path": self.blocked_at})
+
+    def why_not_writable(self) -> str:
+        """The reason the worker user cannot use the directory, in the operator's words."""
+        parent = self.blocking_parent()
+        if parent is not None:
+            return f"cannot traverse {describe_parent(parent)}"
+        if self.read_only and not self.writable:
+            return f"read-only filesystem (mount options {','.join(self.mount_options)}) on {self.mount or self.path}"
+        what = "write" if not self.writable else "enter"
+        return f"cannot {what} {self.path} (owner {self.owner_text}, mode {self.mode})"
 
     @property
     def used_ratio(self) -> float | None:
@@ -155,16 +186,35 @@ class DirFacts:
     def describe(self) -> str:
         if not self.exists:
             return f"{self.path}: {self.error or 'missing'}"
-        parts = [f"{self.path}: {self.kind}, owner {self.owner}:{self.group} mode {self.mode}"]
+        parts = [f"{self.path}: {self.kind}, owner {self.owner_text} mode {self.mode}"]
         if self.total_bytes is not None:
-            parts.append(f"{self.fstype} {self.device} on {self.mount}: "
+            options = f" ({','.join(self.mount_options)})" if self.mount_options else ""
+            parts.append(f"{self.fstype} {self.device} on {self.mount}{options}: "
                          f"{self.used_bytes} used / {self.avail_bytes} available of {self.total_bytes} bytes")
         if self.files_total:
             parts.append(f"inodes {self.files_free} free of {self.files_total}")
         if self.access_user:
             parts.append(f"as {self.access_user}: write={'yes' if self.writable else 'no'} "
-                         f"search={'yes' if self.searchable else 'no'}")
+                         f"search={'yes' if self.searchable else 'no'}"
+                         + (f", cannot traverse {self.blocked_at}" if self.blocked_at else ""))
         return "; ".join(parts)
+
+
+def describe_parent(parent: dict) -> str:
+    """`/var/lib/glance (root:root 0700)`: a directory above a store, as the probe stat'ed it."""
+    if "mode" not in parent:
+        return f"{parent.get('path')}" + (f" ({parent['error']})" if parent.get("error") else "")
+    return (f"{parent.get('path')} ({_named(parent.get('owner'), parent.get('uid'), 'uid')}:"
+            f"{_named(parent.get('group'), parent.get('gid'), 'gid')} {int(parent['mode'], 8):04o})")
+
+
+def _named(name, number, kind: str) -> str:
+    """A user or group name; the bare id when the host has no name for it (the probe then
+    answers the id as the name)."""
+    name = _str(name)
+    if number is not None and (not name or name == str(number)):
+        return f"{kind} {number} (no name)"
+    return name or "unknown"
 
 
 @dataclass
@@ -201,6 +251,8 @@ class HostFacts:
     gate_tools: list[str] = field(default_factory=list)  # the gate's tools, release and policy files
     gate_shared_with: str | None = None  # the host whose gate run this one shares (same gate_key)
     worker_python: list[dict] = field(default_factory=list)  # programs run with the gate round trip
+    haproxy_stats: dict | None = None  # the stats socket's `show stat` ({socket, text} or {error}); None: not asked
+    haproxy_state_lines: list[tuple[str, str]] = field(default_factory=list)  # (source, health-check line)
 
     @property
     def name(self) -> str:
@@ -212,6 +264,12 @@ class HostFacts:
             if path in self.files:
                 return path, self.files[path]
         return None
+
+    @property
+    def haproxy_runtime(self) -> haproxy.RuntimeState:
+        """What this host's HAProxy says of its servers (stats socket, else its health-check log lines)."""
+        read = [s.name for s in self.log_sources.values() if s.role == "haproxy" and s.read]
+        return haproxy.runtime_state(self.haproxy_stats, self.haproxy_state_lines, read)
 
     @property
     def uwsgi_ini(self) -> str | None:
@@ -567,7 +625,10 @@ def parse_dir(path: str, info: dict, access: dict | None = None, access_user: st
         return DirFacts(path=path, exists=False, error=_str(error) or "missing")
     f = DirFacts(path=path, exists=True, kind=_str(info.get("type")), owner=_str(info.get("owner")),
                  group=_str(info.get("group")), mode=_str(info.get("mode")), fstype=info.get("fstype"),
-                 device=info.get("device"), mount=info.get("mount"))
+                 device=info.get("device"), mount=info.get("mount"), uid=_int(info.get("uid"), None),
+                 gid=_int(info.get("gid"), None),
+                 mount_options=tuple(o for o in _list(info.get("mount_options")) if isinstance(o, str)),
+                 parents=tuple(_parent(p) for p in _list(info.get("parents")) if isinstance(p, dict)))
     sizes = [_int(info.get(k), None) for k in ("bsize", "blocks", "bfree", "bavail", "files", "ffree")]
     if None not in sizes:
         bsize, blocks, bfree, bavail, files, ffree = sizes
@@ -576,7 +637,17 @@ def parse_dir(path: str, info: dict, access: dict | None = None, access_user: st
     if isinstance(access, dict) and access_user:
         f.access_user = access_user
         f.writable, f.searchable = access.get("write_rc") == 0, access.get("search_rc") == 0
+        f.blocked_at = _str(access.get("blocked_at")) or None
     return f
+
+
+def _parent(info: dict) -> dict:
+    """One parent directory as the probe stat'ed it (strings and ids only)."""
+    out = {k: _str(info.get(k)) for k in ("path", "owner", "group", "mode", "error") if info.get(k) is not None}
+    if out.get("mode") and not re.fullmatch(r"[0-7]{1,5}", out["mode"]):
+        out.pop("mode")
+    out.update({k: _int(info.get(k), None) for k in ("uid", "gid") if info.get(k) is not None})
+    return out
 
 
 def gather_stores_and_logs(facts: HostFacts, doc: dict) -> None:
@@ -597,14 +668,32 @@ def gather_stores_and_logs(facts: HostFacts, doc: dict) -> None:
     access = worker.get("dirs") if isinstance(worker.get("dirs"), dict) else {}
     for path, info in _dict(doc.get("dirs")).items():
         facts.dirs[path] = parse_dir(path, info, access.get(path), worker_user)
+        if facts.dirs[path].access_user is None:
+            facts.dirs[path].access_error = _access_error(facts, worker)
     for src in _list(doc.get("logs")):
         if isinstance(src, dict) and isinstance(src.get("name"), str):
             _add_log(facts, src)
     facts.files.update(_text_map(doc.get("files")))
     facts.file_errors.update(_text_map(doc.get("file_errors")))
     facts.rbd = rbd.from_probe(doc.get("rbd"), worker.get("rbd"), worker_user, worker.get("error"))
+    if isinstance(doc.get("haproxy_stats"), dict):
+        stats = doc["haproxy_stats"]
+        facts.haproxy_stats = {k: _str(stats[k]) for k in ("socket", "text", "error") if k in stats}
     facts.dirs = {p: facts.dirs[p] for p in dir_roles if p in facts.dirs} | {
         p: d for p, d in facts.dirs.items() if p not in dir_roles}
+
+
+def _access_error(facts: HostFacts, worker: dict) -> str:
+    """Why the worker user's own access test did not run, in true words."""
+    dep = facts.deployment
+    if worker.get("error"):
+        why = _str(worker["error"])
+        if dep and dep.style == "container" and not dep.running:
+            return f"the {dep.container} container is not running ({why})"
+        return why
+    if facts.privilege == "none":
+        return "needs root or sudo"
+    return "the probe did not run the worker user's test"
 
 
 def _add_log(facts: HostFacts, src: dict) -> None:
@@ -625,6 +714,9 @@ def _add_log(facts: HostFacts, src: dict) -> None:
             continue
         stamp, text = item
         if not text.strip():
+            continue
+        if source.role == "haproxy" and haproxy.states_from_log([text], name):
+            facts.haproxy_state_lines.append((name, text))  # HAProxy's state, not a fault line
             continue
         line = logscan.parse_stamped(name, f"{stamp}\t{text}")
         if line.when is None and not fresh:
@@ -664,7 +756,19 @@ def stores_request(facts: HostFacts, window_minutes: int) -> dict:
         "files": [s.swift_config_file for s in (config.stores if config else [])
                   if s.type == "swift" and s.swift_config_file],
         "logs": _log_targets(dep) if dep else [],
+        "haproxy_sockets": _haproxy_sockets(facts),
     }
+
+
+def _haproxy_sockets(facts: HostFacts) -> list[str]:
+    """The stats sockets this host's haproxy.cfg declares (none when it has no readable one)."""
+    if not facts.haproxy_cfg:
+        return []
+    path, text = facts.haproxy_cfg
+    try:
+        return haproxy.stats_sockets(haproxy.parse(text, source=path))
+    except haproxy.HaproxyError:
+        return []
 
 
 def gather(spec: HostSpec, host, window: timedelta, timeout: int = 60) -> HostFacts:

@@ -479,3 +479,152 @@ def _is_glance_backend(name: str, backend: Section | None) -> bool:
     if "glance" in name.lower():
         return True
     return backend is not None and any(server.port == GLANCE_PORT for server in backend.servers)
+
+
+# ---------------------------------------------------------------------- runtime state
+# HAProxy's own view of its servers: before a node behind it is blamed as "receiving uploads",
+# what HAProxy's health checks made of it. `show stat` on the stats socket is the current state;
+# without a socket, the last health-check transition the log holds ("Server B/S is DOWN").
+STATE_LINE = r"server [^\s/]+/\S+ (?:is|was) "  # the probe's log filter keeps these (data)
+_STATE = re.compile(r"\bserver ([^\s/]+)/(\S+) (?:is|was) (.*)", re.I)
+
+
+@dataclass(frozen=True)
+class ServerState:
+    """One server as HAProxy runs it: its status word and why (the check's own words)."""
+
+    backend: str
+    server: str
+    status: str  # UP, DOWN, MAINT, DRAIN, NOLB, "no check", "UP 1/3" (going down), "DOWN 1/2" (going up)
+    detail: str
+    source: str
+
+    @property
+    def takes_uploads(self) -> bool:
+        """HAProxy sends new requests to it: UP (even while a failing check counts down) or
+        unchecked; not DOWN (nor coming back), MAINT, DRAIN or NOLB."""
+        word = self.status.split(" ")[0].upper()
+        return word == "UP" or self.status.lower() == "no check"
+
+    def describe(self) -> str:
+        return f"{self.backend}/{self.server} {self.status}" + (f" ({self.detail})" if self.detail else "") + \
+            f", from {self.source}"
+
+
+def stats_sockets(cfg: HaproxyConfig) -> list[str]:
+    """The `stats socket` addresses the global section declares (haproxy's own runtime API)."""
+    found = []
+    for section in cfg.sections:
+        if section.kind == "global":
+            found += [words[2] for _, words in section.directives
+                      if words[:2] == ("stats", "socket") and len(words) >= 3]
+    return found
+
+
+def parse_show_stat(text: str, source: str) -> dict[tuple[str, str], ServerState]:
+    """`show stat` CSV (header `# pxname,svname,...`) -> server states; FRONTEND/BACKEND rows left out.
+
+    Raises HaproxyError when the answer is not a stats CSV (an error line, another daemon)."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines or not lines[0].startswith("# pxname,svname,"):
+        first = lines[0][:120] if lines else "an empty answer"
+        raise HaproxyError(f"{source} did not answer `show stat` with HAProxy's stats (first line: {first!r})")
+    header = lines[0][2:].split(",")
+    col = {name: i for i, name in enumerate(header)}
+    if "status" not in col:
+        raise HaproxyError(f"{source}: `show stat` has no status column")
+    states = {}
+    for line in lines[1:]:
+        row = line.split(",")
+        if len(row) < len(col) - 1:
+            continue
+        backend, server = row[col["pxname"]], row[col["svname"]]
+        if server in ("FRONTEND", "BACKEND"):
+            continue
+        cell = {k: (row[i] if i < len(row) else "") for k, i in col.items()}
+        detail = cell.get("check_desc") or cell.get("check_status") or ""
+        if cell.get("check_code"):
+            detail = f"{detail}, code {cell['check_code']}" if detail else f"code {cell['check_code']}"
+        if cell.get("lastchg", "").isdigit():
+            detail += f"{', ' if detail else ''}for {cell['lastchg']}s"
+        states[(backend, server)] = ServerState(backend, server, cell["status"], detail, source)
+    return states
+
+
+def states_from_log(lines, source: str) -> dict[tuple[str, str], ServerState]:
+    """The last health-check transition of each server in HAProxy's log lines (file order)."""
+    states = {}
+    for line in lines:
+        m = _STATE.search(line)
+        if not m:
+            continue
+        backend, server, rest = m.group(1), m.group(2), m.group(3).strip()
+        low = rest.lower()
+        if "maintenance" in low and "leaving" not in low:
+            status = "MAINT"
+        elif low.startswith("stopping") or "drain" in low.split(",")[0]:
+            status = "DRAIN"
+        elif low.startswith("down"):
+            status = "DOWN"
+        elif low.startswith("up"):
+            status = "UP"
+        else:
+            continue
+        reason = re.search(r"reason: ([^,]+(?:, info: \"[^\"]*\")?)", rest)
+        states[(backend, server)] = ServerState(backend, server, status,
+                                                reason.group(1) if reason else rest[:120], source)
+    return states
+
+
+@dataclass
+class RuntimeState:
+    """What a host's HAProxy says of its servers, and where that was read (or why it was not)."""
+
+    servers: dict[tuple[str, str], ServerState]
+    source: str | None
+    unknown_why: str | None = None
+
+    def of(self, backend: str, server: str) -> ServerState | None:
+        return self.servers.get((backend, server))
+
+
+def runtime_state(stats: dict | None, log_lines: list[tuple[str, str]], logs_read=()) -> RuntimeState:
+    """The stats socket's answer when there is one, else the health-check lines of the log;
+    `log_lines` are (source, text) in file order, `logs_read` the HAProxy log sources read."""
+    why = []
+    if isinstance(stats, dict) and isinstance(stats.get("text"), str):
+        source = f"`show stat` on {stats.get('socket') or 'the stats socket'}"
+        try:
+            return RuntimeState(parse_show_stat(stats["text"], source), source)
+        except HaproxyError as exc:
+            why.append(str(exc))
+    elif isinstance(stats, dict) and stats.get("error"):
+        why.append(f"stats socket: {stats['error']}")
+    else:
+        why.append("haproxy.cfg declares no stats socket")
+    by_source: dict[str, list[str]] = {}
+    for source, text in log_lines:
+        by_source.setdefault(source, []).append(text)
+    merged: dict[tuple[str, str], ServerState] = {}
+    for source, texts in by_source.items():
+        merged.update(states_from_log(texts, source))
+    if merged:
+        return RuntimeState(merged, ", ".join(by_source), "; ".join(why))
+    why.append(f"no health-check line in {', '.join(logs_read)}" if logs_read else "HAProxy's log was not read")
+    return RuntimeState({}, None, "; ".join(why))
+
+
+def glance_servers(cfg: HaproxyConfig) -> list[tuple[str, Server]]:
+    """(backend name, server) of every server behind a Glance frontend or listen, once each."""
+    found: list[tuple[str, Server]] = []
+    for route in glance_paths(cfg):
+        backend = route.backend.name if route.backend is not None else ""
+        for server in route.servers:
+            if (backend, server) not in found:
+                found.append((backend or "", server))
+    return found
+
+
+def health_checked(server: Server) -> bool:
+    """The server line has `check`: HAProxy's health checks take it out when it stops answering."""
+    return "check" in server.params

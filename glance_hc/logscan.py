@@ -17,6 +17,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from glance_hc import haproxy
 from glance_hc.causes import CAUSES
 from glance_hc.causes.model import CAUSE, CLEANUP, CONSEQUENCE, STARTUP, LogPattern
 
@@ -67,8 +68,9 @@ def suite_request_id() -> str:
 def host_filter_patterns() -> list[str]:
     """Python regexes (matched case-insensitively on the host, with Python's `re`) for every line any
     root cause cares about, cause or not (consequence, cleanup and start-up lines are needed to show
-    them beside their cause): the probe's log filter. Data for the probe, never code."""
-    return list(dict.fromkeys(p.regex for _, p, _ in _ALL))
+    them beside their cause), and HAProxy's health-check transitions (its view of its servers, read
+    before a node is blamed): the probe's log filter. Data for the probe, never code."""
+    return list(dict.fromkeys([*(p.regex for _, p, _ in _ALL), haproxy.STATE_LINE]))
 
 
 def required_literals(pattern: str) -> list[str] | None:

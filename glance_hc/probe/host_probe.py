@@ -555,9 +555,22 @@ def worker_role(request, source_b64=""):
     for d in request.get("dirs", []):
         out["dirs"][d] = {"write_rc": 0 if os.access(d, os.W_OK) else 1,
                           "search_rc": 0 if os.access(d, os.X_OK) else 1}
+        blocked = first_untraversable(d)
+        if blocked:
+            out["dirs"][d]["blocked_at"] = blocked
     for store in request.get("rbd", []):
         out["rbd"][store["name"]] = step(out, "rbd " + store["name"], rbd_as_user, store, source_b64) or {}
     return out
+
+
+def first_untraversable(path):
+    """The first directory above `path` this user cannot search (x), or "" when it reaches it."""
+    parts = os.path.realpath(path).split("/")
+    for i in range(1, len(parts)):
+        parent = "/".join(parts[:i]) or "/"
+        if not os.access(parent, os.X_OK):
+            return parent
+    return ""
 
 
 def ceph_python():
@@ -894,6 +907,48 @@ def phase_stores_and_logs(ctx, req, result):
     for s in stores:
         if not ctx.container and s["name"] in result["rbd"]:
             step(result, "rbd caps " + s["name"], rbd_caps, ctx, s, result["rbd"][s["name"]])
+    sockets = [a for a in req.get("haproxy_sockets", []) if isinstance(a, str)]
+    if sockets:
+        result["haproxy_stats"] = step(result, "haproxy stats", haproxy_stats, sockets) or {
+            "error": "the stats socket was not read"}
+
+
+STATS_LIMIT = 2 * 1024 * 1024     # bytes of one `show stat` answer
+STATS_COMMAND = b"show stat\n"    # read-only: the same answer the stats page gives
+
+
+def haproxy_stats(sockets):
+    """HAProxy's own view of its servers (`show stat` on the stats socket haproxy.cfg declares):
+    {socket, text} from the first socket that answers, or {error} with why none did. Only unix
+    sockets (a path that is a socket): a TCP address named in a file is never contacted."""
+    tried = []
+    for address in sockets:
+        path = address[5:] if address.startswith("unix@") else address
+        if not path.startswith("/") or "\0" in path:
+            tried.append("{}: not a unix socket path (not contacted)".format(address))
+            continue
+        try:
+            if not stat.S_ISSOCK(os.stat(path).st_mode):
+                tried.append("{}: not a socket".format(path))
+                continue
+            conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            conn.settimeout(5)
+            try:
+                conn.connect(path)
+                conn.sendall(STATS_COMMAND)
+                data = b""
+                while len(data) <= STATS_LIMIT:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+            finally:
+                conn.close()
+        except (OSError, socket.timeout) as exc:
+            tried.append("{}: {}".format(path, exc.strerror or exc))
+            continue
+        return {"socket": path, "text": text_of(data[:STATS_LIMIT])}
+    return {"error": "; ".join(tried) or "no stats socket"}
 
 
 def run_worker(ctx, worker_req):
@@ -939,8 +994,13 @@ def mountinfo():
             left, _, right = line.partition(" - ")
             fields, tail = left.split(), right.split()
             if len(fields) >= 5 and len(tail) >= 2:
-                mounts.append((unescape_mount(fields[4]), tail[0], unescape_mount(tail[1])))
+                options = fields[5].split(",") + (tail[2].split(",") if len(tail) >= 3 else [])
+                mounts.append((unescape_mount(fields[4]), tail[0], unescape_mount(tail[1]),
+                               [o for o in dict.fromkeys(options) if o in MOUNT_FLAGS]))
     return mounts
+
+
+MOUNT_FLAGS = ("ro", "rw", "noexec", "nosuid", "nodev")  # the mount options that decide a store's use
 
 
 def unescape_mount(value):
@@ -961,7 +1021,8 @@ def dir_facts(path, mounts):
     if kind == "regular file" and st.st_size == 0:
         kind = "regular empty file"
     out = {"type": kind, "owner": user_name(st.st_uid), "group": group_name(st.st_gid),
-           "mode": "%o" % (st.st_mode & 0o7777)}
+           "uid": st.st_uid, "gid": st.st_gid, "mode": "%o" % (st.st_mode & 0o7777),
+           "parents": parent_dirs(path)}
     try:
         vfs = os.statvfs(path)
         out.update(bsize=vfs.f_frsize, blocks=vfs.f_blocks, bfree=vfs.f_bfree, bavail=vfs.f_bavail,
@@ -970,13 +1031,32 @@ def dir_facts(path, mounts):
         out["statvfs_error"] = exc.strerror or str(exc)
     real = os.path.realpath(path)
     best = None
-    for mount_point, fstype, device in mounts:
+    for entry in mounts:
+        mount_point = entry[0]
         if real == mount_point or real.startswith(mount_point.rstrip("/") + "/") or mount_point == "/":
             if best is None or len(mount_point) >= len(best[0]):
-                best = (mount_point, fstype, device)
+                best = entry
     if best:
         out.update(mount=best[0], fstype=best[1], device=best[2])
+        if len(best) > 3:
+            out["mount_options"] = best[3]
     return out
+
+
+def parent_dirs(path):
+    """Owner, group and mode of every directory above `path`: the worker user must be able to
+    traverse each of them (search, x) to reach the store at all."""
+    parents, current = [], os.path.dirname(os.path.realpath(path))
+    while True:
+        try:
+            st = os.stat(current)
+            parents.append({"path": current, "owner": user_name(st.st_uid), "group": group_name(st.st_gid),
+                            "uid": st.st_uid, "gid": st.st_gid, "mode": "%o" % (st.st_mode & 0o7777)})
+        except OSError as exc:
+            parents.append({"path": current, "error": exc.strerror or str(exc)})
+        if current == "/" or len(parents) > 40:
+            return parents
+        current = os.path.dirname(current)
 
 
 def rbd_files(store):

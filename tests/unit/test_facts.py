@@ -220,3 +220,39 @@ def test_a_container_view_without_its_hosts_kernel_keeps_the_inside_reason():
     assert facts.container_kernel(doc, None) == {"error": "no root or sudo: the kernel log is not readable"}
     got = facts.container_kernel(doc, {"error": "dmesg -T: exit 1 Operation not permitted"})
     assert got["error"].startswith("no root or sudo") and "on the container's host: dmesg -T" in got["error"]
+
+
+# ---------------------------------------------------------------- why a store dir cannot be used, in true words
+# tests/tools/capture_runtime_state.py: controller1's store dirs with the cheap store remounted read-only,
+# owned by a uid without a name, and with /var/lib/glance root:root 0700.
+@pytest.mark.parametrize("case, path, why", [
+    ("read-only", "/var/lib/glance/cheap", "read-only filesystem (mount options ro) on /var/lib/glance/cheap"),
+    ("unknown-uid", "/var/lib/glance/cheap",
+     "cannot write /var/lib/glance/cheap (owner uid 1999 (no name):gid 1999 (no name), mode 750)"),
+    ("untraversable", "/var/lib/glance/cheap", "cannot traverse /var/lib/glance (root:root 0700)"),
+    ("untraversable", "/var/lib/glance/images", "cannot traverse /var/lib/glance (root:root 0700)"),
+])
+def test_a_store_the_worker_cannot_use_says_why_in_the_operators_words(case, path, why):
+    doc = json.loads((DATA / f"dirs-{case}.json").read_text())
+    d = facts.parse_dir(path, doc["dirs"][path], doc["worker"]["dirs"][path], doc["worker"]["user"])
+    assert not d.writable
+    assert d.why_not_writable() == why
+    assert "UNKNOWN" not in d.describe()
+    assert ("owner uid 1999 (no name):gid 1999 (no name)" in d.describe()) is (case == "unknown-uid")
+
+
+def test_the_stores_the_worker_can_use_stay_plain_beside_a_broken_one():
+    doc = json.loads((DATA / "dirs-read-only.json").read_text())
+    path = "/var/lib/glance/images"
+    d = facts.parse_dir(path, doc["dirs"][path], doc["worker"]["dirs"][path], doc["worker"]["user"])
+    assert d.writable and not d.read_only and d.owner_text == "glance:glance"
+
+
+def test_no_access_test_says_its_true_reason():
+    """A stopped container cannot be entered: that, not 'needs root or sudo', is why."""
+    host = facts.HostFacts(spec=parse_host("podman://glance_api"), privilege="root")
+    host.deployment = facts.Deployment("container", "glance_api exited", False, container="glance_api")
+    worker = {"error": "as glance: exit 125: Error: can only create exec sessions on running containers"}
+    assert facts._access_error(host, worker).startswith("the glance_api container is not running (as glance")
+    host.privilege, host.deployment = "none", facts.Deployment("uwsgi", "uwsgi", True)
+    assert facts._access_error(host, {}) == "needs root or sudo"

@@ -3,7 +3,20 @@ from pathlib import Path
 
 import pytest
 
-from glance_hc.haproxy import HaproxyError, effective_timeouts, glance_paths, parse, parse_time
+from glance_hc.haproxy import (
+    HaproxyError,
+    ServerState,
+    effective_timeouts,
+    glance_paths,
+    glance_servers,
+    health_checked,
+    parse,
+    parse_show_stat,
+    parse_time,
+    runtime_state,
+    states_from_log,
+    stats_sockets,
+)
 
 DATA = Path(__file__).parent.parent / "data" / "haproxy"
 
@@ -265,3 +278,60 @@ def test_a_time_above_haproxys_largest_is_unknown(raw):
     assert parse_time(raw) is None
     cfg = parse(LAB.replace("timeout server 15m", f"timeout server {raw}"), source="haproxy.cfg")
     assert "above haproxy's largest time" in cfg.timeout_setting(cfg.find("listen", "glance_api"), "server").unknown
+
+
+# --------------------------------------------------------------- runtime state (tests/tools/capture_runtime_state.py)
+SHOW_STAT_DOWN = (DATA / "show-stat-controller2-down.csv").read_text()
+HEALTH_LOG = (DATA / "health-check-controller2.log").read_text().splitlines()
+
+
+def test_show_stat_gives_each_server_its_state_and_why():
+    states = parse_show_stat(SHOW_STAT_DOWN, "`show stat` on /run/haproxy-lab.sock")
+    down, up = states[("glance_api", "controller2")], states[("glance_api", "controller1")]
+    assert (down.status, down.takes_uploads) == ("DOWN", False)
+    assert down.detail.startswith("Layer4 connection problem")
+    assert (up.status, up.takes_uploads) == ("UP", True)
+    assert not [key for key in states if key[1] in ("FRONTEND", "BACKEND")]
+
+
+@pytest.mark.parametrize("status, takes", [("UP", True), ("UP 1/3", True), ("no check", True), ("DOWN", False),
+                                           ("DOWN 1/2", False), ("MAINT", False), ("MAINT(via)", False),
+                                           ("DRAIN", False), ("NOLB", False)])
+def test_which_states_take_uploads(status, takes):
+    assert ServerState("b", "s", status, "", "x").takes_uploads is takes
+
+
+def test_an_answer_that_is_not_haproxys_stats_is_refused():
+    with pytest.raises(HaproxyError, match="did not answer `show stat`"):
+        parse_show_stat("Unknown command. Please enter one of the following commands only :\n", "sock")
+
+
+def test_health_check_lines_give_the_last_transition():
+    states = states_from_log(HEALTH_LOG, "log /var/log/haproxy/haproxy.log")
+    assert states[("glance_api", "controller2")].status == "DOWN"
+    assert 'Layer4 connection problem, info: "Connection refused"' == states[("glance_api", "controller2")].detail
+    back = states_from_log([*HEALTH_LOG, "Server glance_api/controller2 is UP, reason: Layer7 check passed, "
+                                         "code: 200, check duration: 7ms."], "log")
+    assert back[("glance_api", "controller2")].takes_uploads
+
+
+def test_runtime_state_prefers_the_stats_socket_then_the_log():
+    stats = {"socket": "/run/haproxy-lab.sock", "text": SHOW_STAT_DOWN}
+    assert runtime_state(stats, []).source == "`show stat` on /run/haproxy-lab.sock"
+    log = [("log /var/log/haproxy/haproxy.log", line) for line in HEALTH_LOG]
+    fallback = runtime_state({"error": "/run/haproxy-lab.sock: No such file or directory"}, log,
+                             ["log /var/log/haproxy/haproxy.log"])
+    assert fallback.of("glance_api", "controller2").status == "DOWN"
+    assert fallback.source == "log /var/log/haproxy/haproxy.log"
+    none = runtime_state({"error": "/run/haproxy-lab.sock: No such file or directory"}, [], [])
+    assert none.servers == {} and none.unknown_why == ("stats socket: /run/haproxy-lab.sock: No such file or "
+                                                       "directory; HAProxy's log was not read")
+
+
+def test_the_lab_declares_its_stats_socket_and_health_checks_its_glance_servers():
+    cfg = parse(LAB, source="/etc/haproxy/haproxy.cfg")
+    assert stats_sockets(cfg) == ["/run/haproxy-lab.sock"]
+    servers = glance_servers(cfg)
+    assert [(b, s.name) for b, s in servers] == [("glance_api", "controller1"), ("glance_api", "controller2")]
+    assert all(health_checked(s) for _, s in servers)
+    assert not health_checked(parse("listen g\n bind :9292\n server c1 1.2.3.4:9292 inter 2s\n").proxies()[0].servers[0])

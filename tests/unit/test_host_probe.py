@@ -260,3 +260,47 @@ def test_the_probe_runs_on_python_3_6(tmp_path):
     assert doc["python"].startswith("3.6.") and doc["errors"] == []
     assert doc["logs"][0]["lines"] == [["2026-11-25 10:00:00", "2026-11-25 10:00:00.1 1 ERROR x: No space left on device"]]
     assert doc["dirs"][str(tmp_path)]["type"] == "directory"
+
+
+# ---------------------------------------------------------------- HAProxy's stats socket, store dirs' parents
+def test_the_stats_socket_is_asked_show_stat_and_its_answer_kept(tmp_path):
+    """A unix socket that answers as the lab's HAProxy did (tests/data/haproxy, captured)."""
+    import socket
+    import threading
+
+    answer = (DATA / "haproxy" / "show-stat-controller2-down.csv").read_bytes()
+    path = str(tmp_path / "stats.sock")
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(path)
+    server.listen(1)
+    asked = []
+
+    def serve():
+        conn, _ = server.accept()
+        asked.append(conn.recv(100))
+        conn.sendall(answer)
+        conn.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    got = host_probe.haproxy_stats([str(tmp_path / "missing.sock"), "ipv4@127.0.0.1:9999", path])
+    server.close()
+    assert asked == [b"show stat\n"]
+    assert got == {"socket": path, "text": answer.decode()}
+
+
+def test_a_stats_socket_that_cannot_be_read_says_why(tmp_path):
+    (tmp_path / "plain").write_text("x")
+    got = host_probe.haproxy_stats([str(tmp_path / "missing.sock"), str(tmp_path / "plain"), "127.0.0.1:9999"])
+    assert got["error"] == (f"{tmp_path}/missing.sock: No such file or directory; {tmp_path}/plain: not a socket; "
+                            "127.0.0.1:9999: not a unix socket path (not contacted)")
+
+
+def test_a_store_dir_lists_every_parent_with_its_owner_and_mode(tmp_path):
+    store = tmp_path / "a" / "store"
+    store.mkdir(parents=True)
+    (tmp_path / "a").chmod(0o700)
+    got = host_probe.dir_facts(str(store), host_probe.mountinfo())
+    assert [p["path"] for p in got["parents"]][:2] == [str(tmp_path / "a"), str(tmp_path)]
+    assert got["parents"][0]["mode"] == "700" and got["parents"][-1]["path"] == "/"
+    assert set(got["mount_options"]) & {"ro", "rw"}
+    assert host_probe.first_untraversable(str(store)) == ""  # root (or the owner) traverses it

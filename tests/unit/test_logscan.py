@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from glance_hc import logscan
+from glance_hc import haproxy, logscan
 from glance_hc.causes import CAUSES
 
 DATA = Path(__file__).parent.parent / "data" / "logs"
@@ -76,8 +76,11 @@ def test_host_filter_on_real_lines(file, needle, kept):
 
 
 def test_host_filter_patterns_are_every_pattern_of_every_cause_once():
-    wanted = [p.regex for cause in CAUSES for p in cause.patterns]
+    """...and HAProxy's health-check transitions, which are its state, no cause's line."""
+    wanted = [p.regex for cause in CAUSES for p in cause.patterns] + [haproxy.STATE_LINE]
     assert sorted(logscan.host_filter_patterns()) == sorted(set(wanted))
+    assert logscan.role_of("[WARNING]  (20669) : Server glance_api/controller2 is DOWN, reason: Layer4 "
+                           "connection problem, info: \"Connection refused\"") is None
     for pattern in logscan.host_filter_patterns():
         re.compile(pattern)
         assert pattern == pattern.lower() or "\\" in pattern, "patterns are lowercase (matched with re.I)"
