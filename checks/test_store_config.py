@@ -10,7 +10,7 @@ PYTEST_DONT_REWRITE: a failed claim shows its own message, not pytest's introspe
 import pytest
 
 from glance_hc import rbd
-from glance_hc.fixtures.hosts import needs_ceph_tool
+from glance_hc.fixtures.stores import needs_ceph_tool
 
 pytestmark = [pytest.mark.host, pytest.mark.store_config]
 

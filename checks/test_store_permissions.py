@@ -12,7 +12,7 @@ import pytest
 
 from glance_hc import rbd
 from glance_hc.facts import describe_parent
-from glance_hc.fixtures.hosts import needs_ceph_tool
+from glance_hc.fixtures.stores import needs_ceph_tool
 
 pytestmark = [pytest.mark.host, pytest.mark.store_permissions]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-KNOWN_SCHEMES = ("local", "ssh", "safe-ssh", "paramiko", "docker", "podman", "ansible",
-                 "kubectl", "lxc", "chroot", "salt", "winrm", "openshift")
+from glance_hc.probe.transport import scheme_refusal
+
 _BARE = re.compile(r"^[A-Za-z0-9_.@:\[\]-]+$")
 
 
@@ -30,16 +30,16 @@ def parse_host(value: str) -> HostSpec:
         raise HostSpecError("empty --host value")
     if "://" in value:
         scheme, rest = value.split("://", 1)
-        if scheme not in KNOWN_SCHEMES:
-            raise HostSpecError(
-                f"--host {value!r}: unknown scheme {scheme!r} (use one of {', '.join(KNOWN_SCHEMES)})")
+        refusal = scheme_refusal(scheme)
+        if refusal:
+            raise HostSpecError(f"--host {value!r}: {scheme}:// cannot carry the probe: {refusal}")
         if scheme == "local":
             return HostSpec(name="local", url="local://")
         target = rest.split("?", 1)[0]
         if not target:
             raise HostSpecError(f"--host {value!r}: no host or container after {scheme}://")
-        name = target if scheme in ("ssh", "safe-ssh", "paramiko") else f"{scheme}:{target}"
-        return HostSpec(name=name.split("@")[-1] if scheme in ("ssh", "paramiko") else name, url=value)
+        name = target if scheme in ("ssh", "safe-ssh") else f"{scheme}:{target}"
+        return HostSpec(name=name.split("@")[-1] if scheme == "ssh" else name, url=value)
     if not _BARE.match(value):
         raise HostSpecError(f"--host {value!r}: not a host name or a testinfra URL")
     return HostSpec(name=value.split("@")[-1], url=f"ssh://{value}")

@@ -6,9 +6,14 @@ registers a module once by its name.
 """
 
 pytest_plugins = [
-    "glance_hc.fixtures.options",
-    "glance_hc.fixtures.hosts",
-    "glance_hc.fixtures.cloud",
-    "glance_hc.fixtures.evidence",
+    "glance_hc.fixtures.options",  # thresholds and the suite's options
+    "glance_hc.fixtures.testinfra_options",  # testinfra's: the ssh ones honoured, the rest refused
+    "glance_hc.fixtures.hosts",  # the run's hosts, their connections and facts
+    "glance_hc.fixtures.cases",  # one case per host, store or timeout
+    "glance_hc.fixtures.host_facts",  # a host's facts for a check, the log check
+    "glance_hc.fixtures.stores",  # one store on one host (file, rbd, swift)
+    "glance_hc.fixtures.gate",  # the upgrade gate's background runs
+    "glance_hc.fixtures.cloud",  # the Image API connection
+    "glance_hc.fixtures.evidence",  # what a check looked at
     "glance_hc.report",
 ]

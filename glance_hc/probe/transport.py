@@ -20,6 +20,30 @@ PYTHON = "/usr/bin/python3"
 MAX_ARG_STRLEN = 128 * 1024
 
 
+# The testinfra backends this transport serves: each runs the command line above through a POSIX
+# /bin/sh on a Linux host, its arguments quoted by testinfra's shlex quoting. Tested against the lab:
+# local, ssh, podman and docker (the Kolla-style container); kubectl, openshift, lxc and chroot run
+# the same `/bin/sh -c` and are accepted untested.
+SERVED_SCHEMES = ("local", "ssh", "safe-ssh", "docker", "podman", "kubectl", "openshift", "lxc", "chroot")
+# Backends testinfra has that the probe cannot travel over, and why (the --host error says so).
+REFUSED_SCHEMES = {
+    "winrm": "a Windows host: the probe needs a POSIX shell, timeout(1) and /usr/bin/python3",
+    "salt": "salt's LocalClient gives up after the master's timeout (5 s by default), shorter than a "
+            "probe round trip, and salt is not among the suite's dependencies",
+    "paramiko": "paramiko is not among the suite's dependencies and would not use the suite's ssh "
+                "options (--ssh-config, shared connections, timeouts); use ssh://",
+    "ansible": "ansible would reach the host its own way, without the suite's ssh options; use "
+               "--inventory FILE, which reaches an inventory's glance-api hosts over ssh",
+}
+
+
+def scheme_refusal(scheme: str) -> str | None:
+    """None when the probe travels over this testinfra backend; otherwise why it cannot."""
+    if scheme in SERVED_SCHEMES:
+        return None
+    return REFUSED_SCHEMES.get(scheme) or f"unknown scheme (use one of {', '.join(SERVED_SCHEMES)})"
+
+
 class HostUnreachable(RuntimeError):
     """The host could not be reached or the probe could not run there."""
 

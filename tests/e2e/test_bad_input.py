@@ -250,3 +250,15 @@ def test_hostile_host_runs_no_planted_code_forges_nothing_and_fails_alone(tmp_pa
     assert any(c["target"] == "controller1" and c["message"] for c in failed)
     assert outcome_of(result, "test_glance_api_is_running", "controller2") == {"passed"}
     assert not [c for c in result.health["checks"] if c["target"] == "controller2" and c["outcome"] == "error"]
+
+
+@pytest.mark.parametrize("bad_args, says", [
+    (["--hosts=controller1,controller2"], "--hosts is pytest-testinfra's option, not this suite's: use --host=NAME"),
+    (["--host=winrm://controller1"], "winrm:// cannot carry the probe: a Windows host"),
+])
+def test_option_the_suite_cannot_honour_stops_the_run_with_one_line(tmp_path, bad_args, says):
+    result, elapsed = run(tmp_path, *LAB_HOSTS, *bad_args)
+    assert result.exit_code == 4, result.stdout[-2000:]
+    errors = [line for line in result.stdout.splitlines() if line.startswith("ERROR:")]
+    assert len(errors) == 1 and says in errors[0], result.stdout[-2000:]
+    assert "Traceback" not in result.stdout and elapsed < 20, f"{elapsed:.0f}s"

@@ -67,8 +67,7 @@ import pytest
 from glance_hc.fixtures import cloud
 from tests.unit.test_api_health_fact import conn_answering, ANSWER
 
-pytest_plugins = ["glance_hc.fixtures.options", "glance_hc.fixtures.hosts", "glance_hc.fixtures.cloud", "glance_hc.fixtures.evidence",
-                  "glance_hc.report"]
+pytest_plugins = ["glance_hc.plugin"]
 
 
 def pytest_configure(config):

@@ -4,7 +4,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from glance_hc import facts
-from glance_hc.fixtures.hosts import gate_groups
+from glance_hc.fixtures.gate import gate_groups
 from glance_hc.hosts import parse_host
 
 DATA = Path(__file__).parent.parent / "data"

@@ -4,8 +4,10 @@ import ast
 import base64
 import json
 import os
+import socket
 import subprocess
 import sys
+import threading
 import zlib
 from pathlib import Path
 
@@ -265,9 +267,6 @@ def test_the_probe_runs_on_python_3_6(tmp_path):
 # ---------------------------------------------------------------- HAProxy's stats socket, store dirs' parents
 def test_the_stats_socket_is_asked_show_stat_and_its_answer_kept(tmp_path):
     """A unix socket that answers as the lab's HAProxy did (tests/data/haproxy, captured)."""
-    import socket
-    import threading
-
     answer = (DATA / "haproxy" / "show-stat-controller2-down.csv").read_bytes()
     path = str(tmp_path / "stats.sock")
     server = socket.socket(socket.AF_UNIX)
