@@ -368,15 +368,10 @@ class GlanceConfig:
             store_sections = [GLANCE_STORE_SECTION]
         for section in dict.fromkeys(store_sections):
             for key, values in self.sections.get(_norm_section(section), {}).items():
-                if is_secret(key):
+                if is_secret_name(key):
                     continue
                 result[f"[{section}] {key}"] = _effective(key, [v.value for v in values])
         return dict(sorted(result.items()))
-
-
-def is_secret(option: str) -> bool:
-    """True for options whose value must never reach a report or a diff."""
-    return is_secret_name(option)
 
 
 def ceph_keyring_candidates(user: str | None, ceph_conf_text: str | None = None) -> list[str]:
@@ -740,7 +735,7 @@ def _make_store(
         section_exists=reader.has(section),
         is_default=is_default,
         description=reader.raw(section, "store_description") if multistore else None,
-        options={k: v for k, v in reader.options(section).items() if not is_secret(k)},
+        options={k: v for k, v in reader.options(section).items() if not is_secret_name(k)},
     )
     get = lambda key: _option(reader, section, key, multistore)  # noqa: E731
     if store_type == "file":

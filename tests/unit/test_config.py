@@ -8,7 +8,6 @@ from glance_hc.config import (
     ConfigError,
     GlanceConfig,
     ceph_keyring_candidates,
-    is_secret,
     oslo_config_dirs,
 )
 
@@ -472,24 +471,6 @@ def test_upload_options_show_drift_between_controllers():
     two = GlanceConfig.parse(drifted_text)
     one_opts, two_opts = one.upload_options(), two.upload_options()
     assert {k for k in one_opts if one_opts[k] != two_opts.get(k)} == {"[glance_store] default_backend"}
-
-
-@pytest.mark.parametrize(
-    ("option", "secret"),
-    [
-        ("password", True),
-        ("swift_store_key", True),
-        ("s3_store_secret_key", True),
-        ("memcache_secret_key", True),
-        ("cinder_store_password", True),
-        ("transport_url", True),
-        ("filesystem_store_datadir", False),
-        ("rbd_store_user", False),
-        ("default_swift_reference", False),
-    ],
-)
-def test_is_secret(option, secret):
-    assert is_secret(option) is secret
 
 
 def test_kolla_secrets_never_in_upload_options():
