@@ -6,6 +6,7 @@ import circle. It needs only the standard library: the lab starts under Debian's
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import secrets
@@ -94,6 +95,24 @@ def tool(cmd: list[str], what: str, **kw) -> None:
             log_file.seek(max(start, path.stat().st_size - 4000))
             tail = log_file.read().decode("utf-8", "replace").splitlines()[-25:]
         die(f"{what} failed (exit {rc}); last lines of {path}:\n" + "\n".join(tail))
+
+
+def ensure_venv() -> None:
+    req = (HERE / "requirements.txt").read_bytes()
+    stamp = VENV / ".hc-stamp"
+    want = hashlib.sha256(req).hexdigest()
+    if stamp.exists() and stamp.read_text() == want:
+        return
+    t0 = time.monotonic()
+    log(f"building the lab venv in {VENV} (Glance, Keystone, uWSGI from PyPI; a few minutes)")
+    LAB_DIR.mkdir(parents=True, exist_ok=True)
+    LAB_DIR.chmod(0o755)
+    # Debian's interpreter: the workers run as user glance, who cannot read pyenv's under /root.
+    tool(["/usr/bin/python3", "-m", "venv", str(VENV)], "creating the lab venv")
+    tool([str(VENV / "bin/pip"), "install", "--disable-pip-version-check",
+          "-r", str(HERE / "requirements.txt")], "pip install into the lab venv")
+    stamp.write_text(want)
+    log(f"lab venv ready in {time.monotonic() - t0:.0f}s")
 
 
 def venv_bin(name: str) -> str:

@@ -8,7 +8,6 @@ run outside the controllers, as storage clusters and containers do (lab/ceph.py,
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -33,6 +32,7 @@ from lab.common import (
     active_faults,
     controllers,
     die,
+    ensure_venv,
     http_status,
     in_namespace,
     lab_command,
@@ -44,7 +44,6 @@ from lab.common import (
     run,
     secrets_file,
     template,
-    tool,
     venv_bin,
     wait_for,
 )
@@ -52,24 +51,6 @@ from lab.controller import render
 
 
 # ---------------------------------------------------------------- install
-def ensure_venv() -> None:
-    req = (HERE / "requirements.txt").read_bytes()
-    stamp = VENV / ".hc-stamp"
-    want = hashlib.sha256(req).hexdigest()
-    if stamp.exists() and stamp.read_text() == want:
-        return
-    t0 = time.monotonic()
-    log(f"building the lab venv in {VENV} (Glance, Keystone, uWSGI from PyPI; a few minutes)")
-    LAB_DIR.mkdir(parents=True, exist_ok=True)
-    LAB_DIR.chmod(0o755)
-    # Debian's interpreter: the workers run as user glance, who cannot read pyenv's under /root.
-    tool(["/usr/bin/python3", "-m", "venv", str(VENV)], "creating the lab venv")
-    tool([str(VENV / "bin/pip"), "install", "--disable-pip-version-check",
-          "-r", str(HERE / "requirements.txt")], "pip install into the lab venv")
-    stamp.write_text(want)
-    log(f"lab venv ready in {time.monotonic() - t0:.0f}s")
-
-
 def ensure_tools() -> None:
     missing = [t for t in ("haproxy", "sshd", "sudo", "unshare", "nsenter", "ssh")
                if not shutil.which(t) and not Path(f"/usr/sbin/{t}").exists()]
