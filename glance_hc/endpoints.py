@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 DEFAULT_PORT = 9292  # glance's bind_port default
 WILDCARDS = ("", "0.0.0.0", "::", "*", "[::]")
-SSH_SCHEMES = ("ssh", "safe-ssh", "paramiko")
+SSH_SCHEMES = ("ssh", "safe-ssh")  # the ssh backends glance_hc.probe.transport serves
 CONTAINER_SCHEMES = ("docker", "podman")
 HINT = "name the node's URL with --glance-api-url NAME=URL (ini glance_api_urls)"
 

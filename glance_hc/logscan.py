@@ -16,6 +16,8 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from re import _constants as sre_constants  # the regex parser, to find the literals a pattern needs
+from re import _parser as sre_parse
 
 from glance_hc import haproxy
 from glance_hc.causes import CAUSES
@@ -77,20 +79,15 @@ def required_literals(pattern: str) -> list[str] | None:
     """Lowercase strings one of which every line the pattern matches contains (one per top-level
     alternative), or None when that cannot be told: the probe's cheap `in` test before the regex."""
     try:
-        from re import _constants as sre, _parser as parser  # noqa: PLC0415 - Python 3.11+
-    except ImportError:  # pragma: no cover - older clients
-        import sre_constants as sre  # noqa: PLC0415
-        import sre_parse as parser  # noqa: PLC0415
-    try:
-        items = list(parser.parse(pattern))
+        items = list(sre_parse.parse(pattern))
     except re.error:
         return None
-    branches = items[0][1][1] if len(items) == 1 and items[0][0] is sre.BRANCH else [items]
+    branches = items[0][1][1] if len(items) == 1 and items[0][0] is sre_constants.BRANCH else [items]
     found = []
     for branch in branches:
         runs, current = [], []
         for op, arg in branch:
-            if op is sre.LITERAL:
+            if op is sre_constants.LITERAL:
                 current.append(chr(arg))
             else:
                 runs.append("".join(current))
@@ -253,7 +250,7 @@ def read(lines, own_ids=()) -> list[Reading]:
         parents.append(parent)
         previous[line.source] = n
     causes_at = [n for n, role in enumerate(roles) if role == CAUSE]
-    for n, (line, meaning) in enumerate(matched):
+    for n, (line, _meaning) in enumerate(matched):
         if roles[n] not in (CAUSE, STARTUP) and parents[n] is None:  # a start-up line follows no fault
             ids = _ids(line.text)
             if ids:
