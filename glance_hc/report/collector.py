@@ -40,7 +40,7 @@ class HealthCollector:
     def __init__(self, config: pytest.Config):
         self.config = config
         self.records: dict[str, CheckRecord] = {}
-        self.started_at = datetime.datetime.now(datetime.timezone.utc)
+        self.started_at = datetime.datetime.now(datetime.UTC)
         self._started_monotonic = time.monotonic()
         self.duration = 0.0
         self.exitstatus: int | None = None

@@ -85,7 +85,7 @@ class HtmlReportHooks:
         return report
 
     def _attach_extras(self, item, report, with_evidence: bool = True) -> None:
-        from pytest_html import extras  # only importable when pytest-html is installed
+        from pytest_html import extras  # noqa: PLC0415 - only importable when pytest-html is installed
 
         attached = list(getattr(report, "extras", []))
         if with_evidence:

@@ -8,10 +8,12 @@ import re
 import stat
 from pathlib import Path
 
+import jinja2
 import pytest
 
-from glance_hc.report import files
 from glance_hc.catalogue import ROOT_CAUSES
+from glance_hc.report import files
+from glance_hc.report import html as html_report
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -20,6 +22,7 @@ PLANTED_PASSWORD = "Pl4nted-S3cret-9f2"
 # Stand-ins for the suite's real fixtures: they honour the same contracts
 # (docs/design.md) without needing a lab.
 CONFTEST = f"""
+import jinja2
 import pytest
 from glance_hc.report import context
 
@@ -90,6 +93,7 @@ def run(suite: pytest.Pytester, source: str, *args: str) -> tuple[pytest.RunResu
 # verdict
 
 PASSING = """
+import jinja2
 import pytest
 pytestmark = [pytest.mark.api, pytest.mark.availability]
 def test_answers(): pass
@@ -97,6 +101,7 @@ def test_lists_images(): pass
 """
 
 ONE_FAILURE = """
+import jinja2
 import pytest
 pytestmark = [pytest.mark.api, pytest.mark.availability]
 def test_answers(): pass
@@ -105,6 +110,7 @@ def test_cannot_look(): pytest.skip("no admin credentials")
 """
 
 ONLY_SKIPS = """
+import jinja2
 import pytest
 pytestmark = [pytest.mark.api, pytest.mark.quota]
 def test_quota(): pytest.skip("unified limits not enabled")
@@ -113,6 +119,7 @@ def test_limit(): pass
 """
 
 SETUP_ERROR = """
+import jinja2
 import pytest
 pytestmark = [pytest.mark.host, pytest.mark.availability]
 def test_ok(): pass
@@ -158,6 +165,7 @@ def test_collection_error_is_unhealthy(suite):
 # health.json records
 
 RECORDS = """
+import jinja2
 import pytest
 pytestmark = [pytest.mark.host, pytest.mark.gate, pytest.mark.store_full]
 
@@ -221,6 +229,7 @@ def test_skip_reason_is_recorded(suite):
 # node_exporter textfile
 
 PROM_SOURCE = r"""
+import jinja2
 import pytest
 pytestmark = [pytest.mark.host, pytest.mark.store_full]
 
@@ -291,6 +300,7 @@ def test_prom_textfile_is_valid_exposition_with_escaped_labels(suite):
 # pytest-html
 
 HTML_SOURCE = """
+import jinja2
 import pytest
 pytestmark = [pytest.mark.host, pytest.mark.store_config]
 
@@ -364,6 +374,7 @@ def test_works_without_pytest_html(suite):
 # secrets
 
 SECRET_SOURCE = f"""
+import jinja2
 import pytest
 pytestmark = [pytest.mark.host, pytest.mark.store_config]
 SECRET = "{PLANTED_PASSWORD}"
@@ -424,6 +435,7 @@ PLANTED_TEXT = "\n".join([
     f"connection = mysql+pymysql://glance:{PLANTED['db password']}@db/glance",
 ])
 JUNIT_SOURCE = f"""
+import jinja2
 import pytest
 pytestmark = [pytest.mark.host, pytest.mark.store_config]
 PLANTED_TEXT = {PLANTED_TEXT!r}
@@ -473,6 +485,7 @@ def test_planted_secrets_never_reach_junit_xml(suite):
 
 
 LOCALS_SOURCE = f"""
+import jinja2
 import pytest
 pytestmark = [pytest.mark.host, pytest.mark.store_config]
 LINE = "x" * 150 + " password={PLANTED['db password']}-TailOfTheSecret and more words " + "y" * 80
@@ -529,6 +542,7 @@ def test_atomic_write_replaces_a_wider_file_with_the_umask_mode(tmp_path):
 # what the page gives an operator
 
 OPERATOR_SOURCE = """
+import jinja2
 import pytest
 pytestmark = [pytest.mark.host, pytest.mark.store_full]
 
@@ -606,6 +620,34 @@ def test_html_results_table_opens_on_failures(suite):
     assert report.index("<script>") < report.index('id="data-container"')
     # the environment table moves below the results (CSS order, no script)
     assert "#environment{order:4}" in report
+    # the page stays one self-contained file: our css and js are the static files, inlined
+    assert f"<style>{(html_report.STATIC / 'report.css').read_text()}</style>" in report
+    assert f"<script>{(html_report.STATIC / 'report.js').read_text()}</script>" in report
+    assert "<link" not in _summary_section(report) and "<script src" not in _summary_section(report)
+
+
+def test_a_template_prints_every_value_redacted_then_escaped():
+    """The templates' two rules hold for any value, whatever the template: redaction
+    (Jinja's finalize) first, then autoescape; only Markup made by the report passes as it is."""
+    env = html_report.environment()
+    printed = env.from_string("<td>{{ value }}</td>{{ fragment }}").render(
+        value=f"<b>x</b> password={PLANTED_PASSWORD}", fragment=html_report.Markup("<i>ours</i>"))
+    assert printed == "<td>&lt;b&gt;x&lt;/b&gt; password=***</td><i>ours</i>"
+    with pytest.raises(jinja2.UndefinedError, match="missing"):  # a typo in a template fails, never prints nothing
+        env.from_string("{{ missing }}").render()
+
+
+def test_template_lines_are_layout_only():
+    """The loader joins a template's lines: an evidence block is the same html the report always
+    wrote (no whitespace between tags), and its body keeps its own line breaks."""
+    entry = {"title": "df -P", "command": "df -P /var/lib/glance", "body": "a <1>\nb"}
+    assert html_report.evidence_html(entry) == (
+        '<div class="hc-evidence"><h4>Evidence: df -P</h4><div><code>$ df -P /var/lib/glance</code></div>'
+        "<pre>a &lt;1&gt;\nb</pre></div>"
+    )
+    assert html_report.skip_html("no ssh") == (
+        '<div class="hc-block hc-skip"><h4>Skipped: this check could not look</h4><pre>no ssh</pre></div>'
+    )
 
 
 def test_run_context_has_versions_and_given_thresholds(suite):
@@ -637,6 +679,7 @@ def test_thresholds_in_force_come_from_the_options_plugin(pytester):
 
 def test_test_ids_and_environment_are_text_in_pytest_html_table(suite):
     source = """
+import jinja2
 import pytest
 pytestmark = [pytest.mark.host, pytest.mark.store_config]
 
