@@ -1,6 +1,6 @@
 """The html report's history and pictures: what changed since the last run, forecasts, charts.
 
-Called once by `glance_hc.report.render_summary_html` with the run's health
+Called once by `glance_hc.report.html.render_summary_html` with the run's health
 document. The pictures of this run (store usage against the alert level,
 canary throughput per store and node) are always drawn; the changes, the
 forecasts and the charts over time need `--history DIR`. Text goes through
