@@ -28,14 +28,15 @@ help:
 	@echo "make lint       ruff (pyproject.toml) and shellcheck on the shell scripts"
 
 # Debian packages the lab needs (the suite itself needs none of them): Ceph 16 for the rbd store,
-# memcached for Swift (Swift itself comes from PyPI into its own venv at lab-up).
+# memcached for Swift (Swift itself comes from PyPI into its own venv at lab-up), MariaDB for Keystone's
+# and Glance's databases.
 APT_LOG := $(HC_LAB_DIR)/state/logs/apt.log
 apt_install = mkdir -p $(dir $(APT_LOG)) && { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(1); } \
 	>> $(APT_LOG) 2>&1 || { tail -n 25 $(APT_LOG); echo "apt-get failed: see $(APT_LOG)"; exit 1; }
 
 deps: venv
 	@missing=""; for t in haproxy:haproxy sshd:openssh-server sudo:sudo podman:podman runc:runc debootstrap:debootstrap \
-		ceph-mon:ceph-mon ceph-mgr:ceph-mgr ceph-osd:ceph-osd ceph:ceph-common memcached:memcached promtool:prometheus; do \
+		ceph-mon:ceph-mon ceph-mgr:ceph-mgr ceph-osd:ceph-osd ceph:ceph-common memcached:memcached promtool:prometheus mariadbd:mariadb-server; do \
 		command -v $${t%%:*} >/dev/null 2>&1 || [ -x /usr/sbin/$${t%%:*} ] || [ -x /usr/bin/$${t%%:*} ] || \
 			missing="$$missing $${t#*:}"; done; \
 	for p in python3-rbd python3-rados ceph-mgr-modules-core; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

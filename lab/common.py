@@ -32,6 +32,7 @@ ADDR = {
     "keystone_addr": "127.0.0.2",
     "ssh_addr": "127.0.0.2",
     "ssh_port": "2222",
+    "db_addr": "127.0.0.8",  # MariaDB (lab/mariadb.py), Keystone's and Glance's databases
 }
 # The controllers: controller1 always; controller2 (sharing controller1's stores and database, as
 # an NFS-backed pair does) when the lab is started with HC_LAB_CONTROLLERS=2.
@@ -221,7 +222,8 @@ def secrets_file() -> dict:
     """The lab's passwords; missing ones are added (lab/swift.py keeps its keys in the same file)."""
     path = STATE / "secrets.json"
     data = json.loads(path.read_text()) if path.exists() else {}
-    missing = [name for name in ("admin_password", "glance_password", "demo_password", "rabbit_password")
+    missing = [name for name in ("admin_password", "glance_password", "demo_password", "rabbit_password",
+                                "keystone_db_password", "glance_db_password", "glance_kolla_db_password")
                if name not in data]
     if missing:
         STATE.mkdir(parents=True, exist_ok=True)

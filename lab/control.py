@@ -16,7 +16,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from lab import ceph, kolla, swift
+from lab import ceph, kolla, mariadb, swift
 from lab.common import (
     ADDR,
     HERE,
@@ -183,6 +183,10 @@ def up() -> None:
     chosen = {"ceph": os.environ.get("HC_LAB_CEPH", "1") == "1", "swift": os.environ.get("HC_LAB_SWIFT", "1") == "1"}
     (STATE / "profile.json").write_text(json.dumps(chosen))
     timings = start_store_clusters(chosen)
+    try:  # Keystone's and Glance's database server, before either starts
+        timings["mariadb"] = mariadb.up()
+    except mariadb.MariaDBError as exc:
+        die(f"mariadb: {exc}")
     ensure_ssh_material()
     start_namespace()
     in_namespace(lab_command("_inner-up", python=venv_bin("python")), wd=str(ROOT))
@@ -285,11 +289,20 @@ def down() -> None:
     ceph.down()
     swift.down()
     if not ns_pid():
+        stop_database()
         log("lab is not running")
         return
     for node in reversed(NODES):
         stop_node(node)
+    stop_database()  # after its clients
     log("lab stopped: no lab process left; its mounts went with its namespaces")
+
+
+def stop_database() -> None:
+    try:
+        mariadb.down()
+    except mariadb.MariaDBError as exc:
+        die(f"mariadb: {exc}")
 
 
 def service_rows() -> list[tuple[str, str]]:
@@ -322,7 +335,7 @@ def service_rows() -> list[tuple[str, str]]:
 def status() -> None:
     for name, state in service_rows():
         print(f"{name:24} {state}")
-    for name, state in [*ceph.status_rows(), *swift.status_rows()]:
+    for name, state in [*mariadb.status_rows(), *ceph.status_rows(), *swift.status_rows()]:
         print(f"{name:24} {state}")
     faults = active_faults()
     print(f"{'injected faults':24} {', '.join(faults) or 'none'}")

@@ -12,7 +12,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from lab import ceph, swift
+from lab import ceph, mariadb, swift
 from lab.common import (
     ADDR,
     HEALTHY_TIMEOUTS,
@@ -119,9 +119,20 @@ def render_configs() -> None:
 
 
 # ---------------------------------------------------------------- services
-def keystone_bootstrap() -> None:
-    if Path("/var/lib/keystone/keystone.sqlite").exists():
-        return
+def keystone_bootstrapped() -> bool:
+    """Keystone's database on MariaDB holds its admin user (keystone-manage bootstrap ran)."""
+    return mariadb.has_table("keystone", "local_user") and mariadb.sql(
+        "SELECT COUNT(*) FROM keystone.local_user WHERE name = 'admin';").strip() != "0"
+
+
+def keystone_bootstrap() -> bool:
+    """db_sync, keys and bootstrap when Keystone's database is empty (a new lab, or one that kept
+    it in SQLite before: it is made again on MariaDB); True when it ran. Each step is idempotent
+    (fernet_setup and credential_setup keep keys that exist)."""
+    if keystone_bootstrapped():
+        return False
+    Path("/var/lib/keystone/keystone.sqlite").unlink(missing_ok=True)  # the lab's database before MariaDB
+    (STATE / "glance-endpoint-id").unlink(missing_ok=True)  # an id in the old database: provision again
     s = secrets_file()
     km = venv_bin("keystone-manage")
     as_keystone = ["runuser", "-u", "keystone", "--", km]
@@ -135,6 +146,7 @@ def keystone_bootstrap() -> None:
           "--bootstrap-internal-url", f"http://{ADDR['vip']}:5000/v3/",
           "--bootstrap-public-url", f"http://{ADDR['vip']}:5000/v3/",
           "--bootstrap-region-id", "RegionOne"], "keystone-manage bootstrap")
+    return True
 
 
 def start_uwsgi(name: str, ini: str, pidfile: str, logfile: str) -> None:
@@ -144,8 +156,10 @@ def start_uwsgi(name: str, ini: str, pidfile: str, logfile: str) -> None:
 
 
 def glance_db_reset() -> None:
-    """The stores are fresh tmpfs at every namespace start: the image records go too."""
-    Path("/var/lib/glance/glance.sqlite").unlink(missing_ok=True)
+    """The stores are fresh tmpfs at every namespace start: the image records go too (an empty
+    `glance` database on MariaDB, its user and grants kept, then db_sync)."""
+    Path("/var/lib/glance/glance.sqlite").unlink(missing_ok=True)  # the lab's database before MariaDB
+    mariadb.reset_database("glance")
     tool(["runuser", "-u", "glance", "--", venv_bin("glance-manage"), "--config-file",
           "/etc/glance/glance-api.conf", "db_sync"], "glance-manage db_sync")
     # /run is the namespace's own tmpfs: the mark goes when the stores go.
@@ -154,7 +168,7 @@ def glance_db_reset() -> None:
 
 
 def glance_db_needs_reset() -> bool:
-    return not Path("/run/glance-db-synced").exists()
+    return not Path("/run/glance-db-synced").exists() or not mariadb.has_table("glance", "alembic_version")
 
 
 METADEFS_MARK = Path("/run/glance-metadefs-loaded")
@@ -189,7 +203,9 @@ def inner_up() -> None:
     if NODE != "controller1":
         return inner_up_node()
     render_configs()
-    keystone_bootstrap()
+    if keystone_bootstrap():  # a new database: a Keystone still running on the old one restarts
+        stop_pidfile("/run/keystone-uwsgi.pid")
+        Path("/var/lib/keystone/.provisioned").unlink(missing_ok=True)
     start_uwsgi("keystone", "/etc/keystone/keystone-uwsgi.ini", "/run/keystone-uwsgi.pid",
                 "/var/log/keystone/keystone-uwsgi.out")
     wait_for("keystone", lambda: http_status(f"http://{ADDR['keystone_addr']}:5000/v3") == 200, 60)
@@ -201,6 +217,7 @@ def inner_up() -> None:
         Path("/var/lib/keystone/.provisioned").write_text("1")
         render_configs()  # with the endpoint id provision.py recorded
     if glance_db_needs_reset():  # a fresh namespace: empty stores, so a fresh start all round
+        stop_pidfile("/run/glance-api-uwsgi.pid")  # none runs in a fresh namespace; one on the old database
         glance_db_reset()
         inner_action("rotate-logs")
     if not METADEFS_MARK.exists():

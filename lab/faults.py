@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from lab import ceph, common, swift
+from lab import ceph, common, mariadb, swift
 
 FAST = "/var/lib/glance/images"
 CHEAP = "/var/lib/glance/cheap"
@@ -292,18 +292,17 @@ def normal_log() -> None:
 
 
 def _set_schema_version(sql: str) -> None:
-    ns("runuser", "-u", "glance", "--", "/usr/bin/python3", "-c",
-       "import sqlite3, sys; c = sqlite3.connect('/var/lib/glance/glance.sqlite'); "
-       "c.execute(sys.argv[1]); c.commit()", sql)
+    """On the `glance` database both controllers share (lab/mariadb.py)."""
+    mariadb.sql(f"{sql};")
 
 
 def database_behind() -> None:
     """The schema of a release ago: what a controller looks like when `db expand` was forgotten."""
-    _set_schema_version("UPDATE alembic_version SET version_num = '2023_1_contract01'")
+    _set_schema_version("UPDATE glance.alembic_version SET version_num = '2023_1_contract01'")
 
 
 def database_current() -> None:
-    _set_schema_version("UPDATE alembic_version SET version_num = '2024_1_contract01'")
+    _set_schema_version("UPDATE glance.alembic_version SET version_num = '2024_1_contract01'")
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,11 @@ What Kolla-Ansible builds on a controller, made from what this machine has:
   real thing): etc/kolla/glance-api/ (glance-api.conf, uwsgi ini, config.json) mounted at
   /var/lib/kolla/config_files and copied into /etc/glance by kolla_start at every start,
   var/log/kolla/glance bind-mounted at /var/log/kolla/glance; $HC_LAB_DIR/kolla/volumes/glance
-  (Kolla's `glance` volume: sqlite database, staging, tasks) at /var/lib/glance, and the file
+  (Kolla's `glance` volume: staging, tasks) at /var/lib/glance, and the file
   store on a small tmpfs volume (glance_hc_images) at /var/lib/glance/images so it can be filled;
 - host networking, listening on 127.0.0.4:9292, Keystone of the lab at 127.0.0.2:5000;
+- its own database, `glance_kolla`, on the lab's MariaDB (lab/mariadb.py), as Kolla's glance_api
+  uses the mariadb container's: made, and db_sync run, by the bootstrap step when missing;
 - a healthcheck (healthcheck_curl on /healthcheck) and restart policy unless-stopped, so
   RestartCount counts the restarts podman made by itself.
 
@@ -44,7 +46,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from lab import common
+from lab import common, mariadb
 from lab.faults import Fault  # one Fault type for every lab fault
 
 LAB_DIR = common.LAB_DIR
@@ -209,6 +211,7 @@ def template_vars() -> dict:
     s = common.secrets_file()
     return {"addr": ADDR, "vip": common.ADDR["vip"], "keystone_addr": common.ADDR["keystone_addr"],
             "glance_password": s["glance_password"], "rabbit_password": s["rabbit_password"],
+            "db_addr": common.ADDR["db_addr"], "db_password": s["glance_kolla_db_password"],
             "venv": str(VENV)}
 
 
@@ -269,9 +272,17 @@ def ensure_volume() -> None:
 
 
 def bootstrap_database(tag: str) -> bool:
-    """Kolla's bootstrap_glance step: glance-manage db_sync in a throw-away container."""
-    if (DATA_DIR / "glance.sqlite").exists():
-        return False
+    """Kolla's bootstrap_glance step: its database and user on the lab's MariaDB (Kolla's
+    mysql_db/mysql_user tasks), then glance-manage db_sync in a throw-away container."""
+    if mariadb.pid() is None:
+        raise KollaError("the lab's MariaDB is not running: `make lab-up` first")
+    try:
+        mariadb.ensure_database("glance_kolla")
+        if mariadb.has_table("glance_kolla", "alembic_version"):
+            return False
+    except mariadb.MariaDBError as exc:
+        raise KollaError(f"mariadb: {exc}") from None
+    (DATA_DIR / "glance.sqlite").unlink(missing_ok=True)  # what the lab used before MariaDB
     log("glance-manage db_sync (bootstrap container)")
     podman("run", "--rm", *RUN_ARGS, "--name", "bootstrap_glance",
            *volume_args(), f"{IMAGE}:{tag}", f"{VENV}/bin/glance-manage", "--config-file",
