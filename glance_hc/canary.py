@@ -99,6 +99,7 @@ class PatternSource:
         self.bytes_sent = 0
         self.passes = 0
         self.deadline: float | None = None  # time.monotonic() value; set by upload()
+        self.stop: threading.Event | None = None  # set by another thread: stop at the next chunk
 
     def __len__(self) -> int:
         return self.size
@@ -125,6 +126,8 @@ class PatternSource:
         self.bytes_sent = 0
         self.passes += 1
         for chunk in self.chunks():
+            if self.stop is not None and self.stop.is_set():
+                raise Interrupted(f"stopped after {self.bytes_sent} of {self.size} bytes: the run was interrupted")
             if self.deadline is not None and time.monotonic() > self.deadline:
                 raise DeadlineExceeded(f"stopped after {self.bytes_sent} of {self.size} bytes: "
                                        f"the canary's deadline passed")
@@ -160,6 +163,10 @@ class PatternSource:
 
 class DeadlineExceeded(RuntimeError):
     """The canary's own deadline passed while data was still flowing."""
+
+
+class Interrupted(DeadlineExceeded):
+    """The run is stopping (Ctrl-C, SIGTERM): a canary ends at its next step, chunk or poll."""
 
 
 # ---------------------------------------------------------------------------- parallel hashing
