@@ -256,11 +256,13 @@ def inner_action(action: str) -> None:
     """Small steps the faults use, run inside controller1."""
     if action == "render":
         render_configs()
-    elif action in ("restart-glance", "restart-glance-nowait"):
+    elif action == "stop-glance":  # the first half of a restart, for a fault that acts in between
+        stop_pidfile("/run/glance-api-uwsgi.pid")
+    elif action in ("restart-glance", "restart-glance-nowait", "start-glance"):
         stop_pidfile("/run/glance-api-uwsgi.pid")
         start_uwsgi("glance", "/etc/glance/glance-api-uwsgi.ini", "/run/glance-api-uwsgi.pid",
                     "/var/log/glance/glance-api-uwsgi.out")
-        if action == "restart-glance":
+        if action != "restart-glance-nowait":
             wait_for("glance-api after restart", glance_healthy, 60)
             wait_for_vip_steady()
         else:
