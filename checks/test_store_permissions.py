@@ -30,8 +30,8 @@ def test_worker_user_can_write_store_directory(file_store, evidence):
     if d.blocked_at:
         evidence.add("directories above it", [describe_parent(p) for p in reversed(d.parents)])
     assert d.writable and d.searchable, (
-        f"{d.access_user}, the user glance-api workers run as on {ref.host}, cannot write {ref.path}: "
-        f"{d.why_not_writable()}")
+        f"{d.access_user}, the user glance-api workers run as on {ref.host}, cannot "
+        f"{'write' if not d.writable else 'enter'} {ref.path}: {d.why_not_writable()}")
 
 
 def test_no_permission_errors_in_logs(quiet_logs):

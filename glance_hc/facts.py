@@ -167,8 +167,7 @@ class DirFacts:
             return f"cannot traverse {describe_parent(parent)}"
         if self.read_only and not self.writable:
             return f"read-only filesystem (mount options {','.join(self.mount_options)}) on {self.mount or self.path}"
-        what = "write" if not self.writable else "enter"
-        return f"cannot {what} {self.path} (owner {self.owner_text}, mode {self.mode})"
+        return f"owner {self.owner_text}, mode {self.mode}"
 
     @property
     def used_ratio(self) -> float | None:
