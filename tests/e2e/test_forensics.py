@@ -3,7 +3,8 @@
 A user's upload (not a canary: Glance makes its request id) is made to fail by a lab fault, then
 `pytest checks/test_forensics.py --image <id>` runs against the lab; the fault is always reverted.
 The image the `worker-killed` fault leaves in `saving` (its own user-style upload) is explained as
-a worker crash. A healthy image passes with its record as evidence.
+a worker crash, and so is the one `import-cut-by-restart` leaves in `importing` (a glance-direct
+import whose glance-api restarted under it). A healthy image passes with its record as evidence.
 """
 from __future__ import annotations
 
@@ -85,3 +86,29 @@ def test_an_image_left_in_saving_by_a_killed_worker_is_a_worker_crash(conn, tmp_
     assert sweep and sweep[0]["outcome"] == "failed", [c["nodeid"] for c in checks]
     explained = _body(sweep[0], f"{image_id}: verdict")
     assert explained.startswith(f"image {image_id} left in saving: worker_crash"), explained
+
+
+def test_an_image_left_in_importing_by_a_restart_is_a_worker_crash(conn, tmp_path):
+    if not lab.labctl.profile().get("swift"):
+        pytest.skip("the import goes to the lab's swift store: HC_LAB_SWIFT=1 make lab-up")
+    lab.fault("inject", "import-cut-by-restart")
+    try:
+        stuck = [i for i in conn.image.images() if (i.name or "").startswith("hc-lab-stuck-importing")
+                 and i.status == "importing"]
+        assert stuck, "the import-cut-by-restart case left no image in importing"
+        image_id = stuck[-1].id
+        case, checks = _explain(tmp_path, image_id, "stuck_in_transient", "--stale-age=1s")
+    finally:
+        lab.fault("revert", "import-cut-by-restart")
+    assert case["outcome"] == "failed" and case["root_cause"] == "worker_crash", case
+    verdict = _body(case, "verdict")
+    assert verdict.startswith(f"image {image_id} left in importing: worker_crash"), verdict
+    assert f"POST /v2/images/{image_id}/import" in verdict, verdict  # the timeline holds the import request
+    # the record says where the import was going and which task holds it; the task never ended
+    record = _body(case, "image record")
+    assert "os_glance_importing_to_stores: swift" in record, record
+    assert "api_image_import processing" in _body(case, "tasks"), case["evidence"]
+    sweep = [c for c in checks if c["nodeid"].endswith("test_no_images_stuck_in_transient_status[importing]")]
+    assert sweep and sweep[0]["outcome"] == "failed", [c["nodeid"] for c in checks]
+    explained = _body(sweep[0], f"{image_id}: verdict")
+    assert explained.startswith(f"image {image_id} left in importing: worker_crash"), explained
