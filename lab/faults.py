@@ -789,6 +789,201 @@ def lab_has(need: str) -> bool:
     return not need or bool(common.profile().get(need))
 
 
+# ---------------------------------------------------------------- the second matrix (issue 17)
+# The same root causes as above, made the other ways operators meet them: each is found by another
+# detection path (mount options, inodes, a proxy section's own timeout, a container quota, HAProxy's
+# runtime state, identity, the database) and must be blamed on its cause and host as exactly.
+CONTAINER = "glance"  # the container glance_store puts the swift store's images in (lab.swift)
+_INODES_KEPT = common.STATE / "hc-variant-cheap-inodes"  # the cheap tmpfs' inode count before the fault
+
+
+def cheap_read_only() -> None:
+    """The cheap store's filesystem remounted read-only (what the kernel does after an I/O error)."""
+    ns("mount", "-o", "remount,ro", CHEAP)
+
+
+def cheap_read_write() -> None:
+    ns("mount", "-o", "remount,rw", CHEAP)
+    inner("rotate-logs")
+
+
+def cheap_unknown_owner() -> None:
+    """The cheap store chowned to a uid and gid without a name (a restore from another machine)."""
+    ns("chown", "1999:1999", CHEAP)
+
+
+def cheap_owner_back() -> None:
+    ns("chown", "glance:glance", CHEAP)
+    inner("rotate-logs")
+
+
+def cheap_inodes_used_up() -> None:
+    """Not a byte used up, every inode: the cheap tmpfs remounted with as many inodes as it holds."""
+    total, free = (int(n) for n in ns("stat", "-f", "-c", "%c %d", CHEAP, capture=True).split())
+    _INODES_KEPT.write_text(str(total))
+    ns("mount", "-o", f"remount,nr_inodes={total - free}", CHEAP)
+
+
+def cheap_inodes_back() -> None:
+    ns("mount", "-o", f"remount,nr_inodes={int(_INODES_KEPT.read_text())}", CHEAP)
+    _INODES_KEPT.unlink()
+    inner("rotate-logs")
+
+
+HAPROXY_CFG = "/etc/haproxy/haproxy.cfg"
+
+
+def listen_server_timeout() -> None:
+    """`timeout server 5s` in the glance_api listen section itself (the defaults stay at 15m): the
+    section's own value wins over the defaults, as in haproxy.cfg files tuned per service."""
+    cfg = common.in_namespace(["cat", HAPROXY_CFG], capture_output=True, text=True).stdout
+    if "listen glance_api\n" not in cfg:
+        raise RuntimeError(f"no `listen glance_api` section in {HAPROXY_CFG}")
+    common.in_namespace(["sh", "-c", 'cat > "$1"', "sh", HAPROXY_CFG], text=True,
+                        input=cfg.replace("listen glance_api\n", "listen glance_api\n    timeout server 5s\n", 1))
+    inner("reload-haproxy")
+
+
+def _glance_pid(node: str) -> str:
+    return common.in_namespace(["cat", "/run/glance-api-uwsgi.pid"], node=node, capture_output=True,
+                               text=True).stdout.strip()
+
+
+def controller2_stopped() -> None:
+    """glance-api stopped on controller2 (a node an operator took down and forgot), until HAProxy's
+    health check has marked it DOWN: a node stopped, beside controller2-drift's node misconfigured."""
+    if "controller2" not in common.controllers():
+        raise RuntimeError("needs the two-controller lab: HC_LAB_CONTROLLERS=2 make lab-up")
+    common.in_namespace(["kill", "-TERM", _glance_pid("controller2")], node="controller2")
+    wait_for_balancer_to_settle()
+
+
+def controller2_started() -> None:
+    inner("restart-glance", node="controller2")
+    inner("rotate-logs")
+
+
+KEYSTONE_PID = "/run/keystone-uwsgi.pid"
+KEYSTONE_URL = f"http://{common.ADDR['vip']}:5000/v3"
+
+
+def _keystone_answers() -> bool:
+    import urllib.request  # noqa: PLC0415
+
+    try:
+        with urllib.request.urlopen(KEYSTONE_URL, timeout=2) as resp:
+            return resp.status == 200
+    except OSError:
+        return False
+
+
+def keystone_stopped() -> None:
+    """Keystone's uWSGI stopped on controller1: no token for anyone, Glance itself keeps running."""
+    pid = common.in_namespace(["cat", KEYSTONE_PID], capture_output=True, text=True).stdout.strip()
+    common.in_namespace(["kill", "-TERM", pid])
+    common.wait_for("keystone gone", lambda: not _keystone_answers(), 30, interval=0.5)
+
+
+def keystone_started() -> None:
+    common.in_namespace([common.venv_bin("python"), "-c",
+                         "from lab import controller; controller.start_uwsgi('keystone', "
+                         "'/etc/keystone/keystone-uwsgi.ini', '/run/keystone-uwsgi.pid', "
+                         "'/var/log/keystone/keystone-uwsgi.out')"], wd=str(common.ROOT))
+    common.wait_for("keystone via haproxy", _keystone_answers, 60, interval=0.5)
+    inner("rotate-logs")
+
+
+def database_unopenable() -> None:
+    """Glance's database user loses its grants on the `glance` database (a botched grant run): both
+    controllers, restarted, can no longer open it, and every API call answers 500."""
+    mariadb.sql("REVOKE ALL PRIVILEGES ON `glance`.* FROM 'glance'@'%';\nFLUSH PRIVILEGES;")
+    for node in common.controllers():  # pooled connections go: each new one is refused
+        inner("restart-glance", node=node)
+
+
+def database_openable() -> None:
+    mariadb.ensure_database("glance")
+    for node in common.controllers():
+        inner("restart-glance", node=node)
+    inner("rotate-logs")
+
+
+def _container_url() -> tuple[str, str]:
+    token, account = swift.glance_account_access()
+    return token, f"{account}/{CONTAINER}"
+
+
+def swift_container_quota_reached() -> None:
+    """A quota on Glance's swift container (X-Container-Meta-Quota-Bytes) one byte above what it
+    holds; the account quota stays as it is. Swift's container_quotas answers 413."""
+    token, url = _container_url()
+    status, headers, _ = swift.http("HEAD", url, {"X-Auth-Token": token})
+    used = int(headers.get("x-container-bytes-used", 0)) if status < 300 else 0
+    method = "POST" if status < 300 else "PUT"  # no container yet: made with its quota
+    status, _, body = swift.http(method, url, {"X-Auth-Token": token, "X-Container-Meta-Quota-Bytes": str(used + 1)})
+    if status not in (200, 201, 202, 204):
+        raise RuntimeError(f"{method} {url} with a quota answered {status}: {body[:200]!r}")
+
+
+def swift_container_quota_lifted() -> None:
+    token, url = _container_url()
+    swift.http("POST", url, {"X-Auth-Token": token, "X-Remove-Container-Meta-Quota-Bytes": "x"})
+    inner("rotate-logs")
+
+
+def controller2_cosmetic() -> None:
+    """controller2's glance-api.conf differs only in form: comments, blank lines, `key=value`
+    without spaces, its sections in another order. Not a fault: nothing may fail."""
+    if "controller2" not in common.controllers():
+        raise RuntimeError("needs the two-controller lab: HC_LAB_CONTROLLERS=2 make lab-up")
+    text = common.in_namespace(["cat", CONF], node="controller2", capture_output=True, text=True).stdout
+    head, *sections = re.split(r"(?m)^(?=\[)", text)
+    default = [s for s in sections if s.startswith("[DEFAULT]")]
+    others = [s for s in sections if not s.startswith("[DEFAULT]")]
+    body = "".join(default + others[::-1])
+    body = re.sub(r"(?m)^([A-Za-z_][\w.-]*) = ", r"\1=", body)
+    body = re.sub(r"(?m)^(\[[^\]]+\])$", r"\1\n# edited by hand on controller2\n", body)
+    new = "# glance-api.conf, controller2 (kept by hand)\n\n" + head + body
+    common.in_namespace(["sh", "-c", 'cat > "$1"', "sh", CONF], node="controller2", input=new, text=True)
+    inner("restart-glance", node="controller2")
+
+
+def controller2_cosmetic_back() -> None:
+    inner("render", node="controller2")
+    inner("restart-glance", node="controller2")
+    inner("rotate-logs")
+
+
+# The second matrix's tables (tests/e2e/test_fault_matrix_variants.py): not in the first matrix.
+VARIANT_FAULTS: dict[str, Fault] = {
+    "store-read-only": Fault("store_permissions", "the cheap store's tmpfs remounted read-only (no restart)",
+                             cheap_read_only, cheap_read_write),
+    "store-unknown-owner": Fault("store_permissions", "the cheap store owned by 1999:1999, a uid without a name",
+                                 cheap_unknown_owner, cheap_owner_back),
+    "store-inodes-used-up": Fault("store_full", "the cheap store's tmpfs remounted with no free inode, bytes to spare",
+                                  cheap_inodes_used_up, cheap_inodes_back),
+    "listen-timeout": Fault("interrupted_upload", "timeout server 5s in the glance_api listen section (defaults "
+                            "keep 15m)", listen_server_timeout, restore_proxy_timeout),
+    "keystone-stopped": Fault("availability", "Keystone's uWSGI stopped on controller1", keystone_stopped,
+                              keystone_started),
+    "database-unopenable": Fault("availability", "Glance's database user without its grants on the glance "
+                                 "database; both controllers restarted: every API call answers 500",
+                                 database_unopenable, database_openable),
+}
+VARIANT_NODE_FAULTS: dict[str, Fault] = {
+    "controller2-stopped": Fault("availability", "glance-api stopped on controller2; HAProxy marks it DOWN",
+                                 controller2_stopped, controller2_started),
+    "controller2-cosmetic": Fault("", "controller2's glance-api.conf differs in comments, spacing and section "
+                                      "order only; restart it", controller2_cosmetic, controller2_cosmetic_back),
+}
+VARIANT_SWIFT_FAULTS: dict[str, Fault] = {
+    "swift-container-quota": Fault("store_full", "a quota on Glance's swift container one byte above its use",
+                                   swift_container_quota_reached, swift_container_quota_lifted),
+}
+VARIANT_TABLES = (VARIANT_FAULTS, VARIANT_NODE_FAULTS, VARIANT_SWIFT_FAULTS)
+TABLES += [(VARIANT_FAULTS, ""), (VARIANT_NODE_FAULTS, "controllers"), (VARIANT_SWIFT_FAULTS, "swift")]
+
+
 # ---------------------------------------------------------------- images left mid-way (forensics, issue 18)
 def import_cut_by_restart() -> None:
     """A glance-direct import whose glance-api (controller1) restarts mid-import: the image stays in
