@@ -98,6 +98,25 @@ def reset_database(database: str) -> None:
     sql(f"DROP DATABASE IF EXISTS `{database}`;\nCREATE DATABASE `{database}`;\n")
 
 
+def lock_out(database: str) -> None:
+    """The database's user loses its grants and its open connections: every new statement of the
+    service answers `(pymysql.err.OperationalError) (1044, "Access denied for user ...")`, as when
+    a grant was dropped by hand or the database restored without its users. Undone by let_in."""
+    user, _ = DATABASES[database]
+    sql(f"REVOKE ALL PRIVILEGES ON `{database}`.* FROM '{user}'@'%';\n")
+    ids = sql(f"SELECT id FROM information_schema.processlist WHERE user = '{user}';").split()
+    for ident in ids:  # one at a time: a connection may end between the list and its KILL
+        try:
+            sql(f"KILL CONNECTION {int(ident)};\n")
+        except MariaDBError:
+            continue
+
+
+def let_in(database: str) -> None:
+    user, _ = DATABASES[database]
+    sql(f"GRANT ALL PRIVILEGES ON `{database}`.* TO '{user}'@'%';\n")
+
+
 def write_config() -> None:
     for d in (DB_DIR, DB_DIR / "run", DATADIR):
         d.mkdir(parents=True, exist_ok=True)

@@ -1,11 +1,12 @@
 """When the Image API itself fails, one cause, not five.
 
-Glance's database is made unreadable for the glance user (mode 000 on the sqlite file both
-controllers share): every Image API call that touches the database answers 500 at once, on both
-nodes and through HAProxy. The API checks then fail under availability only: the image list check
-fails with the answer, every other API check skips pointing at it, instead of filing the 500s under
-worker_crash, quota, checksum_mismatch or store_config. Reverted afterwards (mode restored, logs
-rotated so later runs do not read the incident).
+Glance's database is made unusable for the glance user (its grants on the MariaDB database both
+controllers share revoked, its connections killed: lab.mariadb.lock_out): every Image API call that
+touches the database answers 500 at once, on both nodes and through HAProxy. The API checks then
+fail under availability only: the image list check fails with the answer, every other API check
+skips pointing at it, instead of filing the 500s under worker_crash, quota, checksum_mismatch or
+store_config. Reverted afterwards (grants restored, logs rotated so later runs do not read the
+incident).
 """
 from __future__ import annotations
 
@@ -15,12 +16,10 @@ from contextlib import contextmanager
 
 import pytest
 
+from lab import mariadb
 from tests.e2e import lab
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
-
-DB = "/var/lib/glance/glance.sqlite"
-
 
 def list_status(base: str) -> int | str:
     try:
@@ -34,13 +33,11 @@ def list_status(base: str) -> int | str:
 
 @contextmanager
 def database_unreadable():
-    mode = lab.labctl.in_namespace(["stat", "-c", "%a", DB], capture_output=True, text=True).stdout.strip()
-    assert mode.isdigit(), mode
-    lab.labctl.in_namespace(["chmod", "000", DB])
+    mariadb.lock_out("glance")
     try:
         yield
     finally:
-        lab.labctl.in_namespace(["chmod", mode, DB])
+        mariadb.let_in("glance")
         lab.FAULTS_MODULE.inner("rotate-logs")
     vip = f"http://{lab.labctl.ADDR['vip']}:9292"
     assert list_status(vip) in (401, 200), "the API did not come back after the revert"
