@@ -27,7 +27,7 @@ LAB_PYTHON = LAB_DIR / "venv" / "bin" / "python"
 NS_PIDFILES = {"controller1": STATE / "run" / "ns.pid", "controller2": STATE / "run" / "ns-controller2.pid"}
 NODE_ADDR = {"controller1": "127.0.0.2", "controller2": "127.0.0.3"}
 UWSGI_LOG = "/var/log/glance/glance-api-uwsgi.log"
-GLANCE_DB = "/var/lib/glance/glance.sqlite"
+GLANCE_CONF = "/etc/glance/glance-api.conf"  # its [database] connection: the lab's MariaDB
 SEEDED_PREFIX = "hc-bench-seeded-"  # rows written straight into the database (P4)
 
 
@@ -136,27 +136,39 @@ def classify_requests(lines: list[str]) -> dict:
 
 # ------------------------------------------------------------------ the database (P4)
 
-# Run inside controller1's namespace as the glance user (the owner of the database file), the
-# program on stdin: `seed TEMPLATE_ID PREFIX COUNT` clones the rows Glance wrote for a template
-# image (images + its property/tag/location/member rows) COUNT times with new ids and names;
-# `clean PREFIX` removes every row of images named PREFIX*; `count PREFIX` counts them.
-DB_SCRIPT = r'''
-import json, sqlite3, sys, uuid
-db, action, args = sys.argv[1], sys.argv[2], sys.argv[3:]
-con = sqlite3.connect(db, timeout=60, isolation_level=None)
-con.row_factory = sqlite3.Row
+# Run inside controller1's namespace as the glance user with the lab venv's python (PyMySQL), the
+# program on stdin; it connects with glance-api.conf's own `[database] connection` (MariaDB, see
+# lab/mariadb.py), so no password travels in argv. `seed TEMPLATE_ID PREFIX COUNT` clones the
+# rows Glance wrote for a template image (images + its property/tag/location/member rows) COUNT
+# times with new ids and names; `clean PREFIX` removes every row of images named PREFIX*; `count
+# PREFIX` counts them.
+DB_SCRIPT = r"""
+import configparser, json, sys, uuid
+from urllib.parse import unquote, urlsplit
+import pymysql
+conf, action, args = sys.argv[1], sys.argv[2], sys.argv[3:]
+parser = configparser.ConfigParser(interpolation=None, strict=False)
+parser.read(conf)
+url = urlsplit(parser.get("database", "connection"))
+con = pymysql.connect(host=url.hostname, port=url.port or 3306, user=unquote(url.username or ""),
+                      password=unquote(url.password or ""), database=url.path.lstrip("/"),
+                      cursorclass=pymysql.cursors.DictCursor, autocommit=False)
+cur = con.cursor()
 CHILDREN = ("image_properties", "image_tags", "image_locations", "image_members")
 def ids_of(prefix):
-    escaped = "".join(f"[{c}]" if c in "[*?" else c for c in prefix)
-    return "SELECT id FROM images WHERE name GLOB ?", (escaped + "*",)
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return "SELECT id FROM images WHERE name LIKE %s", (escaped + "%",)
+def fetch(sql, params):
+    cur.execute(sql, params)
+    return cur.fetchall()
 if action == "seed":
     template, prefix, count = args[0], args[1], int(args[2])
-    row = con.execute("SELECT * FROM images WHERE id = ?", (template,)).fetchone()
-    if row is None:
+    found = fetch("SELECT * FROM images WHERE id = %s", (template,))
+    if not found:
         sys.exit(f"template image {template} is not in the database")
-    cols = list(row.keys())
-    children = {t: con.execute(f"SELECT * FROM {t} WHERE image_id = ?", (template,)).fetchall() for t in CHILDREN}
-    con.execute("BEGIN IMMEDIATE")
+    row = found[0]
+    cols = list(row)
+    children = {t: fetch(f"SELECT * FROM {t} WHERE image_id = %s", (template,)) for t in CHILDREN}
     try:
         new_ids = [str(uuid.uuid4()) for _ in range(count)]
         rows = []
@@ -164,47 +176,49 @@ if action == "seed":
             values = dict(row)
             values["id"], values["name"] = new_id, f"{prefix}{i:05d}"
             rows.append([values[c] for c in cols])
-        con.executemany(f"INSERT INTO images ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", rows)
+        cur.executemany(f"INSERT INTO images ({', '.join(cols)}) VALUES ({', '.join(['%s'] * len(cols))})", rows)
         for table, found in children.items():
             for child in found:
-                ccols = [c for c in child.keys() if c != "id"]  # the integer key: sqlite numbers it
-                con.executemany(
-                    f"INSERT INTO {table} ({', '.join(ccols)}) VALUES ({', '.join('?' * len(ccols))})",
+                ccols = [c for c in child if c != "id"]  # the integer key: the server numbers it
+                cur.executemany(
+                    f"INSERT INTO {table} ({', '.join(ccols)}) VALUES ({', '.join(['%s'] * len(ccols))})",
                     [[new_id if c == "image_id" else child[c] for c in ccols] for new_id in new_ids])
-        con.execute("COMMIT")
+        con.commit()
     except BaseException:
-        con.execute("ROLLBACK")
+        con.rollback()
         raise
-    print(json.dumps({"seeded": count, "columns": cols,
-                      "template_row": {k: row[k] for k in cols},
-                      "children": {t: [dict(c) for c in found] for t, found in children.items()}},
-                     default=str))
+    print(json.dumps({"seeded": count, "columns": cols, "template_row": row,
+                      "children": {t: list(found) for t, found in children.items()}}, default=str))
 elif action == "clean":
     sub, params = ids_of(args[0])
-    con.execute("BEGIN IMMEDIATE")
     try:
         removed = {}
-        for table in CHILDREN:
-            removed[table] = con.execute(f"DELETE FROM {table} WHERE image_id IN ({sub})", params).rowcount
-        removed["images"] = con.execute(f"DELETE FROM images WHERE id IN ({sub})", params).rowcount
-        con.execute("COMMIT")
+        ids = [r["id"] for r in fetch(sub, params)]
+        for table in (*CHILDREN, "images"):
+            key = "id" if table == "images" else "image_id"
+            removed[table] = 0
+            for i in range(0, len(ids), 1000):
+                chunk = ids[i:i + 1000]
+                removed[table] += cur.execute(
+                    f"DELETE FROM {table} WHERE {key} IN ({', '.join(['%s'] * len(chunk))})", chunk)
+        con.commit()
     except BaseException:
-        con.execute("ROLLBACK")
+        con.rollback()
         raise
     print(json.dumps({"removed": removed}))
 elif action == "count":
     sub, params = ids_of(args[0])
-    print(json.dumps({"count": con.execute(f"SELECT count(*) FROM ({sub})", params).fetchone()[0]}))
+    print(json.dumps({"count": fetch(f"SELECT count(*) AS n FROM ({sub}) AS seeded", params)[0]["n"]}))
 else:
     sys.exit(f"unknown action {action}")
-'''
+"""
 
 
 def db_script(action: str, *args: str, timeout: float = 300) -> dict:
     """Run DB_SCRIPT in controller1's namespace as the glance user; its JSON answer."""
     import json  # noqa: PLC0415
 
-    out = in_ns("controller1", ["/usr/bin/python3", "-", GLANCE_DB, action, *args], user="glance",
+    out = in_ns("controller1", [str(LAB_PYTHON), "-", GLANCE_CONF, action, *args], user="glance",
                 stdin=DB_SCRIPT, timeout=timeout)
     if out.returncode != 0:
         raise LabError(f"database {action} failed (exit {out.returncode}): {out.stderr.strip()[-800:]}")
