@@ -94,7 +94,7 @@ test-unit: venv
 lint: venv
 	$(VENV)/bin/ruff check .
 	@command -v shellcheck >/dev/null || { echo "lint: shellcheck is missing (apt-get install shellcheck)"; exit 1; }
-	git ls-files -z | xargs -0 grep -lIE '^#!(/usr)?/bin/(env )?(ba)?sh\b' | xargs -r shellcheck
+	git ls-files -z | xargs -0 grep -slIE '^#!(/usr)?/bin/(env )?(ba)?sh\b' | xargs -r shellcheck
 
 bench: lab-up
 	$(LAB_ENV) $(PY) -m bench.run

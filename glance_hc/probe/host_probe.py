@@ -31,7 +31,6 @@ import stat
 import subprocess
 import sys
 import time
-import zlib
 
 PROTOCOL = 1
 BOOT = ("import sys,zlib,base64;"
@@ -838,13 +837,13 @@ def kernel_lines(ctx, window_min):
         got = run(["journalctl", "-k", "--since", "-{}min".format(window_min), "-o", "short-iso",
                    "--no-pager", "-q"], 30)
         if got["rc"] == 0 and "No journal files were found" not in got["err"]:
-            return {"source": "journalctl -k", "lines": [l for l in got["out"].splitlines()
-                                                         if OOM_PATTERN.search(l)][-200:]}
+            return {"source": "journalctl -k", "lines": [line for line in got["out"].splitlines()
+                                                         if OOM_PATTERN.search(line)][-200:]}
         tries.append("journalctl -k: exit {} {}".format(got["rc"], got["err"].strip()[-150:]))
     if which("dmesg"):
         got = run(["dmesg", "-T"], 30)
         if got["rc"] == 0:
-            return {"source": "dmesg -T", "lines": [l for l in got["out"].splitlines() if OOM_PATTERN.search(l)][-200:]}
+            return {"source": "dmesg -T", "lines": [line for line in got["out"].splitlines() if OOM_PATTERN.search(line)][-200:]}
         tries.append("dmesg -T: exit {} {}".format(got["rc"], got["err"].strip()[-150:]))
     return {"error": "; ".join(tries) or "neither journalctl nor dmesg is installed"}
 
@@ -861,8 +860,8 @@ def phase_stores_and_logs(ctx, req, result):
     stores = [s for s in req.get("rbd", []) if isinstance(s, dict)]
     local = {}
     if ctx.container:  # seen from the container's host: files, dirs and logs are read inside it
-        inner = {"role": "local", "dirs": dirs, "rbd": stores, "logs": [l for l in req.get("logs", [])
-                                                                         if l.get("kind") == "log"],
+        inner = {"role": "local", "dirs": dirs, "rbd": stores, "logs": [src for src in req.get("logs", [])
+                                                                         if src.get("kind") == "log"],
                  "patterns": req.get("patterns"), "keywords": req.get("keywords"), "window_minutes":
                  req.get("window_minutes", 60)}
         got, error = run_json(ctx.in_container(ctx.self_argv(inner)), 60)
@@ -1098,7 +1097,7 @@ def phase_request_lines(ctx, req, result):
     if not needle:
         result["logs"] = []
         return
-    files = [l for l in req.get("logs", []) if l.get("kind") == "log"]
+    files = [src for src in req.get("logs", []) if src.get("kind") == "log"]
     logs = []
     if ctx.container:
         got, error = run_json(ctx.in_container(ctx.self_argv({"role": "local", "logs": files, "needle": needle})), 30)
@@ -1137,7 +1136,7 @@ def phase_gate(ctx, req, result):
         if wrapped is None:
             wrapped = argv  # no root or sudo: as the login user, which is no more than it has
         got = run(wrapped, int(req.get("command_timeout", 120)))
-        lines = [l for l in (got["out"] + "\n" + got["err"]).splitlines() if not GATE_NOISE.search(l)]
+        lines = [line for line in (got["out"] + "\n" + got["err"]).splitlines() if not GATE_NOISE.search(line)]
         gate[command] = {"rc": got["rc"], "output": "\n".join(lines[-60:]).strip()}
     result["gate"] = gate
     result["python"] = [worker_python(ctx, p) for p in req.get("programs", [])]

@@ -12,11 +12,13 @@ import signal
 import socket
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+import requests
+from keystoneauth1 import exceptions as ksa
 
 from glance_hc import canary
 
@@ -273,15 +275,12 @@ def test_delete_and_confirm():
 
 
 def test_call_turns_transport_failures_into_pseudo_statuses():
-    import requests
-    from keystoneauth1 import exceptions as ksa
-
     def raising(exc_type, message, cause):
         def handler(method, path, kwargs):
             try:
                 raise cause
-            except Exception:  # noqa: BLE001
-                raise exc_type(message)
+            except Exception as err:
+                raise exc_type(message) from err
         return handler
 
     cases = [
@@ -404,7 +403,7 @@ def test_interrupt_guard_turns_sigterm_into_keyboard_interrupt_and_defers_it_in_
 
 
 def test_age_of_and_canary_names():
-    now = datetime(2026, 1, 1, 12, tzinfo=timezone.utc)
+    now = datetime(2026, 1, 1, 12, tzinfo=UTC)
     assert canary.age_of({"updated_at": "2026-01-01T10:00:00Z"}, now) == timedelta(hours=2)
     assert canary.age_of({"created_at": "2026-01-01T11:00:00Z"}, now, "updated_at") == timedelta(hours=1)
     assert canary.age_of({}, now) is None
@@ -430,7 +429,7 @@ def test_create_image_marks_the_run_and_its_lease():
     assert canary.lease_seconds(300, 30, 60) >= 3 * 300, "a live canary's whole life fits in its lease"
 
 
-NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 STALE = timedelta(hours=2)
 
 
@@ -467,7 +466,7 @@ def test_orphan_rule(img, orphan):
 
 def _pieces(data: bytes, cuts: list[int]) -> list[bytes]:
     edges = [0, *sorted(c for c in cuts if 0 < c < len(data)), len(data)]
-    return [data[a:b] for a, b in zip(edges, edges[1:])]
+    return [data[a:b] for a, b in zip(edges, edges[1:], strict=False)]
 
 
 # (data size, buffer size, where the writer cuts its pieces): pieces across, on and inside buffer edges

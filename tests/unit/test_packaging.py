@@ -62,6 +62,14 @@ def test_every_file_the_package_reads_is_shipped():
     patterns = PYPROJECT["tool"]["setuptools"]["package-data"]["*"]
     tracked = subprocess.run(["git", "ls-files", "glance_hc"], cwd=ROOT, capture_output=True, text=True,
                              check=True).stdout.split()
-    data = [Path(p) for p in tracked if not p.endswith(".py")]
+    data = [Path(p) for p in tracked if not p.endswith(".py") and not (ROOT / p).is_dir()]  # a dir: a linked package
     unshipped = [str(p) for p in data if not any(fnmatch.fnmatch(p.name, pat) for pat in patterns)]
     assert not unshipped, f"not in pyproject.toml's package-data: {unshipped}"
+
+
+def test_the_fixtures_are_the_top_level_folder_linked_into_the_package():
+    """fixtures/ stays where operators look for it; glance_hc/fixtures links to it, so imports and
+    the wheel (setuptools follows the link) see one copy."""
+    link = ROOT / "glance_hc" / "fixtures"
+    assert link.is_symlink() and link.resolve() == (ROOT / "fixtures").resolve()
+    assert (ROOT / "fixtures" / "__init__.py").exists()
