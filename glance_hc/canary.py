@@ -23,7 +23,6 @@ answered (tests/data/api/).
 from __future__ import annotations
 
 import hashlib
-import html
 import io
 import random
 import re
@@ -34,11 +33,11 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, urlsplit
 
 from glance_hc import logscan
-from glance_hc.catalogue import ROOT_CAUSES
+
 # the classification of a failed step is shared with forensics: glance_hc/classify.py
 from glance_hc.classify import FALLBACK, RULES, Classification, Rule, body_message, classify  # noqa: F401
 from glance_hc.endpoints import api_endpoint  # noqa: F401 - where callers (bench) found it
@@ -691,7 +690,7 @@ def _stream_put(conn, endpoint: str, path: str, source: PatternSource, headers: 
                     if sent:
                         pending, idle_since = pending[sent:], time.monotonic()
                 if read_timeout and time.monotonic() - idle_since > read_timeout:
-                    raise socket.timeout(f"no byte could be sent for {read_timeout:g}s")
+                    raise TimeoutError(f"no byte could be sent for {read_timeout:g}s")
         except (BrokenPipeError, ConnectionResetError) as exc:
             watch.close()
             if not head:  # one last look: the answer may be waiting
@@ -724,7 +723,7 @@ def _stream_put(conn, endpoint: str, path: str, source: PatternSource, headers: 
                             f"({len(source) - unsent} of {len(source)} bytes sent)")
     except DeadlineExceeded as exc:
         answer.status, answer.error = CLIENT_DEADLINE, str(exc)
-    except socket.timeout as exc:
+    except TimeoutError as exc:
         answer.status = READ_TIMEOUT if hc is not None and hc.sock is not None else CONNECT_TIMEOUT
         answer.error = _one_line(exc)
     except (ConnectionRefusedError, socket.gaierror) as exc:
@@ -1081,7 +1080,7 @@ def age_of(record: dict, now: datetime, field_name: str = "updated_at") -> timed
     if when is None:
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
+        when = when.replace(tzinfo=UTC)
     return now - when
 
 

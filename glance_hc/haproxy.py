@@ -125,7 +125,7 @@ class HaproxyConfig:
     sections: list[Section]
 
     @classmethod
-    def parse(cls, text: str | bytes, source: str = "haproxy.cfg") -> "HaproxyConfig":
+    def parse(cls, text: str | bytes, source: str = "haproxy.cfg") -> HaproxyConfig:
         return parse(text, source)
 
     def proxies(self, *kinds: str) -> list[Section]:
