@@ -6,6 +6,9 @@ import time
 
 import pytest
 
+from glance_hc import redact
+from glance_hc.fixtures.hosts import registry
+
 pytestmark = [pytest.mark.availability]
 
 
@@ -58,15 +61,33 @@ IMAGE_STATUSES = ("queued", "saving", "uploading", "importing", "active", "deact
                   "deleted", "pending_delete")
 
 
+def _availability_lines_on_hosts(config) -> list[str]:
+    """The newest line of this cause in each --host host's logs ("cannot use its database ..."):
+    why the API fails, in glance-api's own words, where the host checks already read them."""
+    reg = registry(config)
+    found = []
+    for spec in reg.specs:
+        host = reg.facts(spec.name)
+        lines = [] if host.error else host.recent_lines("availability")
+        if lines:
+            found.append(f"{host.name} {lines[-1].source}: {redact.clip(lines[-1].text.strip(), 300)}")
+    return found
+
+
 @pytest.mark.api
-def test_image_api_lists_images(api_health, evidence):
+def test_image_api_lists_images(api_health, evidence, request):
     """One bounded request (the run's API probe, GET /v2/images?limit=1): a 200 with an image list
     whose first entry looks like an image. Every other API check skips to here when it fails."""
     answer = api_health.answer
     evidence.metric("image_list_seconds", round(answer.seconds, 3), "s")
     evidence.add("image list", answer.describe(), command="GET /v2/images?limit=1")
     body = (answer.body or answer.error or "")[:2000]
-    assert answer.ok, f"the Image API could not list images: {answer.describe()}; body: {body or '(empty)'}"
+    if not answer.ok:
+        said = _availability_lines_on_hosts(request.config)
+        if said:
+            evidence.add("what glance-api's logs say", said)
+        assert answer.ok, (f"the Image API could not list images: {answer.describe()}; body: {body or '(empty)'}"
+                           + (f"; glance-api's log on {said[0]}" if said else ""))
     images = (answer.json or {}).get("images") if isinstance(answer.json, dict) else None
     assert isinstance(images, list), (f"the Image API answered {answer.status} to an image list without "
                                       f"an `images` list; body: {body or '(empty)'}")

@@ -4,6 +4,7 @@ that is this cause, not a store's configuration."""
 from glance_hc.causes.model import Cause, LogPattern, Rule
 
 _DB = "tests/data/logs/issue17/database/glance-api.log"
+_MARIADB = "tests/data/logs/issue17/database-mariadb/glance-api.log"  # its grants revoked (lab.mariadb.lock_out)
 DATABASE = "database unavailable"
 
 CAUSE = Cause(
@@ -24,6 +25,10 @@ CAUSE = Cause(
                    r"\(psycopg2\.operationalerror\)", source=_DB,
                    fault=DATABASE, examples=(
                        "Caught error: (sqlite3.OperationalError) attempt to write a readonly database",)),
+        LogPattern(r"\(pymysql\.err\.operationalerror\) \(\d+, \"access denied for user", source=_MARIADB,
+                   fault=DATABASE, examples=(
+                       "Caught error: (pymysql.err.OperationalError) (1044, \"Access denied for user 'glance'@'%' "
+                       "to database 'glance'\")",)),
     ),
     rules=(
         Rule("500-database", "availability",
