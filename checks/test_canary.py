@@ -29,6 +29,7 @@ itself defers both signals until it is done.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -119,6 +120,9 @@ def _host_facts(config: pytest.Config) -> list[facts_mod.HostFacts]:
 # ------------------------------------------------------------------------------ the canary
 
 
+SETTLE_SECONDS = 15  # how long a live worker may take to put a cut upload back to queued
+
+
 class _Failure:
     """Everything the failure of one canary step needs: it classifies, records and fails."""
 
@@ -131,8 +135,7 @@ class _Failure:
                  detail: str | None = None, source: canary.PatternSource | None = None,
                  store: str | None = None, endpoint: str | None = None):
         ids = list(dict.fromkeys(x for x in ((answer.global_request_id, answer.request_id) if answer else ()) if x))
-        record = (canary.image_record(self.conn, self.image_id, timeout=self.t.api_timeout)
-                  if self.image_id else None)
+        record = self._settled_record()
         lines, notes, context = self._log_lines(ids)
         if isinstance(status, str) and not body and answer is not None and answer.error:
             body = answer.error  # a transport failure: its message is the only text there is
@@ -181,6 +184,24 @@ class _Failure:
         self.request.node.user_properties.append((OVERRIDE, classification.root_cause))
         pytest.fail(f"canary upload to store {self.case.label} failed: {classification.title}: "
                     f"{classification.reason}", pytrace=False)
+
+    def _settled_record(self) -> dict | None:
+        """The image record once Glance is done with the failed request. A live worker puts a cut
+        upload back to queued, but only when it gets to it (after the requests ahead of it, when
+        canaries share its node): a record that stays in saving is what a dead worker leaves."""
+        if not self.image_id:
+            return None
+        started = time.monotonic()
+        record = canary.image_record(self.conn, self.image_id, timeout=self.t.api_timeout)
+        while (record or {}).get("status") == "saving" and time.monotonic() - started < SETTLE_SECONDS:
+            time.sleep(0.5)
+            record = canary.image_record(self.conn, self.image_id, timeout=self.t.api_timeout)
+        waited = time.monotonic() - started
+        if waited >= 0.5:
+            now = (record or {}).get("status")
+            self.evidence.add("image record settling", f"saving for {waited:.1f}s after the failure" + (
+                f", then {now}" if now != "saving" else f": still saving after {SETTLE_SECONDS}s"))
+        return record
 
     def _log_lines(self, ids: list[str]) -> tuple[list[str], list[str], list[str]]:
         """Lines with the request id or the image id, from every host; plus permission context."""

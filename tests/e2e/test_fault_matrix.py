@@ -69,7 +69,7 @@ def test_fault_is_blamed_on_its_root_cause_only(name, tmp_path):
     # fault are held by the next fault's run (an extra failure there makes its row WRONG) and, after
     # the last fault, by test_lab_is_all_green_after_every_fault.
     failed_checks = sorted({c["nodeid"].split("::")[-1].split("[")[0] for c in run.checks("failed") + run.checks("error")})
-    after = lab.run_suite(tmp_path / "reverted", "-k", " or ".join(failed_checks))
+    after = lab.run_suite(tmp_path / "reverted", "--deep-verify=3", "-k", " or ".join(failed_checks))
     still = [f"{c['nodeid']}: {c['message'][:200]}" for c in after.checks("failed") + after.checks("error")]
     assert not still, f"after reverting {name}: " + "\n".join(still)
     assert after.checks("passed"), f"after reverting {name}: none of {failed_checks} ran"
