@@ -72,7 +72,9 @@ def test_fault_is_blamed_on_its_root_cause_only(name, tmp_path):
     after = lab.run_suite(tmp_path / "reverted", "--deep-verify=3", "-k", " or ".join(failed_checks))
     still = [f"{c['nodeid']}: {c['message'][:200]}" for c in after.checks("failed") + after.checks("error")]
     assert not still, f"after reverting {name}: " + "\n".join(still)
-    assert after.checks("passed"), f"after reverting {name}: none of {failed_checks} ran"
+    # ran, not deselected: a check that now skips says why (corrupt-image's revert leaves no active
+    # image to verify, which the healthy run allows too)
+    assert after.health["checks"], f"after reverting {name}: none of {failed_checks} ran"
     assert lab.canary_images() == [], "a canary image was left behind"
 
 
