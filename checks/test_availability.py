@@ -6,7 +6,9 @@ import time
 
 import pytest
 
-from glance_hc import redact
+from glance_hc import facts as facts_mod
+from glance_hc import logscan, redact
+from glance_hc.errors import one_line
 from glance_hc.fixtures.hosts import registry
 
 pytestmark = [pytest.mark.availability]
@@ -61,21 +63,31 @@ IMAGE_STATUSES = ("queued", "saving", "uploading", "importing", "active", "deact
                   "deleted", "pending_delete")
 
 
-def _availability_lines_on_hosts(config) -> list[str]:
-    """The newest line of this cause in each --host host's logs ("cannot use its database ..."):
-    why the API fails, in glance-api's own words, where the host checks already read them."""
+def _what_the_logs_say(config, request_id: str | None, timeout: int, evidence) -> list[str]:
+    """The lines of the failed request in each --host host's glance-api log that name why
+    ("... cannot use its database: Access denied for user ..."): the request's own lines, found by
+    its id (the runbook's step 2), and the host's recent lines of this cause."""
     reg = registry(config)
     found = []
     for spec in reg.specs:
         host = reg.facts(spec.name)
-        lines = [] if host.error else host.recent_lines("availability")
-        if lines:
-            found.append(f"{host.name} {lines[-1].source}: {redact.clip(lines[-1].text.strip(), 300)}")
+        if host.error:
+            continue
+        lines = []
+        if request_id:
+            try:
+                lines = facts_mod.request_lines(host, reg.testinfra_host(spec.name), request_id, timeout=timeout)
+            except Exception as exc:  # noqa: BLE001 - a host that cannot be searched is named, not fatal
+                evidence.add(f"{host.name}: log not searched for the request", one_line(exc))
+        said = [line for line in lines if "availability" in logscan.root_causes_of(line)]
+        said = said or [f"{line.source}: {line.text}" for line in host.recent_lines("availability")]
+        if said:
+            found.append(f"{host.name} {redact.clip(said[-1].strip(), 300)}")
     return found
 
 
 @pytest.mark.api
-def test_image_api_lists_images(api_health, evidence, request):
+def test_image_api_lists_images(api_health, thresholds, evidence, request):
     """One bounded request (the run's API probe, GET /v2/images?limit=1): a 200 with an image list
     whose first entry looks like an image. Every other API check skips to here when it fails."""
     answer = api_health.answer
@@ -83,7 +95,7 @@ def test_image_api_lists_images(api_health, evidence, request):
     evidence.add("image list", answer.describe(), command="GET /v2/images?limit=1")
     body = (answer.body or answer.error or "")[:2000]
     if not answer.ok:
-        said = _availability_lines_on_hosts(request.config)
+        said = _what_the_logs_say(request.config, answer.request_id, thresholds.command_timeout, evidence)
         if said:
             evidence.add("what glance-api's logs say", said)
         assert answer.ok, (f"the Image API could not list images: {answer.describe()}; body: {body or '(empty)'}"
