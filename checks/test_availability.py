@@ -82,7 +82,7 @@ def _what_the_logs_say(config, request_id: str | None, timeout: int, evidence) -
         said = [line for line in lines if "availability" in logscan.root_causes_of(line)]
         said = said or [f"{line.source}: {line.text}" for line in host.recent_lines("availability")]
         if said:
-            found.append(f"{host.name} {redact.clip(said[-1].strip(), 300)}")
+            found.append(f"{host.name} {redact.clip(said[-1].strip(), 600)}")
     return found
 
 
