@@ -4,17 +4,28 @@ Reads glance-api.conf where the running service takes it from (process
 environment, /etc/glance, or the Kolla config dir) and the service's logs; for
 an rbd store, its ceph conf and keyring and whether its cluster answers.
 
+Across controllers: Controllers that disagree break uploads on one node only: their upload options must match,
+and HAProxy must send uploads only to nodes that really run glance-api.
+
+Through the API: the stores `/v2/info/stores` lists on each node are the stores that node's
+glance-api.conf enables (same names, same default).
 
 PYTEST_DONT_REWRITE: a failed claim shows its own message, not pytest's introspection.
 """
+from __future__ import annotations
+
+import re
+
 import pytest
 
-from glance_hc import rbd
+from glance_hc import canary, drift, haproxy, rbd
+from glance_hc.fixtures.cloud import node_endpoint_of
 from glance_hc.fixtures.stores import needs_ceph_tool
 
-pytestmark = [pytest.mark.host, pytest.mark.store_config]
+pytestmark = [pytest.mark.store_config]
 
 
+@pytest.mark.host
 def test_glance_api_conf_is_readable_and_parses(reachable_host, evidence):
     host = reachable_host
     evidence.add("config", host.deployment.config_path if host.deployment else "unknown")
@@ -24,6 +35,7 @@ def test_glance_api_conf_is_readable_and_parses(reachable_host, evidence):
     assert host.config is not None, f"glance-api.conf on {host.name}: {host.config_error}"
 
 
+@pytest.mark.host
 def test_store_options_are_coherent(configured_host, evidence):
     config = configured_host.config
     evidence.add("stores", [f"{s.name}: {s.type} (section [{s.section}]{'' if s.section_exists else ' missing'})"
@@ -34,6 +46,7 @@ def test_store_options_are_coherent(configured_host, evidence):
     assert not problems, f"glance-api.conf on {configured_host.name}: " + "; ".join(problems)
 
 
+@pytest.mark.host
 def test_file_store_directory_exists(file_store, evidence):
     ref, host, d = file_store
     evidence.add(f"{ref.role} directory", d.describe(), command=f"stat {ref.path}")
@@ -42,10 +55,12 @@ def test_file_store_directory_exists(file_store, evidence):
     assert d.kind == "directory", f"{ref.role} store path {ref.path} on {ref.host} is a {d.kind}, not a directory"
 
 
+@pytest.mark.host
 def test_no_store_configuration_errors_in_logs(quiet_logs):
     quiet_logs("store_config", "store configuration errors")
 
 
+@pytest.mark.host
 def test_rbd_client_files_exist(rbd_store, evidence):
     name, host, seen = rbd_store
     evidence.add(f"rbd store {name} client files", [f"{p}: {v}" for p, v in seen.files.items()]
@@ -56,6 +71,7 @@ def test_rbd_client_files_exist(rbd_store, evidence):
         f"{'is' if len(seen.missing) == 1 else 'are'} missing")
 
 
+@pytest.mark.host
 def test_rbd_cluster_answers_store_user(rbd_store, evidence):
     name, host, seen = rbd_store
     needs_ceph_tool(seen, host.name, "ceph", f"cannot look at rbd store {name} as client.{seen.user}")
@@ -66,3 +82,152 @@ def test_rbd_cluster_answers_store_user(rbd_store, evidence):
     assert seen.df.rc == 0, (
         f"the Ceph cluster of rbd store {name} does not answer client.{seen.user} on {host.name} "
         f"({seen.failure_kind(seen.df)}, exit {seen.df.rc}): {rbd.last_error_line(seen.df.output)}")
+
+
+@pytest.mark.host
+@pytest.mark.gate
+def test_upload_options_match_across_controllers(all_hosts, evidence, request):
+    request.node.user_properties.append(("hc_target", "all hosts"))
+    with_config = [h for h in all_hosts if h.config is not None]
+    together, apart = drift.balanced_together(with_config)
+    if apart:
+        evidence.add("not compared", f"{', '.join(apart)}: not behind the load balancer of "
+                                     f"{', '.join(together) or 'the others'} (another deployment)")
+    readable = {h.name: h.config.upload_options() for h in with_config if h.name in together}
+    if len(readable) < 2:
+        pytest.skip(f"drift needs two or more controllers behind one load balancer with a readable "
+                    f"glance-api.conf (have: {', '.join(readable) or 'none'})")
+    diffs = drift.option_differences(readable)
+    evidence.add("compared", f"{len(set().union(*readable.values()))} upload options on {', '.join(readable)}")
+    if diffs:
+        evidence.add("options that differ", drift.side_by_side(diffs, list(readable)))
+    assert not diffs, (f"{len(diffs)} upload option(s) differ between controllers: "
+                       + "; ".join(f"{k}: " + ", ".join(f"{h}={v}" for h, v in vals.items())
+                                   for k, vals in list(diffs.items())[:5]))
+
+
+@pytest.mark.host
+@pytest.mark.gate
+def test_haproxy_sends_uploads_only_to_running_glance_nodes(reachable_host, all_hosts, evidence):
+    """A node whose glance-api is down is HAProxy's fault only while HAProxy still sends it uploads:
+    its runtime state (stats socket, else its health-check log lines) decides, not its config alone.
+    A node HAProxy's checks took out is filed where it is wrong: that node's availability checks."""
+    if not reachable_host.haproxy_cfg:
+        pytest.skip(f"no haproxy.cfg on {reachable_host.name}")
+    path, text = reachable_host.haproxy_cfg
+    try:
+        servers = haproxy.glance_servers(haproxy.parse(text, source=path))
+    except haproxy.HaproxyError as exc:
+        pytest.fail(f"cannot parse {path} on {reachable_host.name}: {exc}")
+    if not servers:
+        pytest.skip(f"{path} on {reachable_host.name} has no glance frontend or listen section")
+    nodes, stopped = {}, {}
+    for host in all_hosts:
+        running = bool(host.deployment and host.deployment.running)
+        for addr in drift.glance_listen_addresses(host.files, host.uwsgi_ini):
+            (nodes if running else stopped)[addr] = host.name
+    evidence.add("glance servers in haproxy", [f"{s.name} {s.address}:{s.port}" for _, s in servers])
+    evidence.add("glance-api nodes checked", [f"{h} {a}:{p}" for (a, p), h in nodes.items()] or ["none known"])
+    if not nodes:
+        pytest.skip("no --host host told where its glance-api listens (uWSGI ini not found): cannot compare")
+
+    def node_of(server, table):
+        return table.get((server.address, server.port)) or table.get(("0.0.0.0", server.port))
+
+    dead = [(backend, s, node_of(s, stopped)) for backend, s in servers
+            if node_of(s, stopped) and not node_of(s, nodes)]
+    blamed, taken_out, unknown = [], [], []
+    if dead:
+        runtime = reachable_host.haproxy_runtime
+        running_here = _haproxy_runs_on(reachable_host)
+        backends = {backend for backend, _ in servers}
+        evidence.add("HAProxy's runtime state", [st.describe() for st in runtime.servers.values()
+                                                 if st.backend in backends] or [f"not read: {runtime.unknown_why}"])
+        for backend, server, node in dead:
+            where = f"{server.name} ({server.address}:{server.port}, {node})"
+            state = runtime.of(backend, server.name)
+            if not haproxy.health_checked(server):
+                blamed.append(f"{where}: its server line has no `check`, so no health check takes it out")
+            elif state is not None and state.takes_uploads:
+                blamed.append(f"{where}: {state.status} in HAProxy ({state.detail or 'no detail'}, "
+                              f"{state.source}) although its health check runs")
+            elif state is not None:
+                taken_out.append(f"{where}: {state.status} in HAProxy ({state.detail or 'no detail'}, "
+                                 f"{state.source}); {node}'s availability checks report its glance-api")
+            elif not running_here:
+                taken_out.append(f"{where}: no haproxy process runs on {reachable_host.name}, so this "
+                                 f"haproxy.cfg sends no uploads; {node}'s availability checks report its glance-api")
+            else:
+                unknown.append(where)
+    if taken_out:
+        evidence.add("taken out of the backend by HAProxy's health checks (not HAProxy's fault)", taken_out)
+    assert not blamed, (f"HAProxy on {reachable_host.name} sends uploads to {'; '.join(blamed)}, where glance-api "
+                        f"is not running: fix its health check (`check`, `option httpchk GET /healthcheck`), "
+                        f"take the server out of the backend, or start glance-api")
+    if unknown:
+        pytest.skip(f"HAProxy on {reachable_host.name} health-checks {', '.join(unknown)}, where glance-api is not "
+                    f"running, but its runtime state could not be read ({reachable_host.haproxy_runtime.unknown_why}):"
+                    f" whether it still sends uploads there cannot be told; the stopped node's availability "
+                    f"checks report it")
+    unchecked = [f"{s.name} ({s.address}:{s.port})" for _, s in servers if not node_of(s, nodes)
+                 and not node_of(s, stopped)]
+    if unchecked:
+        pytest.skip(f"HAProxy on {reachable_host.name} also sends uploads to {', '.join(unchecked)}, which "
+                    f"this run did not look at: add it with --host")
+
+
+def _haproxy_runs_on(host) -> bool:
+    """A haproxy process in the host's own mount namespace (a container's or another node's is not its own)."""
+    return any(re.search(r"(^|/)haproxy( |$)", p.args) and (not host.mount_ns or p.mntns in ("", host.mount_ns))
+               for p in host.processes)
+
+
+@pytest.mark.api
+def test_api_stores_match_host_config(image_api, configured_host, thresholds, evidence, request):
+    host, config = configured_host, configured_host.config
+    node = node_endpoint_of(request.config, host)
+    if node.url is None:
+        pytest.skip(f"cannot ask glance-api on {host.name} itself (behind the load balancer any node "
+                    f"answers): {node.how}")
+    endpoint = node.api
+    evidence.add("node endpoint", f"{endpoint} ({node.how})")
+    answer, _ = canary.call(image_api, "GET", "/info/stores", endpoint_override=endpoint,
+                            timeout=thresholds.api_timeout)
+    asked = f"glance-api on {host.name} at {endpoint}"
+    evidence.add("asked", f"{asked}: {answer.describe()}", command="GET /v2/info/stores")
+    if not isinstance(answer.status, int) or answer.status >= 500:
+        pytest.skip(f"{asked} gave no usable answer ({answer.describe()}): a node that cannot answer is "
+                    f"no evidence of its store configuration; the node's canary (availability) reports it")
+    stores = (answer.json or {}).get("stores", []) if answer.ok else []
+    conf_stores = {s.name: s.is_default for s in config.stores}
+    evidence.add(f"stores in {config.source}",
+                 [f"{name}{' (default)' if default else ''}" for name, default in conf_stores.items()]
+                 + [f"enabled_backends = {', '.join(f'{k}:{v}' for k, v in config.enabled_backends.items())}"
+                    if config.multistore else "no enabled_backends (single store)"])
+    if answer.status == 404:
+        assert not config.multistore, (
+            f"{asked} answers 404 on /v2/info/stores (no multiple stores), but glance-api.conf on {host.name} "
+            f"sets enabled_backends = {', '.join(config.enabled_backends)}: the running service does not use "
+            f"this config, or it failed to load it")
+        return
+    if not answer.ok:
+        pytest.fail(f"{asked} could not list its stores: {answer.describe()}", pytrace=False)
+    api_stores = {str(s.get("id")): canary.is_default_store(s) for s in stores or []}
+    evidence.add("stores the API lists",
+                 [f"{name}{' (default)' if default else ''}" for name, default in api_stores.items()])
+    if not config.multistore:
+        pytest.fail(f"{asked} lists stores {', '.join(api_stores)} but glance-api.conf on {host.name} has no "
+                    f"enabled_backends", pytrace=False)
+    problems = []
+    only_conf = [n for n in conf_stores if n not in api_stores]
+    only_api = [n for n in api_stores if n not in conf_stores]
+    if only_conf:
+        problems.append(f"in glance-api.conf but not listed by the API: {', '.join(only_conf)}")
+    if only_api:
+        problems.append(f"listed by the API but not in glance-api.conf: {', '.join(only_api)}")
+    conf_default = [n for n, d in conf_stores.items() if d]
+    api_default = [n for n, d in api_stores.items() if d]
+    if conf_default != api_default:
+        problems.append(f"default store is {', '.join(api_default) or 'none'} for the API, "
+                        f"{', '.join(conf_default) or 'none'} in glance-api.conf")
+    assert not problems, f"stores of {host.name} and {asked} differ: " + "; ".join(problems)

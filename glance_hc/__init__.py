@@ -3,4 +3,4 @@
 `__version__` is the one place the version is written: pyproject.toml reads it.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -1112,6 +1112,17 @@ def list_images(conn, *, page_size: int = 200, timeout: float | None = None,
         params = dict(parse_qsl(urlsplit(nxt).query, keep_blank_values=True))
 
 
+def list_every_image(conn, thresholds, **filters) -> tuple[list[dict], int]:
+    """Visible and hidden images (Glance leaves os_hidden ones out of a plain list), 1000 a page
+    (Glance's api_limit_max), filtered by the server."""
+    images, pages = [], 0
+    for hidden in (None, "true"):
+        found, read = list_images(conn, timeout=thresholds.api_timeout, os_hidden=hidden, page_size=1000, **filters)
+        images += found
+        pages += read
+    return images, pages
+
+
 def canary_images(conn, *, page_size: int = 1000, timeout: float | None = None) -> tuple[list[dict], int]:
     """Every image the canary made: it tags each one, so Glance filters them itself (one page
     for any realistic count, however many other images the cloud holds). The name prefix is

@@ -27,7 +27,7 @@ OK, TOO_LITTLE_DATA, NOT_GROWING = "ok", "too little data", "not growing"
 STORE_METRIC = "store_used_ratio"
 QUOTA_CHECK = "test_project_quota_has_headroom"
 QUOTA_METRIC = "quota_headroom"
-# The quota check's own evidence body: "usage 0 MiB, limit 8192 MiB" (checks/test_api_health.py).
+# The quota check's own evidence body: "usage 0 MiB, limit 8192 MiB" (checks/test_quota.py).
 QUOTA_BODY = re.compile(r"^usage (?P<used>-?\d+) (?P<unit>\S+), limit (?P<limit>-?\d+) \S+$")
 CANARY_METRICS = ("canary_upload_mib_per_s", "canary_download_mib_per_s")
 

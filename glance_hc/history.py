@@ -247,6 +247,76 @@ def _entry(check: dict, since: str | None = None) -> dict:
     return entry
 
 
+# Check ids that changed in 0.2.0 (one checks/ module per root cause): an older run's check is
+# compared under its new id, so a failure keeps its `since` across the upgrade of the suite.
+RENAMED = {
+    "checks/test_api_health.py::test_active_images_can_be_verified":
+        "checks/test_checksum_mismatch.py::test_active_images_can_be_verified",
+    "checks/test_api_health.py::test_api_stores_match_host_config":
+        "checks/test_store_config.py::test_api_stores_match_host_config",
+    "checks/test_api_health.py::test_no_images_stuck_in_transient_status":
+        "checks/test_worker_crash.py::test_no_images_stuck_in_transient_status",
+    "checks/test_api_health.py::test_project_quota_has_headroom":
+        "checks/test_quota.py::test_project_quota_has_headroom",
+    "checks/test_api_health.py::test_recent_images_match_their_recorded_hashes":
+        "checks/test_checksum_mismatch.py::test_recent_images_match_their_recorded_hashes",
+    "checks/test_config_drift.py::test_haproxy_sends_uploads_only_to_running_glance_nodes":
+        "checks/test_store_config.py::test_haproxy_sends_uploads_only_to_running_glance_nodes",
+    "checks/test_config_drift.py::test_upload_options_match_across_controllers":
+        "checks/test_store_config.py::test_upload_options_match_across_controllers",
+    "checks/test_image_integrity.py::test_no_checksum_errors_in_logs":
+        "checks/test_checksum_mismatch.py::test_no_checksum_errors_in_logs",
+    "checks/test_quota_forecast.py::test_project_quota_will_not_cross_alert_level_within_window":
+        "checks/test_quota.py::test_project_quota_will_not_cross_alert_level_within_window",
+    "checks/test_store_capacity.py::test_file_store_has_free_inodes":
+        "checks/test_store_full.py::test_file_store_has_free_inodes",
+    "checks/test_store_capacity.py::test_file_store_has_room_for_largest_image":
+        "checks/test_store_full.py::test_file_store_has_room_for_largest_image",
+    "checks/test_store_capacity.py::test_file_store_usage_is_below_alert_level":
+        "checks/test_store_full.py::test_file_store_usage_is_below_alert_level",
+    "checks/test_store_capacity.py::test_no_store_full_errors_in_logs":
+        "checks/test_store_full.py::test_no_store_full_errors_in_logs",
+    "checks/test_store_capacity.py::test_rbd_pool_has_room_for_largest_image":
+        "checks/test_store_full.py::test_rbd_pool_has_room_for_largest_image",
+    "checks/test_store_capacity.py::test_rbd_pool_usage_is_below_alert_level":
+        "checks/test_store_full.py::test_rbd_pool_usage_is_below_alert_level",
+    "checks/test_store_capacity.py::test_swift_account_has_room_for_largest_image":
+        "checks/test_store_full.py::test_swift_account_has_room_for_largest_image",
+    "checks/test_store_capacity.py::test_swift_account_usage_is_below_alert_level":
+        "checks/test_store_full.py::test_swift_account_usage_is_below_alert_level",
+    "checks/test_store_forecast.py::test_store_will_not_cross_alert_level_within_window":
+        "checks/test_store_full.py::test_store_will_not_cross_alert_level_within_window",
+    "checks/test_upgrade_gate.py::test_config_options_are_known_to_the_release":
+        "checks/test_upgrade.py::test_config_options_are_known_to_the_release",
+    "checks/test_upgrade_gate.py::test_config_uses_no_deprecated_option":
+        "checks/test_upgrade.py::test_config_uses_no_deprecated_option",
+    "checks/test_upgrade_gate.py::test_database_schema_is_current":
+        "checks/test_upgrade.py::test_database_schema_is_current",
+    "checks/test_upgrade_gate.py::test_glance_upgrade_checks_report_no_failure":
+        "checks/test_upgrade.py::test_glance_upgrade_checks_report_no_failure",
+    "checks/test_upgrade_gate.py::test_policy_overrides_no_deprecated_rule":
+        "checks/test_upgrade.py::test_policy_overrides_no_deprecated_rule",
+    "checks/test_upload_timeouts.py::test_no_interrupted_uploads_in_logs":
+        "checks/test_interrupted_upload.py::test_no_interrupted_uploads_in_logs",
+    "checks/test_upload_timeouts.py::test_upload_path_limit_lets_largest_upload_through":
+        "checks/test_interrupted_upload.py::test_upload_path_limit_lets_largest_upload_through",
+    "checks/test_worker_health.py::test_host_has_memory_headroom_for_uploads":
+        "checks/test_worker_crash.py::test_host_has_memory_headroom_for_uploads",
+    "checks/test_worker_health.py::test_kernel_has_not_oom_killed_glance":
+        "checks/test_worker_crash.py::test_kernel_has_not_oom_killed_glance",
+    "checks/test_worker_health.py::test_no_worker_killed_in_service_logs":
+        "checks/test_worker_crash.py::test_no_worker_killed_in_service_logs",
+    "checks/test_worker_health.py::test_service_has_not_restarted_by_itself":
+        "checks/test_worker_crash.py::test_service_has_not_restarted_by_itself",
+}
+
+
+def current_id(nodeid: str) -> str:
+    """A check id as this release names it (older runs in the history may use an earlier one)."""
+    check, bracket, params = nodeid.partition("[")
+    return RENAMED.get(check, check) + bracket + params
+
+
 def compare(previous: dict | None, current: dict) -> dict:
     """What changed since the previous run; `failing_since` carries each failure's first run forward."""
     started = current.get("started")
@@ -258,8 +328,8 @@ def compare(previous: dict | None, current: dict) -> dict:
         changes["failing_since"] = {n: started for n, c in now.items() if c.get("outcome") in FAILING}
         changes["counts"] = {k: 0 for k in ("new_failures", "resolved", "persisting", "new_skips", "no_longer_run")}
         return changes
-    before = {c["nodeid"]: c for c in previous.get("checks") or [] if c.get("nodeid")}
-    known_since = (previous.get("changes") or {}).get("failing_since") or {}
+    before = {current_id(c["nodeid"]): c for c in previous.get("checks") or [] if c.get("nodeid")}
+    known_since = {current_id(k): v for k, v in ((previous.get("changes") or {}).get("failing_since") or {}).items()}
     changes["previous_run"], changes["previous_verdict"] = previous.get("started"), previous.get("verdict")
     for nodeid, check in now.items():
         outcome, old = check.get("outcome"), before.get(nodeid)

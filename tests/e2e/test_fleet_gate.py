@@ -28,7 +28,7 @@ def test_aliases_of_one_controller_share_its_gate_run(tmp_path):
     assert {a: hosts[a]["gate_shared_with"] for a in aliases} == {first: None, second: None, third: first,
                                                                    fourth: second}
     assert [hosts[a]["round_trips"] for a in aliases] == [3, 3, 2, 2]  # discover, stores (, gate)
-    shared = [c for c in checks if "test_upgrade_gate.py" in c["nodeid"] and f"[{third}]" in c["nodeid"]]
+    shared = [c for c in checks if "test_upgrade.py" in c["nodeid"] and f"[{third}]" in c["nodeid"]]
     assert shared and all(any(e["title"] == "where it ran" and first in e["body"] for e in c["evidence"])
                           for c in shared)
 

@@ -75,7 +75,8 @@ def pytest_configure(config):
                                                 catalog_url="http://127.0.0.10:9292/v2", auth_seconds=0.01)
 """
 ANSWER = {"now": None}
-MODULES = ("test_availability", "test_api_health", "test_canary")
+MODULES = ("test_availability", "test_store_config", "test_quota", "test_worker_crash", "test_checksum_mismatch",
+           "test_canary")
 
 
 def run_api_checks(pytester, answer, *args: str) -> tuple[dict, object]:

@@ -125,7 +125,7 @@ def test_series_from_the_lab_document():
 
 
 def test_quota_without_a_limit_is_not_a_series():
-    check = {"nodeid": "checks/test_api_health.py::test_project_quota_has_headroom[image_size_total]",
+    check = {"nodeid": "checks/test_quota.py::test_project_quota_has_headroom[image_size_total]",
              "evidence": [{"title": "image_size_total of project p", "body": "usage 10 MiB, limit -1 MiB"}],
              "metrics": []}
     assert fc.quota_sample(check) is None

@@ -257,3 +257,19 @@ def test_ini_history_dir_is_relative_to_the_ini_file(suite, monkeypatch):
     assert result.ret == 0, result.stdout.str()
     assert len(history.history_files(suite.path / "kept")) == 1
 
+
+
+def test_a_check_moved_by_the_one_module_per_cause_release_keeps_its_failing_since():
+    old = {"started": "2026-12-01T02:00:00Z", "checks": [
+        {"nodeid": "checks/test_store_capacity.py::test_file_store_has_room_for_largest_image[c1-fast]",
+         "outcome": "failed"}],
+        "changes": {"failing_since": {
+            "checks/test_store_capacity.py::test_file_store_has_room_for_largest_image[c1-fast]": "2026-11-30T02:00:00Z"}}}
+    new = {"started": "2026-12-02T02:00:00Z", "checks": [
+        {"nodeid": "checks/test_store_full.py::test_file_store_has_room_for_largest_image[c1-fast]",
+         "outcome": "failed"}]}
+    changes = history.compare(old, new)
+    assert [e["since"] for e in changes["persisting"]] == ["2026-11-30T02:00:00Z"]
+    assert changes["new_failures"] == [] and changes["no_longer_run"] == []
+    assert history.current_id("checks/test_api_health.py::test_project_quota_has_headroom[image_size_total]") == \
+        "checks/test_quota.py::test_project_quota_has_headroom[image_size_total]"

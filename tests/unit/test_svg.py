@@ -71,7 +71,7 @@ def test_line_chart_without_points_says_so():
 
 def test_report_section_shows_a_hostile_store_as_text(monkeypatch):
     checks = [
-        {"nodeid": "checks/test_store_capacity.py::test_file_store_usage_is_below_alert_level[c1-x]",
+        {"nodeid": "checks/test_store_full.py::test_file_store_usage_is_below_alert_level[c1-x]",
          "target": "controller1", "store": HOSTILE, "outcome": "passed",
          "metrics": [{"name": "store_used_ratio", "value": 0.4, "unit": "ratio",
                       "labels": {"store": HOSTILE, "path": HOSTILE_ATTR}}]},

@@ -7,11 +7,14 @@ running config, once per group of identical controllers (glance_hc.gate reads it
 
 PYTEST_DONT_REWRITE: a failed claim shows its own message, not pytest's introspection.
 """
+from __future__ import annotations
+
 import pytest
 
 from glance_hc import gate
 
-pytestmark = [pytest.mark.host, pytest.mark.gate, pytest.mark.upgrade]
+pytestmark = [pytest.mark.upgrade]
+
 
 # checks that judge a release's view of the config: a case per release (the target with --upgrade-to)
 PER_RELEASE = ("release",)
@@ -47,6 +50,8 @@ def _release(host, gate_results, release, evidence) -> gate.Release:
     return rel
 
 
+@pytest.mark.host
+@pytest.mark.gate
 def test_database_schema_is_current(configured_host, gate_results, evidence):
     _shared(configured_host, evidence)
     if gate.DB_CHECK not in gate_results:
@@ -62,6 +67,8 @@ def test_database_schema_is_current(configured_host, gate_results, evidence):
         pytest.skip(f"{words} on {configured_host.name}")
 
 
+@pytest.mark.host
+@pytest.mark.gate
 def test_glance_upgrade_checks_report_no_failure(configured_host, gate_results, release, evidence):
     """The checks `glance-status upgrade check` ships, run with glance_store's multistore options
     registered (glance-status itself dies on enabled_backends there)."""
@@ -94,6 +101,8 @@ def _validation(host, gate_results, release, evidence) -> gate.Release:
     return rel
 
 
+@pytest.mark.host
+@pytest.mark.gate
 def test_config_options_are_known_to_the_release(configured_host, gate_results, release, evidence):
     """Every option in glance-api.conf is one the release reads: a typo, an option the release
     removed or one in the wrong group is silently ignored by Glance."""
@@ -104,6 +113,8 @@ def test_config_options_are_known_to_the_release(configured_host, gate_results, 
                     f"({rel.label}) does not read: " + "; ".join(f.line() for f in bad))
 
 
+@pytest.mark.host
+@pytest.mark.gate
 def test_config_uses_no_deprecated_option(configured_host, gate_results, release, evidence):
     """Deprecated names and options deprecated for removal: they go away in a coming release."""
     rel = _validation(configured_host, gate_results, release, evidence)
@@ -114,6 +125,8 @@ def test_config_uses_no_deprecated_option(configured_host, gate_results, release
                         f.line() + (f" ({f.extra['reason']})" if f.extra.get("reason") else "") for f in old))
 
 
+@pytest.mark.host
+@pytest.mark.gate
 def test_policy_overrides_no_deprecated_rule(configured_host, gate_results, release, evidence):
     """The policy file overrides no rule the release deprecates or no longer has (its format,
     JSON or YAML, is Glance's own upgrade check)."""

@@ -7,13 +7,16 @@ against the largest image at the slowest rate, a size limit against the largest 
 
 PYTEST_DONT_REWRITE: a failed claim shows its own message, not pytest's introspection.
 """
+from __future__ import annotations
+
 import pytest
 
 from glance_hc.timeouts import judge
 
-pytestmark = [pytest.mark.host, pytest.mark.interrupted_upload]
+pytestmark = [pytest.mark.interrupted_upload]
 
 
+@pytest.mark.host
 def test_upload_path_limit_lets_largest_upload_through(upload_timeout, thresholds, evidence):
     limit, host = upload_timeout
     verdict = judge(limit, thresholds)
@@ -26,5 +29,6 @@ def test_upload_path_limit_lets_largest_upload_through(upload_timeout, threshold
     assert verdict.ok, f"on {host.name}: {verdict.message}"
 
 
+@pytest.mark.host
 def test_no_interrupted_uploads_in_logs(quiet_logs):
     quiet_logs("interrupted_upload", "interrupted uploads")
