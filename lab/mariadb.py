@@ -16,13 +16,14 @@ statement (it may hold a password).
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 import subprocess
 import time
 from pathlib import Path
 
-from lab.common import ADDR, STATE, LabError, log, pid_alive, port_open, read_pid, secrets_file, template, tool
+from lab.common import ADDR, STATE, LabError, log, pid_alive, port_open, read_pid, secrets_file, template, tool, venv_bin
 
 PORT = 3306
 DB_DIR = STATE / "mariadb"
@@ -198,3 +199,117 @@ def status_rows() -> list[tuple[str, str]]:
     rss = rss_mib(found)
     where = f"{ADDR['db_addr']}:{PORT}"
     return [("mariadb", f"pid {found}, RSS {rss:.0f} MiB, {where}" if rss is not None else f"pid {found}, {where}")]
+
+
+# ---------------------------------------------------------------- faults (lab/faults.py)
+HOG_USER = "hc_lab_hog"          # "another service": a user with no privilege but to connect
+HOG_PIDFILE = DB_DIR / "run" / "hog.pid"
+HOG_KEPT = DB_DIR / "hog-max-connections"  # max_connections before the fault, for the revert
+HOG_SLOTS = 8                    # max_connections is lowered to what is connected now plus these
+# The hog: opens connections until the server refuses one (1040), keeps every one idle and takes
+# each slot that frees again, until SIGTERM. Its password comes on stdin, never in argv.
+_HOG = r"""
+import sys, time, pymysql
+host, port, user = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+password = sys.stdin.readline().strip()
+held, told = [], False
+while True:
+    try:
+        held.append(pymysql.connect(host=host, port=port, user=user, password=password, connect_timeout=5))
+        continue
+    except pymysql.err.OperationalError as exc:
+        if exc.args[0] != 1040:
+            raise
+    if not told:
+        print(len(held), flush=True)
+        told = True
+    time.sleep(0.05)
+"""
+
+
+def server_down() -> None:
+    """The database fault `database-down`: the server stopped (a crash, an OOM kill, a node lost)."""
+    down()
+
+
+def server_up(glance_answers, timeout: float = 90) -> float:
+    """Start the server again and wait until `glance_answers()` says Glance serves again (its pooled
+    connections are dead: oslo.db's ping on checkout replaces them). Returns the seconds it took."""
+    t0 = time.monotonic()
+    up()
+    deadline = time.monotonic() + timeout
+    while not glance_answers():
+        if time.monotonic() > deadline:
+            raise MariaDBError(f"Glance did not answer within {timeout:.0f}s of MariaDB's start")
+        time.sleep(0.5)
+    return time.monotonic() - t0
+
+
+def _kill_connections_of(user: str) -> int:
+    if not user.replace("_", "").isalnum():
+        raise MariaDBError(f"not a plain name: {user!r}")
+    killed = 0
+    for ident in sql(f"SELECT id FROM information_schema.processlist WHERE user = '{user}';").split():
+        try:
+            sql(f"KILL CONNECTION {int(ident)};\n")
+            killed += 1
+        except MariaDBError:  # it ended between the list and its KILL
+            continue
+    return killed
+
+
+def connections_held_by_hog() -> int | None:
+    """How many connections the hog holds, None when it is not running."""
+    found = read_pid(HOG_PIDFILE)
+    if not pid_alive(found):
+        return None
+    return int(sql(f"SELECT COUNT(*) FROM information_schema.processlist WHERE user = '{HOG_USER}';").strip())
+
+
+def out_of_connections(database: str = "glance") -> int:
+    """The database fault `database-out-of-connections`: max_connections lowered at runtime
+    (SET GLOBAL) and every slot held by idle connections of a process this module owns (the hog,
+    as another service leaking connections would), then `database`'s user's connections killed (as
+    a worker recycle or wait_timeout ends them): each new connection it opens is refused with
+    `(1040, 'Too many connections')`. Root keeps the slot MariaDB reserves for SUPER. Returns the
+    number of connections the hog holds. Undone by connections_back."""
+    if connections_held_by_hog() is not None:
+        raise MariaDBError("the hog is already running: revert database-out-of-connections first")
+    password = secrets.token_hex(16)
+    sql(f"CREATE OR REPLACE USER '{HOG_USER}'@'%' IDENTIFIED BY '{password}';\n")
+    kept = sql("SELECT @@GLOBAL.max_connections;").strip()
+    HOG_KEPT.write_text(kept + "\n")
+    connected = int(sql("SELECT COUNT(*) FROM information_schema.processlist;").strip())
+    sql(f"SET GLOBAL max_connections = {connected + HOG_SLOTS};\n")
+    hog = subprocess.Popen([venv_bin("python"), "-c", _HOG, ADDR["db_addr"], str(PORT), HOG_USER],
+                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                           text=True, start_new_session=True, cwd="/")
+    HOG_PIDFILE.write_text(f"{hog.pid}\n")
+    hog.stdin.write(password + "\n")
+    hog.stdin.close()
+    ready = hog.stdout.readline().strip()  # the count once the server said 1040
+    if not ready.isdigit():
+        connections_back()
+        raise MariaDBError("the hog ended before the server was full")
+    user = DATABASES[database][0]
+    for _ in range(20):  # until the hog has taken the slots the killed connections freed
+        if not _kill_connections_of(user):
+            break
+        time.sleep(0.2)
+    return connections_held_by_hog() or 0
+
+
+def connections_back() -> None:
+    """The hog stopped (its connections close), max_connections as it was, the hog's user gone."""
+    found = read_pid(HOG_PIDFILE)
+    if pid_alive(found):
+        os.kill(found, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        while pid_alive(found) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if pid_alive(found):
+            os.kill(found, signal.SIGKILL)
+    HOG_PIDFILE.unlink(missing_ok=True)
+    kept = HOG_KEPT.read_text().strip() if HOG_KEPT.exists() else "200"
+    sql(f"SET GLOBAL max_connections = {int(kept)};\nDROP USER IF EXISTS '{HOG_USER}'@'%';\n")
+    HOG_KEPT.unlink(missing_ok=True)
