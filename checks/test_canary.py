@@ -17,296 +17,37 @@ usable answer fails here under availability, not under a cause its canary
 would otherwise be classified as. When the run's API probe got no answer at all,
 every canary skips pointing at the availability check.
 
-A failure is classified (`glance_hc.canary.classify`) from the answer, the image
-record read back and the log lines that carry the request's id on every host.
+A failure is classified (`glance_hc.canary.classify`, gathered by
+glance_hc.fixtures.canary_failure) from the answer, the image record read back and the log lines
+that carry the request's id on every host.
 The message names the root cause, and the item carries
 `("hc_root_cause_override", key)` so the report files it under that cause; the
 module's own marker, `availability`, stands when the canary passes or cannot say.
 
 Cleanup holds on Ctrl-C and SIGTERM: SIGTERM is turned into KeyboardInterrupt
 for as long as this module runs, so pytest runs the finalizers; the deletion
-itself defers both signals until it is done.
+itself defers both signals until it is done. The cases, the pool and the guard
+are fixtures (glance_hc.fixtures.canaries).
 """
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
 
 from glance_hc import canary, canary_runs
-from glance_hc import facts as facts_mod
-from glance_hc.fixtures.cloud import cloud_state_of, node_endpoint_of
+from glance_hc.fixtures.canaries import canary_cases, delete_canary, run_id_of
+from glance_hc.fixtures.canary_failure import FailedCanary
 from glance_hc.fixtures.hosts import registry
-from glance_hc.fixtures.options import canary_parallel, thresholds_of
-from glance_hc.redact import clip, redact
+from glance_hc.report.records import ROOT_CAUSE_OVERRIDE
 
 pytestmark = [pytest.mark.api, pytest.mark.canary, pytest.mark.availability]
-
-OVERRIDE = "hc_root_cause_override"
-_RUN_ID = pytest.StashKey[str]()
-
-
-def run_id_of(config: pytest.Config) -> str:
-    """This run's id, marked on each of its canaries."""
-    if _RUN_ID not in config.stash:
-        config.stash[_RUN_ID] = canary.new_run_id()
-    return config.stash[_RUN_ID]
-
-
-@dataclass(frozen=True)
-class CanaryCase:
-    store: str | None          # X-Image-Meta-Store; None: no header (single store)
-    node: str | None = None    # a --host name reached directly; None: the catalogue endpoint
-
-    @property
-    def id(self) -> str:
-        return f"node-{self.node}" if self.node else f"store-{self.store or 'default'}"
-
-    @property
-    def label(self) -> str:
-        return f"{self.store or 'default'}{f' via node {self.node}' if self.node else ''}"
-
-
-_CASES = pytest.StashKey[list]()
-
-
-def _cases(config: pytest.Config) -> list[CanaryCase]:
-    """Made once per run at collection: stores from the API, nodes from --host."""
-    if _CASES in config.stash:
-        return config.stash[_CASES]
-    cases: list[CanaryCase] = []
-    default_store = None
-    state = cloud_state_of(config)
-    if state.error is None:
-        stores, _ = canary.offered_stores(state.conn, timeout=thresholds_of(config).api_timeout)
-        for entry in stores or []:
-            cases.append(CanaryCase(store=str(entry.get("id"))))
-            if canary.is_default_store(entry):
-                default_store = str(entry.get("id"))
-    if not cases:
-        cases.append(CanaryCase(store=None))
-    for spec in registry(config).specs:
-        # each node uploads to its own default store: a node of another deployment (a Kolla
-        # container beside the controllers) need not have the cloud's stores at all
-        found = registry(config).facts(spec.name)
-        own = found.config.default_upload_store if found.config is not None and found.config.multistore else None
-        cases.append(CanaryCase(store=own.name if own else default_store, node=spec.name))
-    config.stash[_CASES] = cases
-    return cases
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "canary_case" in metafunc.fixturenames:
-        cases = _cases(metafunc.config)
+        cases = canary_cases(metafunc.config)
         metafunc.parametrize("canary_case", cases, ids=[c.id for c in cases])
-
-
-@pytest.fixture(scope="module")
-def canary_guard():
-    """SIGTERM -> KeyboardInterrupt while the canaries run, so their finalizers delete them."""
-    guard = canary.InterruptGuard()
-    guard.install()
-    yield guard
-    guard.uninstall()
-
-
-def _host_facts(config: pytest.Config) -> list[facts_mod.HostFacts]:
-    reg = registry(config)
-    return [reg.facts(spec.name) for spec in reg.specs]
-
-
-# ------------------------------------------------------------------------------ the canary
-
-
-SETTLE_SECONDS = 15  # how long a live worker may take to put a cut upload back to queued
-
-
-class _Failure:
-    """Everything the failure of one canary step needs: it classifies, records and fails."""
-
-    def __init__(self, request, conn, evidence, case: CanaryCase, thresholds, testinfra_host_of):
-        self.request, self.conn, self.evidence, self.case = request, conn, evidence, case
-        self.t, self.testinfra_host_of = thresholds, testinfra_host_of
-        self.image_id: str | None = None
-
-    def __call__(self, step: str, status, body: str, answer: canary.Answer | None = None,
-                 detail: str | None = None, source: canary.PatternSource | None = None,
-                 store: str | None = None, endpoint: str | None = None):
-        ids = list(dict.fromkeys(x for x in ((answer.global_request_id, answer.request_id) if answer else ()) if x))
-        record = self._settled_record()
-        lines, notes, context = self._log_lines(ids)
-        if isinstance(status, str) and not body and answer is not None and answer.error:
-            body = answer.error  # a transport failure: its message is the only text there is
-        classification = canary.classify(status, body, record, lines + context)
-        if status == canary.CONNECTION_RESET and self.image_id:
-            # The client lost the answer. Glance restored the image to queued, so it did answer
-            # (a dead worker leaves saving): a second try that waits for an answer before sending
-            # the body gets it when it comes early; else the logs may have kept its status.
-            recovered, how, probe = None, "", None
-            if source is not None and (record or {}).get("status") == "queued":
-                probe = canary.upload(self.conn, self.image_id, source, store, endpoint_override=endpoint,
-                                      timeout=(self.t.api_timeout, self.t.canary_timeout),
-                                      deadline=self.t.canary_timeout, hold_body=5.0)
-                self.evidence.add("second try, body held back 5s", probe.describe() + (
-                    " (the second try worked: the first failure was transient)" if probe.ok else ""))
-                if isinstance(probe.status, int) and probe.status >= 300:
-                    recovered, how, body = probe.status, f"a second try got HTTP {probe.status}", probe.body
-                    ids += [x for x in (probe.global_request_id, probe.request_id) if x and x not in ids]
-                    lines, notes, context = self._log_lines(ids)
-                    record = canary.image_record(self.conn, self.image_id, timeout=self.t.api_timeout)
-            if recovered is None:
-                recovered = canary.answered_status(lines, self.image_id, answer.method if answer else "PUT")
-                how, body = f"the logs show HTTP {recovered}", ""
-            if recovered is not None and recovered >= 300:
-                found = canary.classify(recovered, body, record, lines + context)
-                classification = canary.Classification(
-                    found.root_cause, f"{found.reason}; the client saw {status}, {how}", found.rules_matched,
-                    found.fault, found.remediation, found.evidence)
-
-        self.evidence.add(f"failed step: {step}", detail or (answer.describe() if answer else str(status)))
-        if detail and answer:
-            self.evidence.add("request", answer.describe())
-        if body:
-            self.evidence.add("HTTP answer body" if isinstance(status, int) else "error", clip(body, 4000))
-        if answer is not None and answer.headers:
-            self.evidence.add("HTTP answer headers",
-                              [f"{k}: {v}" for k, v in answer.headers.items() if k != "x-auth-token"])
-        self.evidence.add("image record after the failure", _describe_record(self.image_id, record))
-        self.evidence.add("request ids", ", ".join(ids) or "none (no request reached the API)")
-        self.evidence.add("log lines of this request", (lines or ["none found"]) + notes)
-        self.evidence.add("classification",
-                          f"{classification.root_cause} ({classification.title}): {classification.reason}\n"
-                          f"rules matched: {', '.join(classification.rules_matched)}")
-        if classification.fault:  # narrower than its root cause: the rule's own advice
-            self.evidence.add(f"what to do about the {classification.fault}", list(classification.remediation))
-        self.request.node.user_properties.append((OVERRIDE, classification.root_cause))
-        pytest.fail(f"canary upload to store {self.case.label} failed: {classification.title}: "
-                    f"{classification.reason}", pytrace=False)
-
-    def _settled_record(self) -> dict | None:
-        """The image record once Glance is done with the failed request. A live worker puts a cut
-        upload back to queued, but only when it gets to it (after the requests ahead of it, when
-        canaries share its node): a record that stays in saving is what a dead worker leaves."""
-        if not self.image_id:
-            return None
-        started = time.monotonic()
-        record = canary.image_record(self.conn, self.image_id, timeout=self.t.api_timeout)
-        while (record or {}).get("status") == "saving" and time.monotonic() - started < SETTLE_SECONDS:
-            time.sleep(0.5)
-            record = canary.image_record(self.conn, self.image_id, timeout=self.t.api_timeout)
-        waited = time.monotonic() - started
-        if waited >= 0.5:
-            now = (record or {}).get("status")
-            self.evidence.add("image record settling", f"saving for {waited:.1f}s after the failure" + (
-                f", then {now}" if now != "saving" else f": still saving after {SETTLE_SECONDS}s"))
-        return record
-
-    def _log_lines(self, ids: list[str]) -> tuple[list[str], list[str], list[str]]:
-        """Lines with the request id or the image id, from every host; plus permission context."""
-        lines, notes, context = [], [], []
-        wanted = list(dict.fromkeys(ids + ([self.image_id] if self.image_id else [])))
-        reg = registry(self.request.config)
-        for spec in reg.specs:
-            found = reg.facts(spec.name)
-            if found.error:
-                notes.append(f"{spec.name}: not searched ({found.error})")
-                continue
-            try:
-                host = self.testinfra_host_of(spec.name)
-                for needle in wanted:
-                    for line in facts_mod.request_lines(found, host, needle, timeout=self.t.command_timeout):
-                        line = f"{spec.name} {line}"
-                        if line not in lines:
-                            lines.append(line)
-            except facts_mod.HostUnreachable as exc:
-                notes.append(f"{spec.name}: logs not searched ({exc})")
-            # the reason a store was disabled is logged when the worker starts, not per request
-            context += [f"{spec.name} {line.source}: {line.text}"
-                        for line in found.recent_lines("store_permissions")[-10:]]
-            # what the host checks saw of this canary's rbd store (glance itself logs only errno 95)
-            seen = found.rbd.get(self.case.store or "")
-            context += [f"{spec.name} {finding}" for finding in (seen.findings() if seen else [])]
-        if not reg.specs:
-            notes.append("no --host given: glance-api logs not searched")
-        return lines, notes, context
-
-
-_describe_record = canary_runs.describe_record
-
-
-def _plan(config: pytest.Config, case: CanaryCase) -> canary_runs.Plan | str:
-    """What the case's canary will do, or why it cannot look (a skip reason)."""
-    if not case.node:
-        return canary_runs.Plan(key=case.id, label=case.store or "default", store=case.store)
-    found = registry(config).facts(case.node)
-    if found.error:
-        return f"cannot look at {case.node}: {found.error}"
-    node = node_endpoint_of(config, found)
-    if node.url is None:
-        return node.how
-    return canary_runs.Plan(key=case.id, label=case.node, store=case.store, endpoint=node.api,
-                            endpoint_how=node.how, probe_node=True)
-
-
-class CanaryPool:
-    """The module's canaries, started side by side (ini canary_parallel) when the first one is
-    asked for: every selected case at once, so each test waits only for its own."""
-
-    def __init__(self, config: pytest.Config, guard: canary.InterruptGuard):
-        self.config, self.guard = config, guard
-        self.pool: canary_runs.Pool | None = None
-        self.plans: dict[str, canary_runs.Plan | str] = {}
-        self.one_by_one = ""  # why the canaries do not run side by side, when they could have
-
-    def start(self, conn, items) -> None:
-        t = thresholds_of(self.config)
-        cases = list(dict.fromkeys(item.callspec.params["canary_case"] for item in items
-                                   if "canary_case" in getattr(getattr(item, "callspec", None), "params", {})))
-        self.plans = {case.id: _plan(self.config, case) for case in cases}
-        settings = canary_runs.Settings(
-            size=t.canary_size, canary_timeout=t.canary_timeout, api_timeout=t.api_timeout,
-            command_timeout=t.command_timeout, hash_algo=canary.hashing_algorithm(_host_facts(self.config)),
-            run_id=run_id_of(self.config))
-        parallel = canary_parallel(self.config)
-        sqlite = sorted(f.spec.name for f in _host_facts(self.config)
-                        if f.config and (f.config.get("database", "connection") or "").startswith("sqlite"))
-        if parallel > 1 and sqlite:  # SQLite takes one writer at a time: side by side, the canaries
-            # would fail on each other's locks ("database is locked"), a fault of the suite, not the cloud
-            self.one_by_one = (f"glance-api on {', '.join(sqlite)} keeps its database in SQLite, which takes one "
-                               f"writer at a time: canaries run one after another (canary_parallel={parallel} "
-                               f"not used)")
-            parallel = 1
-        self.pool = canary_runs.Pool(conn, [p for p in self.plans.values() if not isinstance(p, str)],
-                                     settings, parallel)
-
-    def close(self) -> None:
-        if self.pool is None:
-            return
-        with self.guard.deferred():
-            swept = self.pool.close()
-        left = [f"{entry.name} ({res.detail})" for entry, res in swept if not res.ok]
-        if left:  # a run stopped before its canaries' own tests could delete them
-            raise AssertionError(f"canary image(s) not deleted: {'; '.join(left)}; delete them by hand or "
-                                 f"rerun with --reap-canaries")
-
-
-@pytest.fixture(scope="module")
-def canary_pool(request, canary_guard):
-    pool = CanaryPool(request.config, canary_guard)
-    yield pool
-    pool.close()
-
-
-def _cleanup(conn, entry: canary_runs.Entry, guard, thresholds, node) -> None:
-    with guard.deferred():
-        result = entry.delete(conn, thresholds.api_timeout)
-    node.user_properties.append(("hc_evidence", {"title": "cleanup", "command": None,
-                                                 "body": redact(result.detail)}))
-    if not result.ok:
-        raise AssertionError(f"canary image {entry.name} was not deleted: {result.detail}; delete it by hand "
-                             f"or rerun with --reap-canaries")
 
 
 def test_canary_upload_roundtrip(canary_case, image_api, thresholds, evidence, request, canary_guard,
@@ -333,7 +74,7 @@ def _judge(result: canary_runs.Result, request, cloud, evidence, case, plan, t, 
     """One canary's result as its test's verdict, evidence and figures."""
     if result.entry is not None:  # its cleanup, registered when the image was about to be made
         entry = result.entry
-        request.addfinalizer(lambda: _cleanup(cloud, entry, guard, t, request.node))
+        request.addfinalizer(lambda: delete_canary(cloud, entry, guard, t, request.node))
     for title, body, command in result.evidence:
         evidence.add(title, body, command=command)
     if result.error is not None:
@@ -345,11 +86,12 @@ def _judge(result: canary_runs.Result, request, cloud, evidence, case, plan, t, 
         pytest.fail(f"glance-api on {case.node} at {plan.endpoint} gave no usable answer to an image list: "
                     f"{failure.detail}", pytrace=False)
     if failure is not None:
-        fail = _Failure(request, cloud, evidence, case, t, testinfra_host_of)
-        fail.image_id = result.entry.image_id if result.entry else None
-        fail(failure.step, failure.status, failure.body, failure.answer, detail=failure.detail,
-             source=result.source if failure.retry else None, store=case.store if failure.retry else None,
-             endpoint=plan.endpoint if failure.retry else None)
+        explained = FailedCanary(cloud, evidence, case.label, case.store, t, registry(request.config),
+                                 testinfra_host_of, result.entry.image_id if result.entry else None)
+        found = explained.explain(failure, source=result.source if failure.retry else None,
+                                  endpoint=plan.endpoint if failure.retry else None)
+        request.node.user_properties.append((ROOT_CAUSE_OVERRIDE, found.root_cause))
+        pytest.fail(f"canary upload to store {case.label} failed: {found.title}: {found.reason}", pytrace=False)
     for name, value, unit, labels in result.metrics:
         evidence.metric(name, value, unit, labels)
 

@@ -56,7 +56,7 @@ class Plan:
 
 @dataclass
 class Failure:
-    """A failed step, as the classification needs it (see checks/test_canary.py)."""
+    """A failed step, as the classification needs it (glance_hc.fixtures.canary_failure)."""
 
     step: str
     status: object

@@ -14,6 +14,7 @@ pytest_plugins = [
     "glance_hc.fixtures.stores",  # one store on one host (file, rbd, swift)
     "glance_hc.fixtures.gate",  # the upgrade gate's background runs
     "glance_hc.fixtures.cloud",  # the Image API connection
+    "glance_hc.fixtures.canaries",  # the canaries' cases, their pool and signal guard
     "glance_hc.fixtures.evidence",  # what a check looked at
     "glance_hc.report",
 ]
