@@ -24,7 +24,10 @@ import time
 import pytest
 
 from glance_hc import forecast as fc
-from glance_hc import history, rbd
+from glance_hc import history, rbd, store_space
+from glance_hc.causes.store_full import what_frees_space
+from glance_hc.fixtures.cloud import api_health_of, cloud_state_of
+from glance_hc.fixtures.options import thresholds_of
 from glance_hc.fixtures.stores import needs_ceph_tool
 from glance_hc.sizes import human
 
@@ -42,25 +45,106 @@ def _measured(file_store):
     return ref, host, d
 
 
+_CENSUS = pytest.StashKey[store_space.Census]()
+
+
+def _census(config: pytest.Config) -> store_space.Census:
+    """The admin image list, read once per run; its `error` says why there is none."""
+    if _CENSUS not in config.stash:
+        state, health = cloud_state_of(config), api_health_of(config)
+        if state.error or state.conn is None:
+            config.stash[_CENSUS] = store_space.Census(error=state.error or "no connection to the Image API")
+        elif health is not None and not health.ok:
+            config.stash[_CENSUS] = store_space.Census(error=health.skip_reason)
+        else:
+            config.stash[_CENSUS] = store_space.take_census(state.conn, thresholds_of(config))
+    return config.stash[_CENSUS]
+
+
+def _space(ref, d, config: pytest.Config) -> store_space.Breakdown | str:
+    """A store dir's breakdown (images, orphans, foreign files), or why there is none."""
+    listing = d.listing
+    if listing is None:
+        return f"the probe did not list {ref.path} on {ref.host} (only a file store's datadir is listed)"
+    if listing.error:
+        return f"cannot list {ref.path} on {ref.host}: {listing.error}"
+    census = _census(config)
+    if census.error:
+        return f"cannot tell images from other data in {ref.path} on {ref.host}: {census.error}"
+    conn, timeout = cloud_state_of(config).conn, thresholds_of(config).api_timeout
+    return store_space.account(ref.role, ref.path, d.used_bytes, listing, census,
+                               lambda image_id: census.status_of(conn, image_id, timeout))
+
+
+def _what_frees(ref, d, config: pytest.Config, evidence) -> str:
+    """For a full file store's message: what deleting would free (images, or data outside Glance)."""
+    space = _space(ref, d, config) if d.listing is not None else None
+    if isinstance(space, store_space.Breakdown):
+        evidence.add(f"{ref.role} store space", space.describe(time.time()))
+        return " " + what_frees_space(space, time.time())
+    if d.listing is not None and not d.listing.error and d.listing.files:
+        largest = "; ".join(f.describe(time.time(), ref.path) for f in d.listing.files[:3])
+        return f" The largest files under {ref.path}: {largest} ({space})."
+    return ""
+
+
 @pytest.mark.host
-def test_file_store_usage_is_below_alert_level(file_store, thresholds, evidence):
+def test_file_store_usage_is_below_alert_level(file_store, thresholds, evidence, pytestconfig):
     ref, host, d = _measured(file_store)
     percent = 100.0 * d.used_ratio
     evidence.add(f"{ref.role} store", d.describe(), command=f"stat -f {ref.path}")
     evidence.metric("store_used_ratio", round(d.used_ratio, 4), "ratio", {"store": ref.role, "path": ref.path})
     assert percent < thresholds.store_usage_max_percent, (
         f"{ref.role} store {ref.path} on {ref.host} is {percent:.1f}% full "
-        f"(alert level {thresholds.store_usage_max_percent:g}%): {human(d.avail_bytes)} left of {human(d.total_bytes)}")
+        f"(alert level {thresholds.store_usage_max_percent:g}%): {human(d.avail_bytes)} left of {human(d.total_bytes)}."
+        + _what_frees(ref, d, pytestconfig, evidence))
 
 
 @pytest.mark.host
-def test_file_store_has_room_for_largest_image(file_store, thresholds, evidence):
+def test_file_store_has_room_for_largest_image(file_store, thresholds, evidence, pytestconfig):
     ref, host, d = _measured(file_store)
     evidence.add(f"{ref.role} store", d.describe(), command=f"stat -f {ref.path}")
     evidence.metric("store_available_bytes", d.avail_bytes, "bytes", {"store": ref.role, "path": ref.path})
     assert d.avail_bytes >= thresholds.largest_image, (
         f"{ref.role} store {ref.path} on {ref.host} has {human(d.avail_bytes)} free, less than the "
-        f"largest expected image ({human(thresholds.largest_image)})")
+        f"largest expected image ({human(thresholds.largest_image)})." + _what_frees(ref, d, pytestconfig, evidence))
+
+
+@pytest.mark.host
+def test_store_space_is_held_by_images(image_file_store, thresholds, evidence, pytestconfig):
+    """Most of a file store's used space is image data: files no image points at (and orphan
+    partial uploads) are space that deleting images never frees."""
+    ref, host, d = _measured(image_file_store)
+    listing = d.listing
+    if listing is None:
+        pytest.skip(f"the probe did not list {ref.path} on {ref.host}")
+    if listing.error:
+        pytest.skip(f"cannot list {ref.path} on {ref.host}: {listing.error}")
+    evidence.add(f"{ref.role} store", d.describe(), command=f"stat -f {ref.path}")
+    evidence.add(f"files under {ref.path}", [f"{human(listing.allocated)} in {listing.count} files"]
+                 + [f.describe(time.time()) for f in listing.files[:store_space.SHOWN]],
+                 command=f"lstat of every file under {ref.path} (names, sizes, ages; no content read)")
+    if listing.allocated < thresholds.store_unowned_min:
+        evidence.add("verdict", f"{ref.path} holds {human(listing.allocated)} in all, below --store-unowned-min "
+                                f"({human(thresholds.store_unowned_min)}): whatever owns it, it cannot be most of "
+                                f"the store's space that counts")
+        return
+    space = _space(ref, d, pytestconfig)
+    if isinstance(space, str):
+        pytest.skip(space)
+    now = time.time()
+    evidence.add(f"{ref.role} store space against Glance's images", space.describe(now),
+                 command="GET /v2/images (admin, hidden too; the v2 list never shows killed images: an id it "
+                         "leaves out is asked by GET /v2/images/ID)")
+    labels = {"store": ref.role, "path": ref.path}
+    evidence.metric("store_unowned_bytes", space.unowned_bytes, "bytes", labels)
+    evidence.metric("store_image_bytes", space.image_bytes, "bytes", labels)
+    percent = 100.0 * space.unowned_ratio
+    assert space.unowned_bytes < thresholds.store_unowned_min or percent <= thresholds.store_unowned_max_percent, (
+        f"{ref.role} store {ref.path} on {ref.host}: {human(space.unowned_bytes)} of the {human(space.used)} used "
+        f"({percent:.0f}%, limit {thresholds.store_unowned_max_percent:g}%) belongs to no image: Glance accounts "
+        f"for {human(space.glance_bytes)} in {space.glance_count} image(s) in this store. "
+        + what_frees_space(space, now))
 
 
 @pytest.mark.host

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from glance_hc import haproxy, logscan, rbd, uwsgi
+from glance_hc import haproxy, logscan, rbd, store_space, uwsgi
 from glance_hc.config import ConfigError, GlanceConfig
 from glance_hc.hosts import HostSpec
 from glance_hc.probe import transport
@@ -144,6 +144,7 @@ class DirFacts:
     parents: tuple[dict, ...] = ()     # every directory above it: path, owner, group, uid, gid, mode
     blocked_at: str | None = None      # the first parent the worker user cannot traverse
     access_error: str | None = None    # why the worker user's own test did not run
+    listing: object | None = None      # a file store's files (glance_hc.store_space.StoreListing)
 
     @property
     def read_only(self) -> bool:
@@ -610,6 +611,11 @@ def store_dirs(config: GlanceConfig) -> dict[str, str]:
     return dirs
 
 
+def file_store_dirs(config: GlanceConfig) -> list[str]:
+    """The datadirs of the file stores: the dirs whose files the probe lists (image data or not)."""
+    return [d.rstrip("/") or "/" for s in config.stores if s.type == "file" for d in s.datadirs]
+
+
 def rbd_targets(config: GlanceConfig) -> list[dict]:
     """One probe target per rbd store: its name, pool, cephx user, ceph conf and keyring (data)."""
     return [{"name": s.name, "pool": s.pool or "images", "user": s.effective_rbd_user or "admin",
@@ -633,6 +639,7 @@ def parse_dir(path: str, info: dict, access: dict | None = None, access_user: st
         bsize, blocks, bfree, bavail, files, ffree = sizes
         f.total_bytes, f.avail_bytes, f.used_bytes = blocks * bsize, bavail * bsize, (blocks - bfree) * bsize
         f.files_total, f.files_free = files, ffree
+    f.listing = store_space.parse_listing(info.get("listing"))
     if isinstance(access, dict) and access_user:
         f.access_user = access_user
         f.writable, f.searchable = access.get("write_rc") == 0, access.get("search_rc") == 0
@@ -751,6 +758,7 @@ def stores_request(facts: HostFacts, window_minutes: int) -> dict:
         "patterns": logscan.host_filter_patterns(),
         "keywords": logscan.host_filter_keywords(),
         "dirs": list(store_dirs(config)) if config else [],
+        "list_dirs": file_store_dirs(config) if config else [],
         "rbd": rbd_targets(config) if config else [],
         "files": [s.swift_config_file for s in (config.stores if config else [])
                   if s.type == "swift" and s.swift_config_file],

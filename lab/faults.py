@@ -110,6 +110,20 @@ def unfill_store() -> None:
     inner("rotate-logs")
 
 
+FOREIGN_FILE = f"{FAST}/glance-images-backup-2026-11-30.tar"  # a backup someone copied into the store dir
+
+
+def fill_store_with_foreign_file() -> None:
+    """The fast store filled to the last byte by a file no image points at (Glance accounts ~0 bytes)."""
+    avail = int(ns("df", "--output=avail", "-B1", FAST, capture=True).split()[-1])
+    ns("runuser", "-u", "glance", "--", "fallocate", "-l", str(avail), FOREIGN_FILE)
+
+
+def remove_foreign_file() -> None:
+    ns("rm", "-f", FOREIGN_FILE)
+    inner("rotate-logs")
+
+
 def bad_default_backend() -> None:
     edit_conf(r"^default_backend = .*$", "default_backend = nosuchstore")
     inner("restart-glance-nowait")
@@ -323,6 +337,9 @@ class Fault:
 FAULTS: dict[str, Fault] = {
     "store-full": Fault("store_full", "fill the default file store to the last byte",
                         fill_store, unfill_store),
+    "store-filled-by-foreign-file": Fault("store_full", "fill the fast file store to the last byte with a "
+                                          "backup file that is no image", fill_store_with_foreign_file,
+                                          remove_foreign_file),
     "bad-default-backend": Fault("store_config", "default_backend names no enabled backend; restart",
                                  bad_default_backend, revert_config, also=("availability",)),
     "missing-backend-section": Fault("store_config", "enabled_backends names a store with no section",

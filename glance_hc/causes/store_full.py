@@ -1,5 +1,6 @@
 """Root cause 1: the store backend is full (a file store's filesystem, a Ceph pool, a Swift quota)."""
 from glance_hc.causes.model import Cause, LogPattern, Rule
+from glance_hc.sizes import human
 
 _API = "tests/data/api"
 
@@ -9,7 +10,12 @@ CAUSE = Cause(
     runbook_step="Root cause 1",
     symptom="Uploads fail with 413 'Image storage media is full' or Errno 28; the image returns to queued.",
     remediation=(
-        "Free or grow the store: delete unused and killed images (`openstack image list --status killed`), "
+        "See what holds the space before deleting anything (test_store_space_is_held_by_images): deleting "
+        "images frees only what images hold. Files no image points at (a backup, a copied disk, a dotfile) "
+        "are data outside Glance: move or delete them by hand; a file named by the id of an image in saving, "
+        "queued or killed, or of one Glance no longer knows, is an orphan partial upload: delete it once no "
+        "upload writes it. Glance's v2 list never shows killed images (`openstack image show ID` does).",
+        "Free or grow the store: delete images no one uses (`openstack image list --long --sort size:desc`), "
         "extend the filesystem or raise the Ceph pool quota.",
         "Alert before it happens: page when any store crosses 80% usage "
         "(`df -h /var/lib/glance/images`, `ceph df` pool usage, Swift account usage).",
@@ -43,3 +49,29 @@ CAUSE = Cause(
              statuses=(500,), log_cause="store_full", examples=("internal-error-500-enospc",)),
     ),
 )
+
+
+SHOWN = 5  # files named in the advice, the largest first
+
+
+def what_frees_space(space, now: float) -> str:
+    """What would free a file store, from its breakdown (glance_hc.store_space.Breakdown: images,
+    orphans, foreign, outside_dir, store, path, in bytes): the biggest holder first, with the files
+    by path when they are not images, since only images go away by deleting images."""
+    def named(owned, why=False):
+        return "; ".join(o.file.describe(now, space.path) + (f" ({o.why})" if why else "") for o in owned[:SHOWN]) + (
+            f"; and {len(owned) - SHOWN} more" if len(owned) > SHOWN else "")
+    holders = [
+        (space.foreign_bytes, f"{human(space.foreign_bytes)} is data outside Glance in {len(space.foreign)} "
+                              f"file(s) no image points at: move or delete them by hand (deleting images frees none "
+                              f"of it): {named(space.foreign)}"),
+        (space.orphan_bytes, f"{human(space.orphan_bytes)} is {len(space.orphans)} orphan partial upload(s): delete "
+                             f"each once no upload writes it: {named(space.orphans, why=True)}"),
+        (space.image_bytes, f"{human(space.image_bytes)} is held by {len(space.images)} image(s) of store "
+                            f"{space.store}: delete the images no one uses (`openstack image list --long --sort "
+                            f"size:desc`)"),
+        (space.outside_dir, f"{human(space.outside_dir)} of the filesystem is outside {space.path}: other data "
+                            f"shares the store's filesystem"),
+    ]
+    said = [text for size, text in sorted(holders, key=lambda h: -h[0]) if size > 0]
+    return "What would free space: " + (" | ".join(said) if said else "nothing: the store holds no data") + "."

@@ -21,6 +21,8 @@ GATE_FAULTS = {
     "target-removes-option": ("test_config_options_are_known_to_the_release", "[target-",
                               (f"--upgrade-to={lab.STATE}/hc-fake-target",)),
 }
+# faults in a store every controller shares: their host checks fail on each controller, no other host
+ON_EVERY_CONTROLLER = ("store-filled-by-foreign-file",)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -63,6 +65,9 @@ def test_fault_is_blamed_on_its_root_cause_only(name, tmp_path):
     if gate_check:  # exactly its gate check fails, and only where the fault is
         ids = [c["nodeid"].split("::")[-1] for c in run.checks("failed") + run.checks("error")]
         assert ids and all(i.startswith(gate_check + where) for i in ids), "\n".join(failed)
+    if name in ON_EVERY_CONTROLLER:
+        hosts = {c["target"] for c in run.checks("failed") + run.checks("error")} - {"api", "all hosts"}
+        assert hosts == set(lab.controllers()), "\n".join(failed)
     assert run.exit_code == 1, "a failing check must make pytest exit 1 (upgrade gates rely on it)"
 
     # green after the revert: the checks that failed pass again. The checks that passed under the
