@@ -31,7 +31,7 @@ PRECEDENCE: tuple[str, ...] = (
     "store-disabled-missing-dir", "store-disabled-rbd-client-files", "store-disabled-read-only",
     "store-disabled-permissions", "store-disabled", "deleted-during-upload",
     # 503: glance's own (store write refused, store timeout) or the proxy's (no live server)
-    "write-denied", "store-timeout", "no-live-server", "503",
+    "write-denied", "store-timeout", "no-live-server", "keystone-failing", "503",
     # the connection to glance-api broke
     "bad-gateway", "reset-answer-lost", "connection-reset",
     # timeouts and hang-ups on the way
@@ -40,7 +40,8 @@ PRECEDENCE: tuple[str, ...] = (
     # the image itself tells: a saving that never ends is a dead worker
     "stuck-saving", "stuck-importing", "killed",
     # 500: the log says what broke
-    "500-database", "500-read-only", "500-store-dir-missing", "500-ceph-blocked", "500-disk-full",
+    "500-database-out-of-connections", "500-database-unreachable", "500-database-connection-lost",
+    "500-database-deadlock", "500-database", "500-read-only", "500-store-dir-missing", "500-ceph-blocked", "500-disk-full",
     "500-permissions", "500-worker-died", "500-body-unreadable", "500-quota", "500",
     # verification of what was stored
     "checksum", "no-data", "missing-hash", "wrong-store", "stuck",

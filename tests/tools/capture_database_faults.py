@@ -10,6 +10,8 @@ Cases (each injects through `python -m lab fault`, as the fault matrix does, and
   database-out-of-connections  max_connections held by another process, Glance's connections ended
                                (lab fault database-out-of-connections)
   keystone-out-of-connections  the same, Keystone's connections ended instead (Glance's pool works)
+  client-errors                pymysql's own words for a connection the server ended while idle
+                               (2006) and for a deadlock (1213), from the lab's server (no service)
 In each, with two tokens issued before the fault (one already validated by every glance-api worker,
 one never seen by them): a new token asked of Keystone, and an image list on each controller with
 each token. Writes what each log gained (controller1's and controller2's glance-api.log, Keystone's
@@ -171,9 +173,68 @@ def case_keystone_out_of_connections() -> None:
     lab.fault("revert", "database-out-of-connections")  # waits until Glance serves, rotates the logs
 
 
+CLIENT_CODE = r"""
+import threading, time, pymysql
+sock = __import__("sys").argv[1]
+said = []
+def err(e):
+    said.append(f"(pymysql.err.{type(e).__name__}) {e.args!r}")
+# gone away: the server ended an idle connection (wait_timeout), the client writes to it
+c = pymysql.connect(unix_socket=sock, user="root")
+c.cursor().execute("SET SESSION wait_timeout = 1")
+time.sleep(2.5)
+try:
+    c.cursor().execute("SELECT 1")
+except pymysql.err.MySQLError as e:
+    err(e)
+# a deadlock: two transactions each wait on the row the other holds
+a, b = (pymysql.connect(unix_socket=sock, user="root", autocommit=False) for _ in range(2))
+a.cursor().execute("CREATE DATABASE IF NOT EXISTS hc_lab_scratch")
+a.cursor().execute("CREATE OR REPLACE TABLE hc_lab_scratch.t (id INT PRIMARY KEY, v INT) ENGINE=InnoDB")
+a.cursor().execute("INSERT INTO hc_lab_scratch.t VALUES (1, 0), (2, 0)")
+a.commit()
+a.cursor().execute("UPDATE hc_lab_scratch.t SET v = 1 WHERE id = 1")
+b.cursor().execute("UPDATE hc_lab_scratch.t SET v = 2 WHERE id = 2")
+def second():
+    try:
+        a.cursor().execute("UPDATE hc_lab_scratch.t SET v = 1 WHERE id = 2")
+    except pymysql.err.MySQLError as e:
+        err(e)
+t = threading.Thread(target=second)
+t.start()
+time.sleep(0.5)
+try:
+    b.cursor().execute("UPDATE hc_lab_scratch.t SET v = 2 WHERE id = 1")
+except pymysql.err.MySQLError as e:
+    err(e)
+t.join()
+for conn in (a, b):
+    try:
+        conn.rollback()
+    except pymysql.err.MySQLError:
+        pass
+c = pymysql.connect(unix_socket=sock, user="root")
+c.cursor().execute("DROP DATABASE hc_lab_scratch")
+print("\n".join(said))
+"""
+
+
+def case_client_errors() -> None:
+    """What pymysql (the driver oslo.db uses for Glance and Keystone) says, in SQLAlchemy's form
+    `(pymysql.err.X) args`, for what the faults above do not make: a connection the server ended
+    while idle (2006) and a deadlock between two transactions (1213). Run against the lab's server
+    with the lab venv's pymysql; written to client-errors/pymysql.txt."""
+    out = subprocess.run([common.venv_bin("python"), "-c", CLIENT_CODE, str(mariadb.SOCKET)], capture_output=True,
+                         text=True, timeout=60, check=True)
+    folder = OUT / "client-errors"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "pymysql.txt").write_text(out.stdout)
+    print("wrote", folder, out.stdout)
+
+
 CASES = {"database-down": lambda: case_fault("database-down"), "database-restart": case_database_restart,
          "database-out-of-connections": lambda: case_fault("database-out-of-connections"),
-         "keystone-out-of-connections": case_keystone_out_of_connections}
+         "keystone-out-of-connections": case_keystone_out_of_connections, "client-errors": case_client_errors}
 
 
 if __name__ == "__main__":
