@@ -195,6 +195,11 @@ class Breakdown:
     def unowned_ratio(self) -> float:
         return self.unowned_bytes / self.used if self.used else 0.0
 
+    def mostly_unowned(self, max_percent: float, min_bytes: int) -> bool:
+        """The claim's failure: no image holds more than `max_percent` of the used space, and that
+        space is at least `min_bytes` (a stray small file in an empty store is not a full store's cause)."""
+        return self.unowned_bytes >= min_bytes and 100.0 * self.unowned_ratio > max_percent
+
     def describe(self, now: float) -> list[str]:
         lines = [f"the filesystem holds {human(self.used)} used"
                  + (f", {human(self.outside_dir)} of it outside {self.path}" if self.outside_dir else ""),

@@ -30,8 +30,8 @@ def require_lab():
     if not lab.lab_is_up():
         pytest.fail("the lab is not running: `make lab-up` (make test starts it)")
     yield
-    rows = ["fault                     expected                      reported                      verdict"]
-    rows += [f"{f:25} {e:29} {r:29} {v}" for f, e, r, v in MATRIX]
+    rows = [f"{'fault':29} {'expected':29} {'reported':29} verdict"]
+    rows += [f"{f:29} {e:29} {r:29} {v}" for f, e, r, v in MATRIX]
     (lab.ROOT / "reports").mkdir(exist_ok=True)
     (lab.ROOT / "reports" / "fault-matrix.txt").write_text("\n".join(rows) + "\n")
 
