@@ -69,7 +69,7 @@ def _what_the_logs_say(config, request_id: str | None, timeout: int, evidence) -
     its id (the runbook's step 2), and the host's recent lines of this cause."""
     reg = registry(config)
     found = []
-    for spec in reg.specs:
+    for spec in reg.fleet:
         host = reg.facts(spec.name)
         if host.error:
             continue

@@ -173,25 +173,37 @@ def metadata_html(value):
 
 def render_summary_html(collector: HealthCollector) -> list[str]:
     """Everything above pytest-html's own table, as html fragments."""
-    checks = collector.check_dicts()
+    run_context = redact_obj(jsonable(context(collector.config)))
+    history = Markup(trends.html_section(collector.config, collector.health_document()))
+    return [render_summary(collector, run_context, history)]
+
+
+def render_summary(run, run_context: dict, history: Markup | str = "") -> str:
+    """The summary of a run: the collector's, or shards merged (glance_hc.report.merge). `run`
+    gives verdict, summary(), check_dicts(), started_at, duration and exitstatus."""
+    checks = run.check_dicts()
     for index, check in enumerate(checks):
         check["anchor"] = f"hc-check-{index}"
         check["shown_target"] = check["target"] or NO_TARGET
         check["cause_label"] = _cause_label(check["root_cause"] or "")
-    run_context = redact_obj(jsonable(context(collector.config)))
-    page = environment().get_template("summary.html").render(
+    return environment().get_template("summary.html").render(
         css=_static("report.css"),
         js=_static("report.js"),
-        verdict=_verdict(collector, checks),
+        verdict=_verdict(run, checks),
         matrix=_matrix(checks, run_context),
         failures=_failures(checks),
         skips=_skips(checks),
-        history=Markup(trends.html_section(collector.config, collector.health_document())),
+        history=history,
         figures=_figures(checks),
-        context_rows=_context_rows(collector, run_context),
+        context_rows=_context_rows(run, run_context),
         cells=_cells(checks, run_context),
     )
-    return [page]
+
+
+def render_page(run, run_context: dict, title: str) -> str:
+    """A page of its own around the summary, for a report made outside pytest (a merge)."""
+    return environment().get_template("page.html").render(
+        title=title, summary=Markup(render_summary(run, run_context)))
 
 
 def _anchor(root_cause: str, target: str) -> str:
@@ -246,15 +258,15 @@ def _root_cause_rows(checks: list[dict]) -> list[str]:
     return rows
 
 
-def _verdict(collector: HealthCollector, checks: list[dict]) -> dict:
-    verdict = collector.verdict
-    summary = collector.summary()
+def _verdict(run, checks: list[dict]) -> dict:
+    verdict = run.verdict
+    summary = run.summary()
     counts = (
         f"{summary[FAILED]} failed, {summary[ERROR]} errors, {summary[SKIPPED]} skipped "
         f"(could not look), {summary[PASSED]} passed - {summary['total']} checks"
     )
-    if collector.duration:
-        counts += f" in {collector.duration:.1f} s"
+    if run.duration:
+        counts += f" in {run.duration:.1f} s"
     failing = []
     bad = [c for c in checks if c["outcome"] in (FAILED, ERROR)]
     if bad:
@@ -371,7 +383,7 @@ def _figure_value(value, unit=None) -> str:
     return str(value)
 
 
-def _context_rows(collector: HealthCollector, run_context: dict) -> list[dict]:
+def _context_rows(run, run_context: dict) -> list[dict]:
     """(label, kind, value) rows: `hosts` a table of hosts, `value` by its shape, `text` as is."""
     rows = []
     ctx = dict(run_context) if isinstance(run_context, dict) else {}
@@ -391,11 +403,11 @@ def _context_rows(collector: HealthCollector, run_context: dict) -> list[dict]:
         rows.append({"label": "Versions", "kind": "value", "value": versions})
     elif versions is not None:
         rows.append({"label": "Versions", "kind": "value", "value": versions})
-    started = collector.started_at.astimezone().isoformat(timespec="seconds")
+    started = run.started_at.astimezone().isoformat(timespec="seconds")
     rows.append({"label": "Started", "kind": "text", "value": started})
-    rows.append({"label": "Duration", "kind": "text", "value": f"{collector.duration:.1f} s"})
-    if collector.exitstatus is not None:
-        rows.append({"label": "pytest exit status", "kind": "text", "value": collector.exitstatus})
+    rows.append({"label": "Duration", "kind": "text", "value": f"{run.duration:.1f} s"})
+    if run.exitstatus is not None:
+        rows.append({"label": "pytest exit status", "kind": "text", "value": run.exitstatus})
     for key, value in ctx.items():
         rows.append({"label": key, "kind": "value", "value": value})
     return rows

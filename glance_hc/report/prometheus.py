@@ -62,8 +62,14 @@ def prom_value(value) -> str | None:
 
 
 def render_textfile(collector: HealthCollector) -> str:
-    """Families are written whole (HELP, TYPE, samples) as the format requires."""
-    checks = collector.check_dicts()
+    """The run's textfile, with the history's families (alert level, changes, forecasts)."""
+    return render_run(collector, history.prom_lines(collector.config, collector.health_document()))
+
+
+def render_run(run, extra: list[str] = ()) -> str:
+    """Families are written whole (HELP, TYPE, samples) as the format requires. `run` gives
+    verdict, summary(), check_dicts(), started_at and duration (the collector, or merged shards)."""
+    checks = run.check_dicts()
     lines = [
         "# HELP glance_hc_check_status Result of one health check: 1 passed, 0 failed or error, -1 skipped.",
         "# TYPE glance_hc_check_status gauge",
@@ -77,7 +83,7 @@ def render_textfile(collector: HealthCollector) -> str:
         }
         lines.append(f"glance_hc_check_status{prom_labels(labels)} {PROM_STATUS[check['outcome']]}")
 
-    verdict = collector.verdict
+    verdict = run.verdict
     lines += [
         "# HELP glance_hc_verdict Overall verdict of the last run (1 on the current verdict).",
         "# TYPE glance_hc_verdict gauge",
@@ -85,7 +91,7 @@ def render_textfile(collector: HealthCollector) -> str:
     lines += [
         f'glance_hc_verdict{{verdict="{name}"}} {int(name == verdict)}' for name in VERDICTS
     ]
-    summary = collector.summary()
+    summary = run.summary()
     lines += [
         "# HELP glance_hc_checks Number of checks by outcome in the last run.",
         "# TYPE glance_hc_checks gauge",
@@ -97,10 +103,10 @@ def render_textfile(collector: HealthCollector) -> str:
     lines += [
         "# HELP glance_hc_last_run_timestamp_seconds When the last run started; alert when stale.",
         "# TYPE glance_hc_last_run_timestamp_seconds gauge",
-        f"glance_hc_last_run_timestamp_seconds {collector.started_at.timestamp():.3f}",
+        f"glance_hc_last_run_timestamp_seconds {run.started_at.timestamp():.3f}",
         "# HELP glance_hc_run_duration_seconds How long the last run took.",
         "# TYPE glance_hc_run_duration_seconds gauge",
-        f"glance_hc_run_duration_seconds {collector.duration:.3f}",
+        f"glance_hc_run_duration_seconds {run.duration:.3f}",
     ]
 
     # Check metrics: one family per name; the check's target and store are added
@@ -127,6 +133,6 @@ def render_textfile(collector: HealthCollector) -> str:
         help_text = f"Measured by the health checks (unit: {unit})." if unit else "Measured by the health checks."
         lines += [f"# HELP {name} {prom_escape(help_text)}", f"# TYPE {name} gauge"]
         lines += [f"{name}{label_text} {value}" for label_text, value in samples.values()]
-    lines += history.prom_lines(collector.config, collector.health_document())  # alert level, changes, forecasts
+    lines += list(extra)
     return "\n".join(lines) + "\n"
 
