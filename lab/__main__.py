@@ -1,6 +1,7 @@
 """The lab's command line, run from the checkout as root with Debian's python (no venv needed):
 
     python3 -m lab up | down | status | env | fault list | fault inject NAME | fault revert NAME|all
+    python3 -m lab acceptance [--concurrency N]   (Tempest's image API tests: lab/acceptance.py)
 
 `fault` re-executes itself under the lab venv's python: the faults use its openstacksdk.
 """
@@ -64,7 +65,12 @@ def main(argv=None) -> None:
     f = sub.add_parser("fault")
     f.add_argument("action", choices=["list", "inject", "revert"])
     f.add_argument("name", nargs="?", default="all")
+    acc = sub.add_parser("acceptance")
+    acc.add_argument("--concurrency", type=int, default=int(os.environ.get("HC_LAB_ACCEPTANCE_CONCURRENCY", "2")))
     args = parser.parse_args(argv)
+    if args.cmd == "acceptance":
+        from lab import acceptance  # noqa: PLC0415
+        sys.exit(acceptance.main(args.concurrency))
     if args.cmd == "fault":
         return cmd_fault(args)
     if args.cmd in ("_inner", "_inner-up"):
