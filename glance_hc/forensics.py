@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from glance_hc import canary, classify, logscan
+from glance_hc.causes.model import CAUSE, CONSEQUENCE, STARTUP
 
 TRANSIENT = ("saving", "importing", "uploading")
 RECORD_KEYS = ("status", "size", "checksum", "os_hash_algo", "os_hash_value", "stores", "disk_format",
@@ -30,18 +31,71 @@ _UWSGI_REQ = re.compile(r"^\[pid: (\d+)\|.*?\[([A-Z][a-z]{2} [A-Z][a-z]{2} +\d+ 
 _HAPROXY = re.compile(r"\[(\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d)(?:\.\d+)?\] .*\"([A-Z]+) (\S+) HTTP/")
 _DIED = re.compile(r"worker (\d+) \(pid: (\d+)\) died, killed by signal (\d+)", re.I)
 
+_CUT = "tests/data/logs/issue18-import-cut-by-restart/controller1-"
+_KILLED = "tests/data/logs/issue18-worker-killed/controller1-"
+_RESTART = "tests/data/logs/issue18-restart/controller1-"
+
+
+@dataclass(frozen=True)
+class Marker:
+    """A line glance-api's server prints about its own life (a stop, a death, a start), found by a
+    fixed string (`text`, case-sensitive: the host searches with `grep -F`), with its role around a
+    stuck image and the real lines it was written from (`examples`, verbatim in `source`)."""
+    text: str
+    role: str
+    meaning: str
+    source: str
+    examples: tuple[str, ...]
+
+
+LIFECYCLE = (
+    Marker("SIGINT/SIGTERM received", CAUSE, "glance-api's uWSGI master was told to stop (a restart or a stop): "
+           "it kills its workers and what they were doing", f"{_CUT}glance-api-uwsgi.log,{_RESTART}glance-api-uwsgi.log",
+           ("SIGINT/SIGTERM received...killing workers...",)),
+    Marker("died, killed by signal", CAUSE, "a worker was killed (SIGKILL, the OOM killer)",
+           f"{_KILLED}glance-api-uwsgi.log", ("DAMN ! worker 1 (pid: 8452) died, killed by signal 9 :( trying respawn ...",)),
+    Marker("Waiting for remaining threads in pool", CONSEQUENCE, "glance-api stopping: it waits for the tasks "
+           "(imports) still running", f"{_CUT}glance-api.log", ("Waiting for remaining threads in pool 'tasks_pool'",)),
+    Marker("buried after", CONSEQUENCE, "a worker ended by its master's stop", f"{_CUT}glance-api-uwsgi.log",
+           ("worker 2 buried after 1 seconds",)),
+    Marker("the master disconnected from this worker", CONSEQUENCE, "a worker outlived its master's stop",
+           f"{_CUT}glance-api-uwsgi.log", ("uWSGI worker 1 error: the master disconnected from this worker. "
+                                           "Shutting down the worker.",)),
+    Marker("goodbye to uWSGI", CONSEQUENCE, "the master ended", f"{_RESTART}glance-api-uwsgi.log",
+           ("goodbye to uWSGI.",)),
+    Marker("Respawned uWSGI worker", CONSEQUENCE, "a new worker in the dead one's place", f"{_KILLED}glance-api-uwsgi.log",
+           ("Respawned uWSGI worker 1 (new pid: 8819)",)),
+    # a start-up banner after a restart: glance-api back, not why anything failed
+    Marker("*** Starting uWSGI", STARTUP, "glance-api starting", f"{_CUT}glance-api-uwsgi.log",
+           ("*** Starting uWSGI 2.0.31 (64bit) on [Wed Dec  2 04:20:56 2026] ***",)),
+    Marker("spawned uWSGI worker", STARTUP, "a worker started with its master", f"{_CUT}glance-api-uwsgi.log",
+           ("spawned uWSGI worker 1 (pid: 9173, cores: 4)",)),
+)
+MARKERS = tuple(m.text for m in LIFECYCLE)
+
+
+def marker_of(text: str) -> Marker | None:
+    return next((m for m in LIFECYCLE if m.text in text), None)
+
 
 @dataclass(frozen=True)
 class Event:
-    """One line of the timeline: when (host local time), where, and what."""
+    """One line of the timeline: when (host local time), where, what, and what it means (its role:
+    cause, consequence, cleanup, start-up warning; "" for a plain request line). `carried`: the
+    line prints no time of its own, `when` is the last one its log printed before it."""
     when: datetime | None
     host: str
     source: str
     text: str
+    role: str = ""
+    carried: bool = False
 
     def render(self) -> str:
         stamp = self.when.strftime("%Y-%m-%d %H:%M:%S") if self.when else "(no time)"
-        return f"{stamp} {self.host} {self.source}: {self.text}"
+        if self.carried:
+            stamp += " (or later)"
+        role = f" [{self.role}]" if self.role else ""
+        return f"{stamp} {self.host} {self.source}{role}: {self.text}"
 
 
 @dataclass
@@ -79,12 +133,61 @@ def split_source(line: str) -> tuple[str, str]:
     return (m.group(1), m.group(2)) if m else ("log", line)
 
 
+def role_of(text: str) -> str:
+    """What a line means: its lifecycle marker's role, else the log rules' role, else "" (a request)."""
+    marker = marker_of(text)
+    if marker:
+        return marker.role
+    meaning = logscan.role_of(text)
+    return meaning.role if meaning else ""
+
+
 def events_of(host: str, lines) -> list[Event]:
+    """Events of "SOURCE: text" strings (facts.request_lines) or of LogLines (the probe's search,
+    each with the stamp it prints or carries)."""
     out = []
     for line in lines:
-        source, text = split_source(str(line))
-        out.append(Event(stamp_of(text), host, source, text.rstrip()))
+        if isinstance(line, logscan.LogLine):
+            source, text = line.source, line.text
+        else:
+            source, text = split_source(str(line))
+        own = stamp_of(text)
+        when = own or (line.when if isinstance(line, logscan.LogLine) else None)
+        out.append(Event(when, host, source, text.rstrip(), role_of(text), own is None and when is not None))
     return out
+
+
+def lifecycle_events(host: str, lines: list[logscan.LogLine], changed: datetime | None,
+                     stuck: bool) -> list[Event]:
+    """glance-api's own stop, death and start lines (LIFECYCLE) around the image's last change.
+
+    For an image left half-way (`stuck`), the first stop or death at or after its last change is
+    what cut it, however long after: its lines and those up to CONTEXT_SPAN after it are kept."""
+    events = sorted((e for e in events_of(host, [x for x in lines if marker_of(x.text)]) if e.when),
+                    key=lambda e: e.when)
+    if changed is None:
+        return events
+    end = changed + CONTEXT_SPAN
+    if stuck:
+        cut = next((e for e in events if e.role == CAUSE and e.when >= changed - timedelta(seconds=1)), None)
+        if cut is not None:
+            end = max(end, cut.when + CONTEXT_SPAN)
+    return [e for e in events if changed - CONTEXT_SPAN <= e.when <= end]
+
+
+def what_cut_it(timeline: list[Event], changed: dict[str, datetime | None]) -> Event | None:
+    """The first stop or death (a lifecycle cause line, or the kernel's OOM kill) on a host that served
+    the image, at or after its last change there: what left it half-way."""
+    served = {e.host for e in timeline if not is_haproxy(e) and (_UWSGI_REQ.match(e.text) or _OSLO.match(e.text))}
+    for e in timeline:
+        if e.role != CAUSE or e.when is None or e.host not in served:
+            continue
+        if not (marker_of(e.text) or e.source == "kernel"):
+            continue
+        at = changed.get(e.host)
+        if at is None or e.when >= at - timedelta(seconds=1):
+            return e
+    return None
 
 
 def request_ids(lines) -> list[str]:
@@ -197,7 +300,7 @@ def context_events(host: str, lines: list[logscan.LogLine], changed: datetime | 
         if changed is not None and line.when is None:
             continue
         if logscan.root_causes_of(line.text):
-            out.append(Event(line.when, host, line.source, line.text))
+            out.append(Event(line.when, host, line.source, line.text, CAUSE))
     return out
 
 
@@ -241,15 +344,16 @@ def data_status(events: list[Event], image_id: str) -> int | None:
 
 
 def explain(record: dict | None, image_id: str, events: list[Event], context: list[Event],
-            findings: list[str], notes: list[str] = (), tasks: list[dict] | None = None) -> Explanation:
-    """The verdict and the timeline of one image."""
+            findings: list[str], notes: list[str] = (), tasks: list[dict] | None = None,
+            changed: dict[str, datetime | None] | None = None) -> Explanation:
+    """The verdict and the timeline of one image. `changed`: its last change in each host's time."""
     notes = list(notes)
     if record is None:
         return Explanation(image_id, False, f"image {image_id}: its record could not be read", notes=notes)
     if record.get("status") == "<gone>":
         return Explanation(image_id, False, f"image {image_id} does not exist (HTTP 404)", notes=notes)
     status, size = record.get("status"), record.get("size")
-    timeline = sorted({(e.when or datetime.min, e.host, e.source, e.text): e for e in events + context}.values(),
+    timeline = sorted({(e.when, e.host, e.source, e.text): e for e in events + context}.values(),
                       key=lambda e: (e.when or datetime.min, e.host))
     pairs, without_id = haproxy_correlation(events)
     notes += pairs
@@ -278,6 +382,13 @@ def explain(record: dict | None, image_id: str, events: list[Event], context: li
     lines = [f"{e.host} {e.source}: {e.text}" for e in events + context] + list(findings)
     found = classify.classify(pseudo, "", record, lines)
     verdict = f"image {image_id} {what}: {found.root_cause} ({found.title}): {found.reason}"
+    if status in TRANSIENT or status == "killed":
+        cut = what_cut_it(timeline, changed or {})
+        if cut is not None:
+            marker = marker_of(cut.text)
+            at = (changed or {}).get(cut.host)
+            verdict += (f"; what cut it: {cut.render()}" + (f" ({marker.meaning})" if marker else "")
+                        + (f", after the image's last change at {at:%H:%M:%S}" if at else ""))
     return Explanation(image_id, False, verdict, found.root_cause, found, timeline, notes, got)
 
 
