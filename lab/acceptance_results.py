@@ -42,6 +42,7 @@ class Expectation:
     reason: str
     match: str       # a regular expression searched in Tempest's message
     intermittent: bool = False  # a failure that may pass on a lucky run (never stale by passing)
+    needs: str = ""  # a premise this run must confirm before the entry may excuse anything
 
     def names(self, test_id: str) -> bool:
         if self.test.endswith("*"):
@@ -103,7 +104,7 @@ def load_expected(path: Path) -> list[Expectation]:
                 raise ValueError(f"{path}: a [[{table}]] entry lacks {', '.join(missing)}: {entry}")
             re.compile(entry["match"])
             out.append(Expectation(kind, entry["test"], entry["reason"], entry["match"],
-                                   bool(entry.get("intermittent", False))))
+                                   bool(entry.get("intermittent", False)), entry.get("needs", "")))
     return out
 
 

@@ -8,11 +8,12 @@ lab (2026-12-02, concurrency 2), the JUnit XML `make lab-acceptance` wrote from 
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import pytest
 
-from lab import acceptance, acceptance_results
+from lab import acceptance, acceptance_probe, acceptance_results
 from lab.acceptance_results import Expectation, judge, load_expected, parse_junit
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "tempest"
@@ -155,3 +156,34 @@ def test_tempest_conf_has_only_glance_and_no_unfilled_field(monkeypatch):
 def test_redact_removes_the_labs_passwords(monkeypatch):
     monkeypatch.setattr(acceptance, "secrets_file", lambda: {"admin_password": "hcsecret-admin-0123"})
     assert acceptance.redact("token for admin:hcsecret-admin-0123") == "token for admin:<redacted>"
+
+
+# tests/data/tempest/store-order-probe.json: the probe's image on the lab (2026-12-02), staged and once
+# imported to all stores with glance-direct, and /v2/info/stores
+PROBE = json.loads((DATA / "store-order-probe.json").read_text())
+STORE_IDS = [s["id"] for s in PROBE["info_stores"]["stores"]]
+
+
+@pytest.mark.parametrize(("image", "holds", "says"), [
+    (PROBE["active"], True, "Tempest waits for cheap,fast,rbd,swift"),
+    ({**PROBE["active"], "stores": "cheap,fast,rbd,swift"}, False, "already sorted"),
+    (PROBE["staged"], False, "the lab's fault"),
+    ({**PROBE["active"], "stores": "fast,cheap"}, False, "not active in all of"),
+    ({**PROBE["active"], "os_glance_failed_import": "rbd"}, False, "import failed in rbd"),
+])
+def test_the_store_order_premise_holds_only_for_an_image_active_everywhere_unsorted(image, holds, says):
+    ok, seen = acceptance_probe.store_order_verdict(image, STORE_IDS)
+    assert ok is holds and says in seen
+
+
+@pytest.mark.parametrize(("probe_ok", "quirks_excused"), [(True, 3), (False, 0)])
+def test_the_store_order_quirk_is_excused_only_when_this_run_confirmed_it(monkeypatch, results, probe_ok,
+                                                                          quirks_excused):
+    monkeypatch.setattr(acceptance, "secrets_file", lambda: {"admin_password": "hcsecret-admin-0123"})
+    monkeypatch.setattr(acceptance_probe, "probe_store_order", lambda *a: (probe_ok, "active in fast,cheap"))
+    expected, premises = acceptance.confirmed_expectations(EXPECTED)
+    verdict = judge(results, expected)
+    excused = [r.id for r, e in verdict.expected_failures if e.needs == "store-order"]
+    assert len(excused) == quirks_excused
+    assert len(verdict.unexpected_failures) == 3 - quirks_excused
+    assert ("NOT confirmed" in premises) is not probe_ok
