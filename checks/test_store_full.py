@@ -12,7 +12,9 @@ no image points at is data outside Glance, a file named by an image in saving, q
 (or one Glance no longer knows) is an orphan partial upload. It fails when those hold more than
 `--store-unowned-max` (ini store_unowned_max_percent, 50%) of the used space and at least
 `--store-unowned-min` (ini store_unowned_min, 100MiB). A full file store's message says what
-would free space: images no one uses, or the files outside Glance by path.
+would free space: images no one uses, or the files outside Glance by path. An rbd store's pool
+(`ceph df` stored bytes, `rbd ls` names) and a swift store's container (its bytes used) are held
+to the same claim against the sizes of the images Glance keeps in them.
 
 Ahead of time: The history of runs (`--history DIR`, ini `history_dir`) holds each store's usage
 night after night; a least-squares line through it says when the store reaches
@@ -33,7 +35,7 @@ import pytest
 
 from glance_hc import forecast as fc
 from glance_hc import history, rbd, store_space
-from glance_hc.causes.store_full import what_frees_space
+from glance_hc.causes.store_full import what_frees_pool, what_frees_space
 from glance_hc.fixtures.cloud import api_health_of, cloud_state_of
 from glance_hc.fixtures.options import thresholds_of
 from glance_hc.fixtures.stores import needs_ceph_tool
@@ -203,6 +205,30 @@ def test_rbd_pool_has_room_for_largest_image(rbd_store, thresholds, evidence):
         + (f"; its quota is {human(stats.quota_bytes)}" if stats.quota_bytes else ""))
 
 
+@pytest.mark.host
+def test_rbd_pool_space_is_held_by_images(rbd_store, thresholds, evidence, pytestconfig):
+    """Most of an rbd store's pool is Glance's images: what Ceph stores beyond the images' sizes
+    (rbd images of no image, another client's data) is space deleting images never frees."""
+    name, host, seen, stats = _pool(rbd_store, evidence)
+    if stats.stored < thresholds.store_unowned_min:
+        evidence.add("verdict", f"pool {seen.pool} stores {human(stats.stored)} in all, below --store-unowned-min "
+                                f"({human(thresholds.store_unowned_min)}): whatever owns it, it cannot be most of "
+                                f"the store's space that counts")
+        return
+    census = _census(pytestconfig)
+    if census.error:
+        pytest.skip(f"cannot tell images from other data in pool {seen.pool} (rbd store {name}): {census.error}")
+    sharing = tuple(s.name for s in host.config.stores if s.type == "rbd" and (s.pool or "images") == seen.pool)
+    pool = store_space.account_pool(sharing or (name,), seen.pool, stats.stored, seen.ls_names, census)
+    evidence.add(f"rbd store {name}'s pool against Glance's images", pool.describe(),
+                 command=f"rbd -c {seen.conf} --id {seen.user} -p {seen.pool} ls; GET /v2/images (admin)")
+    evidence.metric("store_unowned_bytes", pool.unowned_bytes, "bytes", {"store": name, "path": f"rbd:{seen.pool}"})
+    assert not pool.mostly_unowned(thresholds.store_unowned_max_percent, thresholds.store_unowned_min), (
+        f"rbd store {name}: pool {seen.pool} stores {human(pool.stored)}; {human(pool.unowned_bytes)} of it "
+        f"({100 * pool.unowned_ratio:.0f}%, limit {thresholds.store_unowned_max_percent:g}%) is beyond the "
+        f"{human(pool.glance_bytes)} of the {pool.glance_count} image(s) Glance keeps there. " + what_frees_pool(pool))
+
+
 def _quota_bound(swift_store, evidence):
     """(name, usage), or None when no account or container quota applies (looked, nothing to exceed)."""
     name, host, usage = swift_store
@@ -236,6 +262,32 @@ def test_swift_account_has_room_for_largest_image(swift_store, thresholds, evide
     assert usage.room >= thresholds.largest_image, (
         f"swift store {name}: room for {human(usage.room)} before its quota answers 413, less than the "
         f"largest expected image ({human(thresholds.largest_image)}): {usage.describe()}")
+
+
+@pytest.mark.host
+def test_swift_container_space_is_held_by_images(swift_store, thresholds, evidence, pytestconfig):
+    """Most of a swift store's container is Glance's images: bytes beyond the images' sizes are
+    objects no image points at, which deleting images never frees."""
+    name, host, usage = swift_store
+    evidence.add(f"swift store {name}", usage.describe(), command=f"HEAD {usage.url}")
+    stored = usage.container_bytes or 0
+    if stored < thresholds.store_unowned_min:
+        evidence.add("verdict", f"container {usage.container} holds {human(stored)}, below --store-unowned-min "
+                                f"({human(thresholds.store_unowned_min)}): whatever owns it, it cannot be most of "
+                                f"the store's space that counts")
+        return
+    census = _census(pytestconfig)
+    if census.error:
+        pytest.skip(f"cannot tell images from other data in container {usage.container} (swift store {name}): "
+                    f"{census.error}")
+    space = store_space.account_pool((name,), usage.container, stored, None, census, kind="container")
+    evidence.add(f"swift store {name}'s container against Glance's images", space.describe())
+    evidence.metric("store_unowned_bytes", space.unowned_bytes, "bytes", {"store": name, "path": usage.url})
+    assert not space.mostly_unowned(thresholds.store_unowned_max_percent, thresholds.store_unowned_min), (
+        f"swift store {name}: container {usage.container} holds {human(stored)}; {human(space.unowned_bytes)} of "
+        f"it ({100 * space.unowned_ratio:.0f}%, limit {thresholds.store_unowned_max_percent:g}%) is beyond the "
+        f"{human(space.glance_bytes)} of the {space.glance_count} image(s) Glance keeps there. "
+        + what_frees_pool(space))
 
 
 @pytest.mark.host

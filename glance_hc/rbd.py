@@ -97,6 +97,7 @@ class RbdFacts:
     df: CommandResult | None = None
     ls: CommandResult | None = None
     ls_count: int | None = None
+    ls_names: tuple[str, ...] | None = None  # the pool's rbd image names (the first 2000), as the worker user sees them
     caps_result: CommandResult | None = None
     worker_error: str | None = None   # why nothing could be run as the worker user (then df/ls are None)
 
@@ -203,6 +204,9 @@ def from_probe(root_side, worker_side, access_user: str | None, worker_error: st
             facts.ls = _result(mine.get("ls"))
             count = (mine.get("ls") or {}).get("count") if isinstance(mine.get("ls"), dict) else None
             facts.ls_count = count if isinstance(count, int) and not isinstance(count, bool) else None
+            names = (mine.get("ls") or {}).get("names") if isinstance(mine.get("ls"), dict) else None
+            if isinstance(names, list):
+                facts.ls_names = tuple(n for n in names if isinstance(n, str))
     return stores
 
 

@@ -259,3 +259,65 @@ def account(store: str, path: str, fs_used: int | None, listing: StoreListing, c
 
 def _stores(image: dict) -> set[str]:
     return {s.strip() for s in str(image.get("stores") or "").split(",") if s.strip()}
+
+
+# ---------------------------------------------------------------- an rbd store's pool
+@dataclass
+class PoolBreakdown:
+    """An rbd pool: what Ceph says it stores against the sizes of the images Glance keeps in it,
+    and the rbd images by name that are no finished image of these stores. Ceph gives no size per
+    name here (`rbd ls`, no image opened), so what belongs to no image is the difference."""
+    stores: tuple[str, ...]
+    pool: str
+    stored: int
+    names: tuple[str, ...] | None
+    glance_bytes: int = 0
+    glance_count: int = 0
+    orphans: list[tuple[str, str]] = field(default_factory=list)   # (rbd image name, why)
+    foreign: list[str] = field(default_factory=list)
+    kind: str = "pool"   # or "container" (a swift store's: Ceph's stored bytes there are Swift's HEAD)
+
+    @property
+    def unowned_bytes(self) -> int:
+        return max(self.stored - self.glance_bytes, 0)
+
+    @property
+    def unowned_ratio(self) -> float:
+        return self.unowned_bytes / self.stored if self.stored else 0.0
+
+    def mostly_unowned(self, max_percent: float, min_bytes: int) -> bool:
+        return self.unowned_bytes >= min_bytes and 100.0 * self.unowned_ratio > max_percent
+
+    def describe(self) -> list[str]:
+        lines = [f"{self.kind} {self.pool}: {human(self.stored)} stored"
+                 + (" (ceph df)" if self.kind == "pool" else " (HEAD, X-Container-Bytes-Used)"),
+                 f"Glance accounts for {human(self.glance_bytes)} in {self.glance_count} images in store(s) "
+                 f"{', '.join(self.stores)}",
+                 f"stored beyond the images' sizes: {human(self.unowned_bytes)}"]
+        if self.names is None and self.kind == "pool":
+            lines.append("the pool's rbd image names were not read (`rbd ls` as the store's user)")
+        lines += [f"orphan rbd image: {name}: {why}" for name, why in self.orphans[:SHOWN]]
+        lines += [f"foreign rbd image: {self.pool}/{name}" for name in self.foreign[:SHOWN]]
+        return lines
+
+
+def account_pool(stores: tuple[str, ...], pool: str, stored: int, names: tuple[str, ...] | None,
+                 census: Census, kind: str = "pool") -> PoolBreakdown:
+    """An rbd pool (or a swift container, kind "container", without names) against the images of
+    the stores that write to it (glance_store names each rbd image by the Glance image's id)."""
+    out = PoolBreakdown(stores=stores, pool=pool, stored=stored, names=names, kind=kind)
+    mine = {i: img for i, img in census.images.items() if _stores(img) & set(stores)}
+    out.glance_bytes = sum(_int(img.get("size")) for img in mine.values())
+    out.glance_count = len(mine)
+    for name in names or ():
+        image = census.images.get(name)
+        if not IMAGE_ID.fullmatch(name):
+            out.foreign.append(name)
+        elif image is None:
+            out.orphans.append((name, "Glance has no image with this id in its list (deleted or killed)"))
+        elif str(image.get("status")) in PARTIAL:
+            out.orphans.append((name, f"image {name} is {image.get('status')}: {PARTIAL[str(image.get('status'))]}"))
+        elif name not in mine:
+            out.orphans.append((name, f"image {name} is in store(s) {', '.join(sorted(_stores(image)))}, "
+                                      f"not {', '.join(stores)}"))
+    return out

@@ -75,3 +75,24 @@ def what_frees_space(space, now: float) -> str:
     ]
     said = [text for size, text in sorted(holders, key=lambda h: -h[0]) if size > 0]
     return "What would free space: " + (" | ".join(said) if said else "nothing: the store holds no data") + "."
+
+
+def what_frees_pool(pool) -> str:
+    """What would free an rbd store's pool or a swift store's container (glance_hc.store_space.
+    PoolBreakdown): images, or rbd images and data that no Glance image of its stores accounts for."""
+    said = []
+    if pool.unowned_bytes:
+        names = [f"{pool.pool}/{n}" for n in pool.foreign[:SHOWN]] + [f"{pool.pool}/{n} ({why})"
+                                                                       for n, why in pool.orphans[:SHOWN]]
+        where = (f"snapshots or another client's data (`rbd du -p {pool.pool}`)" if pool.kind == "pool" else
+                 f"objects no image points at, or segments of deleted images (`swift list {pool.pool}`)")
+        said.append(f"{human(pool.unowned_bytes)} of the {pool.kind} is not Glance's images (deleting images "
+                    f"frees none of it)" + (f": rbd images no image of the store points at: {'; '.join(names)} "
+                                            f"(`rbd du` sizes them; check nothing else uses them before `rbd rm`)"
+                                            if names else f": {where}"))
+    if pool.glance_bytes:
+        said.append(f"{human(pool.glance_bytes)} is held by {pool.glance_count} image(s) of store(s) "
+                    f"{', '.join(pool.stores)}: delete the images no one uses")
+    if pool.unowned_bytes < pool.glance_bytes:
+        said.reverse()
+    return "What would free space: " + (" | ".join(said) if said else f"nothing: the {pool.kind} stores no data") + "."

@@ -796,7 +796,8 @@ def rbd_as_user(store, source_b64):
         names = [line for line in got["out"].splitlines() if line.strip()]
         text = got["out"] + got["err"]
         out["ls"] = {"rc": got["rc"], "count": len(names) if got["rc"] == 0 else None,
-                     "output": "\n".join(text.splitlines()[-5:])}
+                     "output": "\n".join(text.splitlines()[-5:]),
+                     "names": [n.strip() for n in names[:LISTING_KEEP]] if got["rc"] == 0 else []}
     return out
 
 

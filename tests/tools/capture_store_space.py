@@ -4,8 +4,9 @@
     .venv/bin/python -m tests.tools.capture_store_space LABEL [HOST] [SSH_CONFIG]
     e.g. capture_store_space.py healthy controller1   (then, with a fault injected: ... foreign-file)
 
-Writes LABEL-HOST.json: the probe's phase-two `dirs` (with each file store's listing), as
-gather() asks them, and the admin image list (id, name, status, size, stores, visibility).
+Writes LABEL-HOST.json: the probe's phase-two `dirs` (with each file store's listing) and `rbd`
+(root's and the worker user's side: ceph df, rbd ls names), as gather() asks them, and the admin
+image list (id, name, status, size, stores, visibility).
 Needs OS_CLIENT_CONFIG_FILE for the lab cloud `hc-lab`. Run it under the lab lock.
 """
 import json
@@ -39,7 +40,8 @@ def main(label: str, name: str = "controller1", ssh_config: str = "/opt/glance-h
     conn = openstack.connect(cloud="hc-lab")
     images, _ = canary.list_every_image(conn, _Limits)
     doc = {"host": name, "captured": int(time.time()), "list_dirs": request["list_dirs"],
-           "dirs": stores.get("dirs", {}), "images": [{k: i.get(k) for k in KEEP} for i in images]}
+           "dirs": stores.get("dirs", {}), "rbd": stores.get("rbd", {}),
+           "rbd_worker": (stores.get("worker") or {}).get("rbd", {}), "images": [{k: i.get(k) for k in KEEP} for i in images]}
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / f"{label}-{name}.json"
     path.write_text(json.dumps(redact_obj(doc), indent=1, sort_keys=True) + "\n")

@@ -1,6 +1,7 @@
 """Store space that is not images: the probe's store-dir listing and its comparison with Glance's
 images, on answers captured from the lab (tests/tools/capture_store_space.py: healthy, the
-store-filled-by-foreign-file fault with one 1 MiB image in the store, the worker-killed fault)."""
+store-filled-by-foreign-file fault with one 1 MiB image in the store, the worker-killed fault, and
+an rbd image of 160 MiB written into the images pool by hand, `rbd create` + `rbd bench`)."""
 from __future__ import annotations
 
 import json
@@ -9,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from glance_hc import facts, store_space
-from glance_hc.causes.store_full import what_frees_space
+from glance_hc import facts, rbd, store_space, swift_account
+from glance_hc.causes.store_full import what_frees_pool, what_frees_space
 from glance_hc.probe import host_probe
 
 DATA = Path(__file__).parent.parent / "data" / "store_space"
@@ -175,3 +176,56 @@ def test_the_config_of_the_capture_has_the_two_file_stores():
     found = facts.HostFacts(spec=None)
     facts.discover(found, facts.load_capture((PROBE / "discover-controller1.json").read_text()))
     assert facts.file_store_dirs(found.config) == [FAST, "/var/lib/glance/cheap"]
+
+
+# ---------------------------------------------------------------- an rbd store's pool
+def pool_of(name: str):
+    doc = capture(name)
+    seen = rbd.from_probe(doc["rbd"], doc["rbd_worker"], "glance")["rbd"]
+    return doc, seen
+
+
+def test_the_pool_names_come_from_rbd_ls_as_the_worker_user():
+    _, seen = pool_of("foreign-rbd-image-controller1")
+    assert seen.ls_names == ("hc-foreign-disk",) and seen.ls_count == 1
+    _, healthy = pool_of("healthy-rbd-controller1")
+    assert healthy.ls_names == ()
+
+
+def test_an_rbd_image_of_no_glance_image_holds_the_pool():
+    doc, seen = pool_of("foreign-rbd-image-controller1")
+    stats = seen.pool_stats
+    assert stats.stored >= 160 << 20                                   # the 160 MiB written to it
+    pool = store_space.account_pool(("rbd",), "images", stats.stored, seen.ls_names, census_of(doc))
+    assert pool.foreign == ["hc-foreign-disk"] and pool.glance_bytes == 0
+    assert pool.mostly_unowned(50, 100 << 20)
+    advice = what_frees_pool(pool)
+    assert "is not Glance's images (deleting images frees none of it)" in advice and "images/hc-foreign-disk" in advice
+
+
+def test_the_healthy_pool_holds_only_rbd_metadata_below_the_floor():
+    doc, seen = pool_of("healthy-rbd-controller1")
+    pool = store_space.account_pool(("rbd",), "images", seen.pool_stats.stored, seen.ls_names, census_of(doc))
+    assert pool.stored < 4096 and not pool.mostly_unowned(50, 100 << 20)
+
+
+def test_a_pool_held_by_images_says_delete_images_first():
+    doc, seen = pool_of("foreign-rbd-image-controller1")
+    image = {"id": IMAGE, "status": "active", "size": 10 * seen.pool_stats.stored, "stores": "rbd"}
+    pool = store_space.account_pool(("rbd",), "images", seen.pool_stats.stored, (IMAGE,),
+                                    store_space.Census(images={IMAGE: image}))
+    assert pool.unowned_bytes == 0 and not pool.mostly_unowned(50, 0)
+    assert what_frees_pool(pool).startswith("What would free space: 1.6 GiB is held by 1 image(s) of store(s) rbd")
+
+
+def test_a_swift_container_beyond_its_images_sizes_says_so():
+    heads = json.loads((Path(__file__).parent.parent / "data" / "swift" / "head-container.json").read_text())
+    box = {**heads["headers"], "X-Container-Bytes-Used": str(300 << 20)}   # the lab's container, 300 MiB in it
+    usage = swift_account.usage_from_headers("http://127.0.0.6:8080/v1/KEY_x", "glance", {}, box)
+    image = {"id": IMAGE, "status": "active", "size": 100 << 20, "stores": "swift"}
+    space = store_space.account_pool(("swift",), usage.container, usage.container_bytes, None,
+                                     store_space.Census(images={IMAGE: image}), kind="container")
+    assert space.unowned_bytes == 200 << 20 and space.mostly_unowned(50, 100 << 20)
+    assert space.describe()[0] == "container glance: 300 MiB stored (HEAD, X-Container-Bytes-Used)"
+    assert "200 MiB of the container is not Glance's images" in what_frees_pool(space)
+    assert "`swift list glance`" in what_frees_pool(space)
