@@ -3,7 +3,9 @@ feature flags lab/acceptance.py reads from glance-api.conf.
 
 tests/data/tempest/image-v2-lab-concurrency2.xml: Tempest 47.0.0's tempest.api.image.v2 against the
 lab (2026-12-02, concurrency 2), the JUnit XML `make lab-acceptance` wrote from stestr's subunit
-(reports/lab-acceptance.xml, copied): 52 passed, 19 skipped, 4 failed.
+(reports/lab-acceptance.xml, copied): 52 passed, 19 skipped, 4 failed. image-v2-lab-store-permissions.xml:
+the same run with the lab's store-permissions fault injected (default store owned by root): 47 passed,
+19 skipped, 9 failed.
 """
 from __future__ import annotations
 
@@ -51,6 +53,21 @@ def test_the_lab_as_it_is_passes_with_only_expected_skips_and_quirks(results):
     assert verdict.ok
     assert (len(verdict.passed), len(verdict.expected_skips), len(verdict.expected_failures)) == (52, 19, 4)
     assert not verdict.unexpected_failures and not verdict.unexpected_skips and not verdict.stale
+
+
+def test_a_real_fault_fails_the_verdict_and_its_quirk_lookalikes_are_not_excused():
+    faulty = parse_junit((DATA / "image-v2-lab-store-permissions.xml").read_text())
+    verdict = judge(faulty, EXPECTED)
+    assert not verdict.ok
+    assert len(verdict.unexpected_failures) == 8
+    # the three store-order tests failed as the fault made them (OtherRestClientException: failed in
+    # fast), not as the quirk does (a TimeoutException with no failed store): not excused
+    unexpected = {r.id for r in verdict.unexpected_failures}
+    assert {e.test for e in EXPECTED if e.needs == "store-order"} <= unexpected
+    assert [r.id for r, _ in verdict.expected_failures] == [WEB_DOWNLOAD]
+    text = acceptance_results.summary(verdict, "header")
+    assert "Unexpected response code received | Details: 503" in text
+    assert "failed to import on stores: fast" in text
 
 
 def test_a_failure_not_in_the_list_fails_the_verdict_with_tempests_message(results):
