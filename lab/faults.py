@@ -775,6 +775,45 @@ def uwsgi_limit_post_lifted() -> None:
     inner("rotate-logs")
 
 
+# ---------------------------------------------------------------- the database server (issue 26)
+def _glance_serves_everywhere() -> bool:
+    """An image list answers 200 on every controller directly (a fresh token: Keystone too)."""
+    try:
+        session = conn().session
+        return all(session.get(f"http://{common.NODES[node]}:9292/v2/images?limit=1", raise_exc=False,
+                               timeout=10).status_code == 200 for node in common.controllers())
+    except Exception:  # noqa: BLE001 - Keystone or Glance not back yet: asked again
+        return False
+
+
+def database_down() -> None:
+    """MariaDB, which Keystone and both controllers' glance-api use, stopped (lab/mariadb.py)."""
+    mariadb.server_down()
+
+
+def database_up() -> None:
+    mariadb.server_up(_glance_serves_everywhere)
+    inner("rotate-logs")
+
+
+def database_out_of_connections() -> None:
+    """max_connections lowered and every slot held by another process's idle connections; Glance's
+    own connections ended: each new one it opens is refused, 1040 Too many connections."""
+    mariadb.out_of_connections("glance")
+
+
+def database_connections_back() -> None:
+    mariadb.connections_back()
+    common.wait_for("glance on every controller", _glance_serves_everywhere, 60, interval=0.5)
+    inner("rotate-logs")
+
+
+FAULTS["database-down"] = Fault("availability", "the MariaDB server Keystone and Glance share stopped",
+                                database_down, database_up)
+FAULTS["database-out-of-connections"] = Fault(
+    "availability", "MariaDB's max_connections lowered and held by idle connections; Glance's own ended",
+    database_out_of_connections, database_connections_back)
+
 FAULTS["uwsgi-limit-post"] = Fault("interrupted_upload", "uWSGI limit-post of 32 MiB on controller1 (below the "
                                    "64 MiB largest image); a 40 MiB upload refused", uwsgi_limit_post,
                                    uwsgi_limit_post_lifted)
