@@ -86,3 +86,59 @@ def test_server_listens_on_its_own_loopback_address_with_its_files_under_the_sta
     assert str(addr) not in {v for k, v in common.ADDR.items() if k != "db_addr"}
     for key in ("datadir", "socket", "pid-file", "log-error"):
         assert conf["mysqld"][key].startswith(str(common.STATE) + "/"), key
+
+
+class FakeHog:
+    """subprocess.Popen as lab.mariadb starts the hog: argv and what it was told on stdin kept."""
+
+    def __init__(self, argv, **kw):
+        import io  # noqa: PLC0415
+
+        self.argv, self.pid = argv, 424242
+        self.told = io.StringIO()
+        self.stdin = self.told
+        self.stdin.close = lambda: None
+        self.stdout = io.StringIO("6\n")  # the count it prints once the server said 1040
+
+
+def test_out_of_connections_lowers_max_connections_and_keeps_the_hogs_password_off_argv(monkeypatch, tmp_path):
+    statements, started = [], []
+    counts = iter(["12\n"])  # connections the server has when the fault starts
+
+    def sql(text, timeout=60):
+        statements.append(text)
+        if "@@GLOBAL.max_connections" in text:
+            return "200\n"
+        if "COUNT(*) FROM information_schema.processlist;" in text:
+            return next(counts)
+        if "SELECT id FROM" in text:
+            return ""  # no glance connection left to kill
+        if "COUNT(*)" in text:
+            return "6\n"
+        return ""
+
+    monkeypatch.setattr(mariadb, "sql", sql)
+    monkeypatch.setattr(mariadb, "HOG_PIDFILE", tmp_path / "hog.pid")
+    monkeypatch.setattr(mariadb, "HOG_KEPT", tmp_path / "kept")
+    monkeypatch.setattr(mariadb.subprocess, "Popen", lambda argv, **kw: started.append(FakeHog(argv)) or started[-1])
+    monkeypatch.setattr(mariadb, "pid_alive", lambda pid: pid == 424242 and (tmp_path / "hog.pid").exists())
+    assert mariadb.out_of_connections("glance") == 6
+    hog = started[0]
+    created = next(s for s in statements if s.startswith("CREATE OR REPLACE USER"))
+    password = created.split("IDENTIFIED BY '")[1].split("'")[0]
+    assert password and hog.told.getvalue() == password + "\n"
+    assert not any(password in arg for arg in hog.argv), "the password never in argv"
+    assert "SET GLOBAL max_connections = 20;\n" in statements  # 12 connected + HOG_SLOTS
+    assert (tmp_path / "kept").read_text() == "200\n"
+    assert any("WHERE user = 'glance'" in s for s in statements), "glance's own connections are ended"
+
+
+def test_connections_back_puts_max_connections_back_and_drops_the_hog(monkeypatch, tmp_path):
+    statements = []
+    monkeypatch.setattr(mariadb, "sql", lambda text, timeout=60: statements.append(text) or "")
+    monkeypatch.setattr(mariadb, "HOG_PIDFILE", tmp_path / "hog.pid")
+    monkeypatch.setattr(mariadb, "HOG_KEPT", tmp_path / "kept")
+    (tmp_path / "kept").write_text("200\n")
+    mariadb.connections_back()  # no hog running: nothing to stop, the settings still go back
+    assert statements == [f"SET GLOBAL max_connections = 200;\nDROP USER IF EXISTS '{mariadb.HOG_USER}'@'%';\n"]
+    assert not (tmp_path / "kept").exists()
