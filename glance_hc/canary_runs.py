@@ -6,8 +6,11 @@ stores and nodes run in a bounded pool (`Pool`, ini `canary_parallel`) and each 
 for its own `Result`: its verdict, evidence and figures stay its own.
 
 Cleanup is registered at creation (`Registry.register` before the create call): a canary that
-passes is deleted by its worker at once; one that fails is kept for its test, which classifies
-it (a second try may upload to it) and then deletes it. `Pool.close()` (Ctrl-C, SIGTERM, the end
+passes is deleted at once in the background (`Registry.delete_later`: an rbd delete takes Glance
+about a second, time its worker spends on the next canary instead); one that fails is kept for
+its test, which classifies it (a second try may upload to it) and then deletes it. `Entry.delete`
+runs once: the test's cleanup and the sweep wait for a background delete in flight and take its
+result. `Pool.close()` (Ctrl-C, SIGTERM, the end
 of the module) stops the workers between two steps or buffers and deletes whatever is left,
 waiting for a create still in flight so its image is not missed.
 
@@ -120,6 +123,7 @@ class Registry:
     def __init__(self):
         self._lock = threading.Lock()
         self.entries: list[Entry] = []
+        self.deleting: list[threading.Thread] = []  # background deletes of passed canaries
 
     def register(self, name: str, endpoint: str | None) -> Entry:
         entry = Entry(name, endpoint)
@@ -128,9 +132,33 @@ class Registry:
             self.entries.append(entry)
         return entry
 
+    def delete_later(self, entry: Entry, conn, api_timeout: float) -> None:
+        """Delete a passed canary in a thread of its own (one per canary, so a slow store's delete
+        never holds up another canary's), leaving its worker free for the next canary."""
+        def delete() -> None:
+            try:
+                entry.delete(conn, api_timeout)
+            except Exception:  # noqa: BLE001 - nothing recorded: the test's cleanup or the sweep tries again
+                pass
+        thread = threading.Thread(target=delete, name=f"hc-canary-delete-{entry.name}", daemon=True)
+        with self._lock:
+            self.deleting.append(thread)
+        thread.start()
+
+    def wait_deletes(self, timeout: float) -> bool:
+        """Wait (at most `timeout` seconds in all) for the background deletes; True: all done."""
+        until = time.monotonic() + timeout
+        with self._lock:
+            threads = list(self.deleting)
+        for thread in threads:
+            thread.join(max(0.0, until - time.monotonic()))
+        return not any(t.is_alive() for t in threads)
+
     def sweep(self, conn, api_timeout: float) -> list[tuple[Entry, canary.Cleanup]]:
-        """Delete every canary not deleted yet; a create still in flight is waited for (its
-        request timeout) so the image it makes is deleted by id, else looked up by name."""
+        """Delete every canary not deleted yet, once the background deletes are done (a delete
+        still held in a request is waited for by `Entry.delete`); a create still in flight is waited
+        for (its request timeout) so the image it makes is deleted by id, else looked up by name."""
+        self.wait_deletes(max(api_timeout, 10) + 2 * api_timeout)
         with self._lock:
             left = [e for e in self.entries if e.cleanup is None]
         done = []
@@ -246,7 +274,7 @@ def _steps(conn, plan: Plan, s: Settings, registry: Registry, stop: threading.Ev
     result.add("result", f"{human(source.size)} up in {up.seconds:.2f}s ({up.mib_per_s:.1f} MiB/s), active after "
                          f"{seconds_to_active:.2f}s, down in {down.seconds:.2f}s ({down.mib_per_s:.1f} MiB/s); "
                          f"md5 and {source.hash_algo} match what was sent")
-    entry.delete(conn, s.api_timeout)  # passed: nothing left to look at, delete it now, in parallel
+    registry.delete_later(entry, conn, s.api_timeout)  # passed: nothing left to look at
 
 
 def describe_record(image_id, record) -> str:

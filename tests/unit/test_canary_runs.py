@@ -30,9 +30,11 @@ class Response:
 class FakeGlance:
     """Images in a dict; `upload_seconds` per upload, and the most uploads seen at once."""
 
-    def __init__(self, upload_seconds=0.0, fail_store=None, hold_create=None):
+    def __init__(self, upload_seconds=0.0, fail_store=None, hold_create=None, hold_delete=None):
         self.images, self.lock = {}, threading.Lock()
         self.upload_seconds, self.fail_store, self.hold_create = upload_seconds, fail_store, hold_create
+        self.hold_delete = hold_delete  # an Event: every DELETE waits for it (a slow store's delete)
+        self.uploads_started = 0
         self.running = self.most_at_once = 0
         self.image = self
 
@@ -53,6 +55,8 @@ class FakeGlance:
         if image is None:
             return Response(404)
         if method == "DELETE":
+            if self.hold_delete is not None:
+                self.hold_delete.wait(5)
             with self.lock:
                 del self.images[parts[1]]
             return Response(204)
@@ -61,6 +65,7 @@ class FakeGlance:
     def upload(self, conn, image_id, source, store=None, **kwargs):
         with self.lock:
             self.running += 1
+            self.uploads_started += 1
             self.most_at_once = max(self.most_at_once, self.running)
         try:
             result = canary.Transfer(method="PUT", path=f"/images/{image_id}/file", status=204)
@@ -111,7 +116,8 @@ def test_canaries_run_side_by_side_bounded_by_the_option(glance, parallel, most)
     results = [pool.result(p.key) for p in PLANS]
     assert fake.most_at_once == most, "never more canaries at once than asked, and no fewer when there is work"
     assert all(r.failure is None and r.error is None for r in results), [r.failure for r in results]
-    assert fake.images == {}, "a canary that passed is deleted by its worker"
+    assert pool.registry.wait_deletes(5)
+    assert fake.images == {}, "a canary that passed is deleted in the background"
     assert pool.close() == [], "nothing left for the sweep"
 
 
@@ -128,9 +134,25 @@ def test_each_canary_keeps_its_own_verdict_evidence_and_figures(glance):
         assert {m[0] for m in result.metrics} >= {"canary_upload_mib_per_s", "canary_seconds_to_active"}
         assert all(m[3]["store"] == key.split("-")[1] for m in result.metrics), "figures labelled per canary"
         assert any(t == "canary" and result.entry.name in b for t, b, _ in result.evidence)
-        assert result.entry.cleanup.ok
+        assert result.entry.delete(fake, SETTINGS.api_timeout).ok, "the test's cleanup takes the background one's result"
     swept = pool.close()
     assert [e.image_id for e, c in swept if c.ok] == [failed.entry.image_id] and fake.images == {}
+
+
+def test_a_passed_canarys_slow_delete_does_not_hold_its_worker_and_the_sweep_waits_for_it(glance):
+    held = threading.Event()
+    fake = glance(hold_delete=held)
+    pool = canary_runs.Pool(fake, PLANS, SETTINGS, 1)  # one worker: the next canary needs it free
+    first = pool.result(PLANS[0].key)
+    deadline = time.monotonic() + 5
+    while fake.uploads_started < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert first.failure is None and first.entry.cleanup is None, "its delete is still held"
+    assert fake.uploads_started >= 2, "the worker went on to the next canary meanwhile"
+    threading.Timer(0.3, held.set).start()  # the deletes answer after the stop began
+    swept = pool.close()
+    assert fake.images == {}, "every canary is gone: the background deletes were waited for"
+    assert first.entry.cleanup.ok and all(c.ok for _, c in swept)
 
 
 def test_close_stops_canaries_mid_upload_and_deletes_every_image(glance):
