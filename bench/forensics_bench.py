@@ -7,13 +7,17 @@ Each controller's /var/log/glance/glance-api.log is replaced for the run by a fi
 of filler lines (other images' requests, in Glance's own format) followed by its real content; the
 real file is moved aside, not copied (glance-api keeps writing to it), and moved back afterwards.
 One user image is uploaded through the balancer, then:
-  * in process: the forensics round trips of the check (request_lines by image id, then by each
-    request id found, on both controllers) and the verdict, against a plain `ssh controller1 true`
-    measured in the same run (baseline);
+  * the host probe's two phases on both controllers side by side (what the check's registry does
+    before any check runs), and in process the check's two search rounds (the image id and
+    glance-api's lifecycle markers, then the request ids found; both controllers side by side),
+    against a plain `ssh controller1 true` measured in the same run (baseline);
   * end to end: `pytest checks/test_forensics.py --image ID` on both controllers, against the same
-    run without --image (the check skips: collection and the host probe, no forensics).
-Filtering happens on the host (a fixed-string match over the log's last 8 MiB): the client receives
-only the matching lines, so the time does not grow with the log's size. Target: under 5 s.
+    run without --image (the check skips: collection, no host probe, no forensics).
+Filtering happens on the host: the search is `grep -F` of fixed strings from where the log reaches
+--since (a binary search on its stamps), the pattern filter a whole-text search of the last 8 MiB;
+the client receives only the matching lines. `--filler-age` says how old the filler is: older than
+the window (the default, a log's past), or inside it (the worst case: every byte is searched).
+Target: the whole check under 5 s.
 """
 from __future__ import annotations
 
@@ -24,14 +28,17 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import timedelta
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from bench import labio
 from bench.stats import median
 from glance_hc import facts as facts_mod
 from glance_hc import forensics
+from glance_hc.fixtures.options import parse_duration
 from glance_hc.hosts import parse_host
+from glance_hc.probe import log_search
 from glance_hc.sizes import parse_size
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,30 +46,31 @@ ROOT = Path(__file__).resolve().parents[1]
 LOG = "/var/log/glance/glance-api.log"
 ASIDE = LOG + ".hc-bench-real"
 TARGET_S = 5.0
-# Writes `size` bytes of Glance-style lines naming random images, then appends the real log.
+# Writes `size` bytes of Glance-style lines naming other images (one 8 MiB block of unique ones, written
+# again and again: 2-5 s per GiB instead of 50), stamped `stamp` (local time), then appends the real log.
 FILLER = r"""
-import os, sys, uuid, random
-size, real, out = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-line = ("2026-12-01 10:00:00.000 4242 INFO glance.api.v2.image_data [None req-{r} 0123456789abcdef0123456789abcdef "
+import os, sys, uuid
+size, real, out, stamp = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+line = (stamp + ".000 4242 INFO glance.api.v2.image_data [None req-{r} 0123456789abcdef0123456789abcdef "
         "0123456789abcdef0123456789abcdef - - default default] Image {i} data uploaded to store fast\n")
-with open(out, "w") as f:
+block = "".join(line.format(r=uuid.uuid4(), i=uuid.uuid4()) for _ in range(36000)).encode()
+with open(out, "wb") as f:
     written = 0
     while written < size:
-        chunk = "".join(line.format(r=uuid.uuid4(), i=uuid.uuid4()) for _ in range(2000))
-        f.write(chunk)
-        written += len(chunk)
-    with open(real) as r:
+        f.write(block)
+        written += len(block)
+    with open(real, "rb") as r:
         f.write(r.read())
 os.chown(out, os.stat(real).st_uid, os.stat(real).st_gid)
 """
 
 
-def grow_logs(nodes: list[str], size: int) -> None:
+def grow_logs(nodes: list[str], size: int, stamp: str) -> None:
     for node in nodes:
         got = labio.in_ns(node, ["mv", LOG, ASIDE])
         if got.returncode:
             raise labio.LabError(f"{node}: {got.stderr}")
-        got = labio.in_ns(node, ["python3", "-c", FILLER, str(size), ASIDE, LOG], timeout=600)
+        got = labio.in_ns(node, ["python3", "-c", FILLER, str(size), ASIDE, LOG, stamp], timeout=600)
         if got.returncode:
             raise labio.LabError(f"{node}: {got.stderr}")
 
@@ -95,15 +103,29 @@ def ssh_true() -> float:
     return time.monotonic() - started
 
 
-def in_process(hosts, image_id: str) -> tuple[float, int]:
+def in_process(hosts, image_id: str, window: timedelta) -> tuple[float, int]:
+    """The check's two search rounds (glance_hc.fixtures.forensics): the image id and glance-api's
+    lifecycle markers on every host side by side, then the request ids found."""
     started = time.monotonic()
-    events = []
-    for found, host in hosts:
-        events += forensics.events_of(found.name, facts_mod.request_lines(found, host, image_id))
-    for rid in forensics.request_ids(e.text for e in events):
-        for found, host in hosts:
-            events += forensics.events_of(found.name, facts_mod.request_lines(found, host, rid))
+    first = log_search.search(hosts, lambda _f: [image_id, *forensics.MARKERS], window)
+    events = [e for got in first for e in forensics.events_of(got.host, got.lines)]
+    ids = forensics.request_ids(e.text for e in events if image_id in e.text)
+    if ids:
+        events += [e for got in log_search.search(hosts, lambda _f: ids, window)
+                   for e in forensics.events_of(got.host, got.lines)]
     return time.monotonic() - started, len(events)
+
+
+def gather_all(nodes: list[str], window: timedelta) -> tuple[list, float]:
+    """Both probe phases on every controller side by side, as the check's registry does (prefetch)."""
+    import testinfra  # noqa: PLC0415
+
+    started = time.monotonic()
+    conns = [testinfra.get_host(f"ssh://{n}", ssh_config=str(labio.SSH_CONFIG)) for n in nodes]
+    with ThreadPoolExecutor(max_workers=len(nodes)) as pool:
+        found = list(pool.map(lambda pair: facts_mod.gather(parse_host(pair[0]), pair[1], window),
+                              zip(nodes, conns, strict=True)))
+    return list(zip(found, conns, strict=True)), time.monotonic() - started
 
 
 def pytest_run(env: dict, nodes: list[str], image_id: str | None) -> float:
@@ -120,24 +142,25 @@ def main() -> None:
     ap.add_argument("--log-size", default="256MiB", help="size of each controller's glance-api.log (default 256MiB)")
     ap.add_argument("--reps", type=int, default=3, help="repetitions of the in-process measure")
     ap.add_argument("--e2e-reps", type=int, default=1, help="repetitions of the pytest runs")
+    ap.add_argument("--filler-age", default="1d", help="how old the filler lines are (default 1d: older "
+                    "than --since, as a log's past; 10m puts the whole filler inside the 60m window)")
     opts = ap.parse_args()
     size = parse_size(opts.log_size)
     nodes = labio.nodes()
     env = {**os.environ, "OS_CLIENT_CONFIG_FILE": str(labio.CLOUDS_YAML)}
+    window = timedelta(minutes=60)  # the suite's --since default
+    stamp = (datetime.now() - parse_duration(opts.filler_age)).strftime("%Y-%m-%d %H:%M:%S")
     image_id = user_image(env)
     try:
         t0 = time.monotonic()
-        grow_logs(nodes, size)
-        print(f"grew glance-api.log to {opts.log_size} on {', '.join(nodes)} in {time.monotonic() - t0:.1f}s")
+        grow_logs(nodes, size, stamp)
+        print(f"grew glance-api.log to {opts.log_size} on {', '.join(nodes)} in {time.monotonic() - t0:.1f}s "
+              f"(filler stamped {stamp})")
         try:
-            import testinfra  # noqa: PLC0415
-            hosts, gathered = [], time.monotonic()
-            for n in nodes:
-                host = testinfra.get_host(f"ssh://{n}", ssh_config=str(labio.SSH_CONFIG))
-                hosts.append((facts_mod.gather(parse_host(n), host, timedelta(minutes=30)), host))
-            gathered = time.monotonic() - gathered
+            probes = [gather_all(nodes, window) for _ in range(opts.reps)]
+            hosts = probes[-1][0]
             base = [ssh_true() for _ in range(opts.reps)]
-            subj = [in_process(hosts, image_id) for _ in range(opts.reps)]
+            subj = [in_process(hosts, image_id, window) for _ in range(opts.reps)]
             e2e_base = [pytest_run(env, nodes, None) for _ in range(opts.e2e_reps)]
             e2e = [pytest_run(env, nodes, image_id) for _ in range(opts.e2e_reps)]
             sizes = {n: labio.in_ns(n, ["stat", "-c", "%s", LOG]).stdout.strip() for n in nodes}
@@ -149,7 +172,9 @@ def main() -> None:
         "log_bytes": sizes, "reps": opts.reps,
         "baseline_ssh_true_s": median(base),
         "forensics_round_trips_s": median([s[0] for s in subj]), "lines_received": subj[0][1],
-        "host_probe_both_phases_s": gathered,  # the suite's host facts, gathered once per run for every check
+        "filler_stamp": stamp,
+        # the suite's host facts (both phases, every host side by side), gathered once per run for every check
+        "host_probe_both_phases_s": median([p[1] for p in probes]),
         "pytest_without_image_s": median(e2e_base), "pytest_with_image_s": median(e2e),
     }
     result["forensics_over_baseline"] = result["forensics_round_trips_s"] / max(result["baseline_ssh_true_s"], 1e-6)

@@ -100,9 +100,35 @@ def required_literals(pattern: str) -> list[str] | None:
     return found
 
 
-def host_filter_keywords() -> list[list[str] | None]:
-    """host_filter_patterns()' required literals, in the same order (data for the probe)."""
-    return [required_literals(p) for p in host_filter_patterns()]
+def required_literal_sets(pattern: str) -> list[list[str]] | None:
+    """Per top-level alternative, every literal run of 3 or more characters in it, lowercase (each
+    line that alternative matches holds all of them), or None when some alternative has none."""
+    try:
+        items = list(sre_parse.parse(pattern))
+    except re.error:
+        return None
+    branches = items[0][1][1] if len(items) == 1 and items[0][0] is sre_constants.BRANCH else [items]
+    found = []
+    for branch in branches:
+        runs, current = [], []
+        for op, arg in branch:
+            if op is sre_constants.LITERAL:
+                current.append(chr(arg))
+            else:
+                runs.append("".join(current))
+                current = []
+        runs.append("".join(current))
+        runs = sorted({r.lower() for r in runs if len(r) >= 3}, key=lambda r: (-len(r), r))
+        if not runs:
+            return None
+        found.append(runs)
+    return found
+
+
+def host_filter_keywords() -> list[list[list[str]] | None]:
+    """host_filter_patterns()' required literals, in the same order (data for the probe): per
+    pattern, per alternative, the literals all in any line it matches."""
+    return [required_literal_sets(p) for p in host_filter_patterns()]
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ Roles (the same file, run by other interpreters or users when a step needs them)
 - files:  config files (and their drop-ins and includes) read inside a container.
 """
 import base64
+import bisect
 import glob
 import grp
 import hashlib
@@ -377,29 +378,45 @@ def select_glance_api(procs, own_ns, worker_users, unit_pids=(), container_pid=N
 
 # ------------------------------------------------------------------ log filtering
 class LineFilter(object):
-    """The request's log patterns, each tried only on lines that contain one of its required
-    literals (a plain `in`, which costs little); patterns without literals on every line. One
-    regex of ~50 alternatives tried at every position of an 8 MiB tail costs seconds."""
+    """The request's log patterns, each tried only on lines that contain all the required literals
+    of one of its alternatives (a plain `in`, which costs little); patterns without literals on
+    every line. One regex of ~50 alternatives tried at every position of an 8 MiB tail costs seconds."""
 
     def __init__(self, always, guarded):
-        self.always, self.guarded = always, guarded  # regex or None; [(literals, regex)]
+        self.always, self.guarded = always, guarded  # regex or None; [(((literal, ...), ...), regex)]
 
     def search(self, line):
         if self.always is not None and self.always.search(line):
             return True
+        return self.guarded_search(line)
+
+    def guarded_search(self, line):
         low = line.lower()
-        for literals, regex in self.guarded:
-            for literal in literals:
-                if literal in low:
+        for branches, regex in self.guarded:
+            for literals in branches:
+                if all(literal in low for literal in literals):
                     if regex.search(line):
                         return True
                     break
         return False
 
 
+def _literal_sets(kws):
+    """A pattern's keywords as sent: per alternative a literal (str) or all its literals (list)."""
+    if not isinstance(kws, list) or not kws:
+        return None
+    out = []
+    for entry in kws:
+        entry = [entry] if isinstance(entry, str) else entry
+        if not isinstance(entry, list) or not entry or not all(isinstance(k, str) and k for k in entry):
+            return None
+        out.append(tuple(k.lower() for k in entry))
+    return tuple(out)
+
+
 def compile_patterns(patterns, errors=None, keywords=None):
-    """The request's log patterns (Python regexes, data) and, per pattern, the lowercase literals
-    one of which any matching line contains (or None): a LineFilter, or None without patterns."""
+    """The request's log patterns (Python regexes, data) and, per pattern and alternative, the
+    lowercase literals every line it matches contains (or None): a LineFilter, or None without patterns."""
     keywords = keywords if isinstance(keywords, list) and len(keywords) == len(patterns or []) else None
     always, guarded = [], []
     for i, pattern in enumerate(patterns or []):
@@ -409,9 +426,9 @@ def compile_patterns(patterns, errors=None, keywords=None):
             if errors is not None:
                 errors.append({"step": "pattern", "error": "{!r}: {}".format(pattern, exc)})
             continue
-        kws = keywords[i] if keywords else None
-        if isinstance(kws, list) and kws and all(isinstance(k, str) and k for k in kws):
-            guarded.append((tuple(k.lower() for k in kws), regex))
+        branches = _literal_sets(keywords[i]) if keywords else None
+        if branches:
+            guarded.append((branches, regex))
         else:
             always.append("(?:{})".format(pattern))
     if not always and not guarded:
@@ -419,11 +436,101 @@ def compile_patterns(patterns, errors=None, keywords=None):
     return LineFilter(re.compile("|".join(always), re.I) if always else None, guarded)
 
 
+SAMPLE = 256 * 1024  # characters of a text looked at to tell a rare literal from a common one
+
+
+def drivers_of(line_filter, low):
+    """One literal per alternative of each pattern, the rarest of its required ones in a sample of
+    the text (a word on every line, like "glance", would make every line a candidate)."""
+    sample = low[:SAMPLE]
+    drivers = set()
+    for branches, _regex in line_filter.guarded:
+        for literals in branches:
+            drivers.add(min(literals, key=lambda lit: (sample.count(lit), -len(lit))))
+    return sorted(drivers)
+
+
+def lines_holding(text_bytes, starts, drivers):
+    """The indices of the lines holding any of the literals, case-insensitively: one `grep -F -i -o -b`
+    pass over the text (each literal its own -e argument: data, never a pattern); None without grep.
+    A line holding a literal always yields a match (-o prints at least one per matching line)."""
+    grep = which("grep")
+    if not grep or not drivers:
+        return None if not drivers else set()
+    argv = [grep, "-F", "-i", "-o", "-b", "-a"]
+    for literal in drivers:
+        argv += ["-e", literal]
+    try:
+        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                close_fds=True, env={"LC_ALL": "C", "PATH": SAFE_PATH})
+        out, _err = proc.communicate(text_bytes, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if proc.returncode not in (0, 1):
+        return None
+    found = set()
+    for raw in out.split(b"\n"):
+        offset, sep, _ = raw.partition(b":")
+        if sep and offset.isdigit():
+            found.add(bisect.bisect_right(starts, int(offset)) - 1)
+    return found
+
+
+def matching_lines(lines, line_filter):
+    """The indices of the lines a LineFilter keeps, found over the whole text at once: the lines
+    holding a required literal by one `grep -F` pass (else `str.find`, per literal), the
+    literal-less patterns by one regex search from each line's start (MULTILINE, so ^ and $ mean
+    what they do on one line), every hit confirmed on its own line. The per-line Python loop cost
+    1.2-2.5 s on 8 MiB of glance-api lines."""
+    text = "\n".join(lines)
+    low = text.lower()
+    data = text.encode("utf-8", "replace")
+    if len(low) != len(text) or len(data) != len(text):  # non-ASCII: offsets would not match
+        return set(i for i, line in enumerate(lines) if line_filter.search(line))
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line) + 1)
+    hits = set()
+    if line_filter.always is not None:
+        whole = re.compile(line_filter.always.pattern, re.I | re.M)
+        pos = 0
+        while pos <= len(text):
+            m = whole.search(text, pos)
+            if not m:
+                break
+            at = bisect.bisect_right(starts, m.start()) - 1
+            if line_filter.always.search(lines[at]):
+                hits.add(at)
+            pos = starts[at + 1]
+    drivers = drivers_of(line_filter, low)
+    candidates = lines_holding(data, starts, drivers)
+    if candidates is None:
+        candidates = set()
+        for literal in drivers:
+            i = low.find(literal)
+            while i != -1:
+                at = bisect.bisect_right(starts, i) - 1
+                candidates.add(at)
+                i = low.find(literal, starts[at + 1])
+    for at in candidates - hits:
+        if at < len(lines) and line_filter.guarded_search(lines[at]):
+            hits.add(at)
+    return hits
+
+
 def filter_lines(lines, regex, keep=LOG_KEEP):
     """[stamp, line] for every line the regex finds, the last `keep` of them.
 
     A line without its own timestamp carries the last one seen (a traceback under its log line).
     """
+    if isinstance(regex, LineFilter):  # the kept lines found at once; a stamp looked for only for them
+        out = []
+        for n in sorted(matching_lines(lines, regex))[-keep:]:
+            back = n
+            while back >= 0 and not stamp_in(lines[back]):
+                back -= 1
+            out.append([stamp_in(lines[back]) if back >= 0 else "", lines[n][:LINE_LIMIT]])
+        return out
     out, stamp = [], ""
     for line in lines:
         m = ISO_STAMP.search(line)
