@@ -147,3 +147,40 @@ def test_host_filter_keeps_the_lines_of_these_faults(case):
     keep = re.compile("|".join(f"(?:{p})" for p in logscan.host_filter_patterns()), re.I)
     counted = [r.line.text for r in logscan.read(log_lines(case)) if r.counts]
     assert counted and all(keep.search(text) for text in counted)
+
+
+def test_the_probes_cheap_test_keeps_them_too():
+    """The probe tries each pattern's required literals before its regex: none may miss these lines."""
+    import re  # noqa: PLC0415
+
+    pairs = list(zip(logscan.host_filter_patterns(), logscan.host_filter_keywords(), strict=True))
+    for case in CASES:
+        for reading in logscan.read(log_lines(case)):
+            if not reading.counts:
+                continue
+            low = reading.line.text.lower()
+            assert any(re.search(p, reading.line.text, re.I) and cheap_test_keeps(words, low)
+                       for p, words in pairs), reading.line.text[:200]
+
+
+def cheap_test_keeps(words, low: str) -> bool:
+    """One pattern's literals (None: regex only): any alternative whose literals the line all holds."""
+    if words is None:
+        return True
+    return any(all(w in low for w in ([alt] if isinstance(alt, str) else alt)) for alt in words)
+
+
+@pytest.mark.parametrize(("case", "fault"), [
+    ("database-down", availability.UNREACHABLE),
+    ("keystone-out-of-connections", availability.OUT_OF_CONNECTIONS),
+])
+def test_keystones_own_lines_name_the_database_fault_it_met(case, fault):
+    """Keystone's log (read where Keystone runs) says why it answered 500: the same words, one
+    availability fault per request."""
+    heads = [line for line in (DATA / case / "keystone.log").read_text().splitlines()
+             if " CRITICAL keystone " in line and "Unhandled error" in line]
+    assert heads
+    for line in heads:
+        meaning = logscan.role_of(line)
+        assert meaning is not None and (meaning.role, meaning.root_causes, meaning.fault) == (
+            logscan.CAUSE, ("availability",), fault), line[:200]
