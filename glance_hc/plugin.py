@@ -9,6 +9,7 @@ pytest_plugins = [
     "glance_hc.fixtures.options",  # thresholds and the suite's options
     "glance_hc.fixtures.testinfra_options",  # testinfra's: the ssh ones honoured, the rest refused
     "glance_hc.fixtures.hosts",  # the run's hosts, their connections and facts
+    "glance_hc.fixtures.workers",  # pytest-xdist: facts gathered once by the controller, one report
     "glance_hc.fixtures.shard",  # --shard I/N: a share of the hosts; the API-wide checks in shard 1
     "glance_hc.fixtures.cases",  # one case per host, store or timeout
     "glance_hc.fixtures.host_facts",  # a host's facts for a check, the log check
