@@ -184,3 +184,41 @@ def test_keystones_own_lines_name_the_database_fault_it_met(case, fault):
         meaning = logscan.role_of(line)
         assert meaning is not None and (meaning.role, meaning.root_causes, meaning.fault) == (
             logscan.CAUSE, ("availability",), fault), line[:200]
+
+
+class _Refusing:
+    def __init__(self, exc):
+        self.exc = exc
+
+    def authorize(self):
+        raise self.exc
+
+
+def _keystones_answer_in_the_lab() -> str:
+    said = answers("database-down")[0]["keystone"]  # "ConnectFailure: Unable to establish connection ..."
+    return said.split(": ", 1)[1]
+
+
+@pytest.mark.parametrize("make", [
+    # what openstacksdk raised in the lab when Keystone's worker hung up on its database error
+    lambda: __import__("openstack").exceptions.SDKException(_keystones_answer_in_the_lab()),
+    lambda: __import__("keystoneauth1").exceptions.http.InternalServerError(http_status=500),
+], ids=["hung-up", "http-500"])
+def test_a_token_keystone_fails_to_issue_names_keystone_not_glance(monkeypatch, make):
+    import openstack  # noqa: PLC0415
+
+    from glance_hc.fixtures import cloud  # noqa: PLC0415
+
+    monkeypatch.setattr(openstack, "connect", lambda **kw: _Refusing(make()))
+    state = cloud.connect("hc-lab", 10)
+    assert state.error and "Keystone failed to issue a token" in state.error and "not Glance" in state.error
+
+
+def test_a_refused_password_is_still_a_refused_password(monkeypatch):
+    import openstack  # noqa: PLC0415
+    from keystoneauth1 import exceptions as ksa_exc  # noqa: PLC0415
+
+    from glance_hc.fixtures import cloud  # noqa: PLC0415
+
+    monkeypatch.setattr(openstack, "connect", lambda **kw: _Refusing(ksa_exc.Unauthorized()))
+    assert "credentials were refused" in cloud.connect("hc-lab", 10).error
