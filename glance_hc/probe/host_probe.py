@@ -659,7 +659,7 @@ def window_start(handle, size, since, precision=1024 * 1024):
     return lo
 
 
-def grep_from(handle, needles, timeout):
+def grep_from(handle, needles, timeout, keep=FOUND_KEEP):
     """`grep -F` (fixed strings, each its own -e argument: data, never a pattern) over the file from
     the handle's offset on, which the child inherits as its stdin: [(offset, line)] or None without
     a usable grep. GNU grep's multi-string search runs at about 1 GB/s here, Python's find at a third."""
@@ -683,7 +683,7 @@ def grep_from(handle, needles, timeout):
     if proc.returncode not in (0, 1):
         return None
     found = []
-    for raw in out.split(b"\n")[-FOUND_KEEP:]:
+    for raw in [x for x in out.split(b"\n") if x][-keep:]:
         offset, sep, line = raw.partition(b":")
         if sep and offset.isdigit():
             found.append((base + int(offset), line))
@@ -707,7 +707,7 @@ def scan_back(path, needles, since="", limit=SCAN_LIMIT, keep=FOUND_KEEP, timeou
         handle.seek(start)
         reached = first_stamp(handle.read(STAMP_BACK))
         handle.seek(start)
-        found = grep_from(handle, [n.decode("utf-8") for n in encoded], timeout)
+        found = grep_from(handle, [n.decode("utf-8") for n in encoded], timeout, keep)
         if found is None:  # no grep: Python's find over the same bytes
             handle.seek(start)
             body, spans = handle.read(), {}

@@ -4,7 +4,8 @@ A user's upload (not a canary: Glance makes its request id) is made to fail by a
 `pytest checks/test_forensics.py --image <id>` runs against the lab; the fault is always reverted.
 The image the `worker-killed` fault leaves in `saving` (its own user-style upload) is explained as
 a worker crash, and so is the one `import-cut-by-restart` leaves in `importing` (a glance-direct
-import whose glance-api restarted under it). A healthy image passes with its record as evidence.
+import whose glance-api restarted under it): one test for both, each verdict naming the uWSGI line
+that cut the image and its timeline holding the restart's own lines, each with its role.
 """
 from __future__ import annotations
 
@@ -68,47 +69,40 @@ def test_a_failed_user_upload_is_explained_by_its_cause(fault, root_cause, answe
     assert "controller1" in verdict, verdict  # the timeline names the host of the request
 
 
-def test_an_image_left_in_saving_by_a_killed_worker_is_a_worker_crash(conn, tmp_path):
-    lab.fault("inject", "worker-killed")
+@pytest.mark.parametrize("fault, prefix, status, cut_by, timeline", [
+    # every worker SIGKILLed while a user's upload stalls: uWSGI says so and respawns them
+    ("worker-killed", "hc-lab-stuck-saving", "saving", "died, killed by signal 9",
+     ("[consequence]: Respawned uWSGI worker",)),
+    # controller1's glance-api stopped (SIGTERM) and started again while a glance-direct import ran
+    ("import-cut-by-restart", "hc-lab-stuck-importing", "importing", "SIGINT/SIGTERM received",
+     ("POST /v2/images/{id}/import", "[consequence]: worker ", "[start-up warning]: *** Starting uWSGI")),
+], ids=["killed-worker", "import-cut-by-restart"])
+def test_an_image_left_half_way_is_a_worker_crash_and_names_what_cut_it(fault, prefix, status, cut_by, timeline,
+                                                                        conn, tmp_path):
+    if fault == "import-cut-by-restart" and not lab.labctl.profile().get("swift"):
+        pytest.skip("the import goes to the lab's swift store: HC_LAB_SWIFT=1 make lab-up")
+    lab.fault("inject", fault)
     try:
-        stuck = [i for i in conn.image.images() if (i.name or "").startswith("hc-lab-stuck-saving")
-                 and i.status == "saving"]
-        assert stuck, "the worker-killed fault left no image in saving"
+        stuck = [i for i in conn.image.images() if (i.name or "").startswith(prefix) and i.status == status]
+        assert stuck, f"the {fault} fault left no image in {status}"
         image_id = stuck[-1].id
         # the same run's stuck sweep (stale after 1 s here) explains the image the same way
         case, checks = _explain(tmp_path, image_id, "stuck_in_transient", "--stale-age=1s")
     finally:
-        lab.fault("revert", "worker-killed")
+        lab.fault("revert", fault)
     assert case["outcome"] == "failed" and case["root_cause"] == "worker_crash", case
     verdict = _body(case, "verdict")
-    assert "left in saving" in verdict and "killed by signal 9" in verdict, verdict
-    sweep = [c for c in checks if c["nodeid"].endswith("test_no_images_stuck_in_transient_status[saving]")]
+    head, _, cut = verdict.partition("; what cut it: ")
+    assert head.startswith(f"image {image_id} left in {status}: worker_crash"), verdict
+    # the line that cut it is glance-api's own, on controller1, after the image's last change
+    assert " controller1 log /var/log/glance/glance-api-uwsgi.log [cause]: " in cut and cut_by in cut, verdict
+    assert "after the image's last change at" in cut.splitlines()[0], verdict
+    for line in timeline:
+        assert line.format(id=image_id) in verdict, (line, verdict)
+    if fault == "import-cut-by-restart":  # the record says where the import went; its task never ended
+        assert "os_glance_importing_to_stores: swift" in _body(case, "image record"), case["evidence"]
+        assert "api_image_import processing" in _body(case, "tasks"), case["evidence"]
+    sweep = [c for c in checks if c["nodeid"].endswith(f"test_no_images_stuck_in_transient_status[{status}]")]
     assert sweep and sweep[0]["outcome"] == "failed", [c["nodeid"] for c in checks]
     explained = _body(sweep[0], f"{image_id}: verdict")
-    assert explained.startswith(f"image {image_id} left in saving: worker_crash"), explained
-
-
-def test_an_image_left_in_importing_by_a_restart_is_a_worker_crash(conn, tmp_path):
-    if not lab.labctl.profile().get("swift"):
-        pytest.skip("the import goes to the lab's swift store: HC_LAB_SWIFT=1 make lab-up")
-    lab.fault("inject", "import-cut-by-restart")
-    try:
-        stuck = [i for i in conn.image.images() if (i.name or "").startswith("hc-lab-stuck-importing")
-                 and i.status == "importing"]
-        assert stuck, "the import-cut-by-restart case left no image in importing"
-        image_id = stuck[-1].id
-        case, checks = _explain(tmp_path, image_id, "stuck_in_transient", "--stale-age=1s")
-    finally:
-        lab.fault("revert", "import-cut-by-restart")
-    assert case["outcome"] == "failed" and case["root_cause"] == "worker_crash", case
-    verdict = _body(case, "verdict")
-    assert verdict.startswith(f"image {image_id} left in importing: worker_crash"), verdict
-    assert f"POST /v2/images/{image_id}/import" in verdict, verdict  # the timeline holds the import request
-    # the record says where the import was going and which task holds it; the task never ended
-    record = _body(case, "image record")
-    assert "os_glance_importing_to_stores: swift" in record, record
-    assert "api_image_import processing" in _body(case, "tasks"), case["evidence"]
-    sweep = [c for c in checks if c["nodeid"].endswith("test_no_images_stuck_in_transient_status[importing]")]
-    assert sweep and sweep[0]["outcome"] == "failed", [c["nodeid"] for c in checks]
-    explained = _body(sweep[0], f"{image_id}: verdict")
-    assert explained.startswith(f"image {image_id} left in importing: worker_crash"), explained
+    assert explained.startswith(f"image {image_id} left in {status}: worker_crash") and cut_by in explained, explained
