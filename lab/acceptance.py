@@ -159,6 +159,11 @@ def junit_of_last_run() -> str:
     return text
 
 
+def lab_api() -> tuple[str, str, str]:
+    """Keystone's and Glance's URLs on the VIP, and the admin password: what the probes call with."""
+    return f"http://{ADDR['vip']}:5000/v3", f"http://{ADDR['vip']}:9292", secrets_file()["admin_password"]
+
+
 def confirmed_expectations(expected: list[results.Expectation]) -> tuple[list[results.Expectation], str]:
     """The expected list less the entries whose premise this run could not confirm (their
     failures are then unexpected), and what each premise's probe saw."""
@@ -167,8 +172,7 @@ def confirmed_expectations(expected: list[results.Expectation]) -> tuple[list[re
     for premise in needed:
         if premise != "store-order":
             die(f"{EXPECTED}: unknown premise {premise!r} (known: store-order)")
-        ok, seen = acceptance_probe.probe_store_order(f"http://{ADDR['vip']}:5000/v3", f"http://{ADDR['vip']}:9292",
-                                                      secrets_file()["admin_password"])
+        ok, seen = acceptance_probe.probe_store_order(*lab_api())
         lines.append(f"premise {premise}: {'confirmed' if ok else 'NOT confirmed'} (probe image {seen})")
         if not ok:
             refused.add(premise)
@@ -185,16 +189,17 @@ def main(concurrency: int = 2) -> int:
                               "print(m.version('tempest'))"], capture_output=True, text=True).stdout.strip()
     log(f"Tempest {version}: {REGEX} against http://{ADDR['vip']}:9292 at concurrency {concurrency} "
         f"(output: {WORKSPACE / 'logs'})")
-    t0 = time.monotonic()
+    t0, since = time.monotonic(), time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 5))
     rc = run_tempest(conf, concurrency)
     wall = time.monotonic() - t0
+    cleanup = acceptance_probe.delete_tempest_leftovers(*lab_api(), since)
     text = redact(junit_of_last_run())
     expected, premises = confirmed_expectations(results.load_expected(EXPECTED))
     verdict = results.judge(results.parse_junit(text), expected)
     flag_text = ", ".join(f"{k}={v}" for k, v in flags.items())
     header = (f"lab acceptance: Tempest {version} {REGEX} against the lab's Glance (http://{ADDR['vip']}:9292), "
               f"concurrency {concurrency}, {wall:.0f} s (tempest run exit {rc})\n"
-              f"feature flags from controller1's glance-api.conf: {flag_text}\n{premises}")
+              f"feature flags from controller1's glance-api.conf: {flag_text}\n{premises}\n{redact(cleanup)}")
     report = redact(results.summary(verdict, header))
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     REPORT.write_text(report)

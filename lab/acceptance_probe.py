@@ -1,10 +1,15 @@
-"""Each run proves the premise of Tempest's store-order quirk before the list may excuse it.
+"""The acceptance test's own API calls: the premise of Tempest's store-order quirk, and Tempest's leftovers.
 
 tempest-expected.toml excuses three glance-direct timeouts as Tempest's waiter comparing a sorted
 store list with Glance's order. A stuck import would time out the same way, so the excuse holds
 only when the lab shows, on this run, what the quirk needs: a glance-direct import to all stores
 that becomes active in every store, listed in an order other than sorted. One 1 KiB image through
-the API (as the suite's canaries write), always deleted. Standard library only.
+the API (as the suite's canaries write), always deleted.
+
+Tempest leaks: test_image_web_download_import_with_bad_url creates its image without a cleanup, so
+each run would leave a queued image without data in a project Tempest then deletes, which the
+suite's stuck-image check rightly calls stale two hours later. The run deletes the images named
+tempest-* created since it started, and says so. Standard library only.
 """
 from __future__ import annotations
 
@@ -29,6 +34,13 @@ def store_order_verdict(image: dict, store_ids: list[str]) -> tuple[bool, str]:
     if ",".join(stores) == tempest_waits_for:
         return False, f"{seen}: already sorted, so Tempest's waiter would succeed; the quirk cannot explain a timeout"
     return True, f"{seen}; Tempest waits for {tempest_waits_for}"
+
+
+def tempest_leftovers(images: list[dict], since: str) -> list[dict]:
+    """Tempest's images (its resource prefix, `tempest-`) created at or after `since` (UTC, Glance's
+    format): this run's leftovers, never an image the lab or the suite made."""
+    return [img for img in images if str(img.get("name") or "").startswith("tempest-")
+            and str(img.get("created_at") or "") >= since]
 
 
 class _Api:
@@ -76,3 +88,23 @@ def probe_store_order(keystone: str, glance: str, password: str) -> tuple[bool, 
             api.call("DELETE", f"/v2/images/{image['id']}")
         except (OSError, urllib.error.URLError):
             pass  # a leftover image is named NAME: the next run's list shows it
+
+
+def delete_tempest_leftovers(keystone: str, glance: str, password: str, since: str) -> str:
+    """Delete this run's Tempest leftovers; what was deleted (or why not), for the summary."""
+    try:
+        api = _Api(keystone, glance, password)
+        images, path = [], "/v2/images?limit=200"
+        while path:
+            page = api.call("GET", path)
+            images += page["images"]
+            path = page.get("next")
+        leftovers = tempest_leftovers(images, since)
+        for img in leftovers:
+            api.call("DELETE", f"/v2/images/{img['id']}")
+    except (OSError, urllib.error.URLError, KeyError, ValueError) as exc:
+        return f"Tempest's leftover images: could not clean up ({exc})"
+    if not leftovers:
+        return "Tempest's leftover images: none"
+    names = ", ".join(f"{img['name']} ({img.get('status')})" for img in leftovers)
+    return f"Tempest's leftover images: {len(leftovers)} deleted: {names}"

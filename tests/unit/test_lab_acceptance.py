@@ -204,3 +204,22 @@ def test_the_store_order_quirk_is_excused_only_when_this_run_confirmed_it(monkey
     assert len(excused) == quirks_excused
     assert len(verdict.unexpected_failures) == 3 - quirks_excused
     assert ("NOT confirmed" in premises) is not probe_ok
+
+
+# tests/data/tempest/leftover-images.json: the lab's image list (admin) after five acceptance runs,
+# before cleanup existed: one queued image per run from test_image_web_download_import_with_bad_url
+LEFTOVERS = json.loads((DATA / "leftover-images.json").read_text())["images"]
+
+
+@pytest.mark.parametrize(("since", "count"), [
+    ("2026-12-02T04:15:00Z", 5),   # every run's
+    ("2026-12-02T04:49:30Z", 1),   # the last run's only
+    ("2026-12-02T05:00:00Z", 0),   # none is this run's
+])
+def test_only_this_runs_tempest_images_are_leftovers(since, count):
+    assert len(acceptance_probe.tempest_leftovers(LEFTOVERS, since)) == count
+
+
+def test_an_image_not_named_by_tempest_is_never_a_leftover():
+    ours = [{**LEFTOVERS[0], "name": "hc-canary-controller1-0da9bfbe6d"}, {**LEFTOVERS[0], "name": None}]
+    assert acceptance_probe.tempest_leftovers(ours, "2026-12-02T04:15:00Z") == []
