@@ -1,6 +1,7 @@
 """The lab's command line, run from the checkout as root with Debian's python (no venv needed):
 
     python3 -m lab up | down | status | env | fault list | fault inject NAME | fault revert NAME|all
+    python3 -m lab scale N   (a running lab grows or shrinks to N glance-api nodes, HAProxy over all)
     python3 -m lab acceptance [--concurrency N]   (Tempest's image API tests: lab/acceptance.py)
 
 `fault` re-executes itself under the lab venv's python: the faults use its openstacksdk.
@@ -62,6 +63,8 @@ def main(argv=None) -> None:
         sub.add_parser(name)
     inner = sub.add_parser("_inner")
     inner.add_argument("action")
+    sub.add_parser("scale").add_argument("count", type=int)
+    sub.add_parser("_in-node").add_argument("node")
     f = sub.add_parser("fault")
     f.add_argument("action", choices=["list", "inject", "revert"])
     f.add_argument("name", nargs="?", default="all")
@@ -79,6 +82,10 @@ def main(argv=None) -> None:
         from lab.control import env_text  # noqa: PLC0415
         return print(env_text())
     from lab import control  # noqa: PLC0415
+    if args.cmd == "scale":
+        return control.scale(args.count)
+    if args.cmd == "_in-node":
+        return control.node_up(args.node)
     {"up": control.up, "down": control.down, "status": control.status}[args.cmd]()
 
 

@@ -34,9 +34,18 @@ ADDR = {
     "ssh_port": "2222",
     "db_addr": "127.0.0.8",  # MariaDB (lab/mariadb.py), Keystone's and Glance's databases
 }
-# The controllers: controller1 always; controller2 (sharing controller1's stores and database, as
-# an NFS-backed pair does) when the lab is started with HC_LAB_CONTROLLERS=2.
-NODES = {"controller1": "127.0.0.2", "controller2": "127.0.0.3"}
+# The controllers: controller1 always; further glance-api nodes (sharing controller1's stores and
+# database, as nodes on one NFS export do) with HC_LAB_CONTROLLERS=N (default 2, at most
+# MAX_CONTROLLERS): controller2 on 127.0.0.3, controller3 and on at 127.0.1.3 and on (127.0.0.4
+# and up are the container's, the database's and the VIP's).
+MAX_CONTROLLERS = 16
+
+
+def _node_address(k: int) -> str:
+    return {1: "127.0.0.2", 2: "127.0.0.3"}.get(k, f"127.0.1.{k}")
+
+
+NODES = {f"controller{k}": _node_address(k) for k in range(1, MAX_CONTROLLERS + 1)}
 NODE = os.environ.get("HC_LAB_NODE", "controller1")  # the node an inner command acts for
 STORE_MB_FAST = int(os.environ.get("HC_LAB_STORE_MB", "1536"))
 STORE_MB_SMALL = int(os.environ.get("HC_LAB_SMALL_STORE_MB", "96"))

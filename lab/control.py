@@ -1,10 +1,11 @@
-"""The lab from outside: install, namespaces, `up`, `down`, `status`.
+"""The lab from outside: install, namespaces, `up`, `down`, `status`, `scale`.
 
 controller1 is a private mount namespace (its own /etc, /var, /run, /tmp as overlays or tmpfs)
-holding sshd, Keystone and Glance under uWSGI, and HAProxy in front; controller2 a second one
-beside it. Seen over ssh each looks like a traditional controller; outside the namespaces nothing
-of it exists, so `down` leaves the machine as it was. Ceph, Swift and the Kolla-style container
-run outside the controllers, as storage clusters and containers do (lab/ceph.py, swift.py, kolla.py).
+holding sshd, Keystone and Glance under uWSGI, and HAProxy in front; controller2 (and with
+HC_LAB_CONTROLLERS=N up to controller16) further glance-api nodes beside it. Seen over ssh each
+looks like a traditional controller; outside the namespaces nothing of it exists, so `down`
+leaves the machine as it was. Ceph, Swift and the Kolla-style container run outside the
+controllers, as storage clusters and containers do (lab/ceph.py, swift.py, kolla.py).
 """
 from __future__ import annotations
 
@@ -67,8 +68,10 @@ def ensure_ssh_material() -> None:
             run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "glance-hc-lab",
                  "-f", str(ssh / key)])
     (STATE / "sshd_config").write_text(render("sshd_config"))
-    (STATE / "sshd_config-controller2").write_text(render("sshd_config", ssh_addr=NODES["controller2"]))
-    (STATE / "ssh_config").write_text(render("ssh_config"))
+    for node in list(NODES)[1:]:
+        (STATE / f"sshd_config-{node}").write_text(render("sshd_config", ssh_addr=NODES[node]))
+    (STATE / "ssh_config").write_text(render("ssh_config", node_hosts="".join(
+        render("ssh_config-node", node=node, node_addr=NODES[node]) for node in list(NODES)[1:])))
 
 
 # ---------------------------------------------------------------- namespaces
@@ -90,21 +93,78 @@ def start_namespace() -> int:
     return ns_pid()
 
 
-def start_second_controller() -> int:
-    """controller2: a copy of controller1's mount table (same stores, same database), its own /etc."""
-    pid = ns_pid("controller2")
+def start_node(node: str) -> int:
+    """A further glance-api node: a copy of controller1's mount table (same stores, same
+    database), its own /etc, /run and /var/log/glance."""
+    pid = ns_pid(node)
     if pid:
         return pid
-    ns_pidfile("controller2").unlink(missing_ok=True)
-    logf = open(STATE / "ns-controller2.log", "ab")
+    ns_pidfile(node).unlink(missing_ok=True)
+    logf = open(STATE / f"ns-{node}.log", "ab")
     subprocess.Popen(
         ["nsenter", "-t", str(ns_pid()), "-m", "--", "unshare", "--mount", "--uts", "--propagation",
-         "private", "--", "/bin/sh", str(HERE / "ns_init_node.sh"), str(STATE), "controller2"],
+         "private", "--", "/bin/sh", str(HERE / "ns_init_node.sh"), str(STATE), node, NODES[node]],
         stdin=subprocess.DEVNULL, stdout=logf, stderr=logf, start_new_session=True,
     )
-    wait_for("controller2 namespace", lambda: ns_pid("controller2"), 15)
-    wait_for("controller2 sshd", lambda: port_open(NODES["controller2"], int(ADDR["ssh_port"])), 15)
-    return ns_pid("controller2")
+    wait_for(f"{node} namespace", lambda: ns_pid(node), 15)
+    wait_for(f"{node} sshd", lambda: port_open(NODES[node], int(ADDR["ssh_port"])), 15)
+    return ns_pid(node)
+
+
+def start_nodes() -> None:
+    """The nodes after controller1 that HC_LAB_CONTROLLERS asks for, side by side (each is
+    seconds of glance's start-up), and none of the others."""
+    nodes = controllers()[1:]
+    for node in nodes:
+        start_node(node)
+    procs = [(node, subprocess.Popen(lab_command("_in-node", node, python="python3"), cwd=ROOT))
+             for node in nodes]
+    failed = [node for node, proc in procs if proc.wait() != 0]
+    if failed:
+        die(f"glance-api did not start on {', '.join(failed)} (see their logs in {STATE})")
+    for node in [n for n in NODES if n not in controllers()]:
+        stop_node(node)
+
+
+def node_up(node: str) -> None:
+    """`_in-node NODE`: the node's configs and glance-api, once its namespace runs."""
+    in_namespace(lab_command("_inner-up", python=venv_bin("python")), node=node, wd=str(ROOT))
+    wait_for(f"glance on {node}", lambda: http_status(f"http://{NODES[node]}:9292/healthcheck") == 200, 90)
+
+
+def scale(count: int) -> None:
+    """`python -m lab scale N`: a running lab grows or shrinks to N glance-api nodes, HAProxy
+    balancing all of them (for the fleet benchmark; `make lab-up` starts HC_LAB_CONTROLLERS)."""
+    if not 1 <= count <= len(NODES):
+        die(f"scale: between 1 and {len(NODES)} controllers")
+    if not ns_pid():
+        die("the lab is not running: `make lab-up`")
+    if active_faults():
+        die(f"scale: revert the injected faults first ({', '.join(active_faults())})")
+    t0 = time.monotonic()
+    (STATE / "controllers").write_text(str(count))
+    ensure_ssh_material()  # every node's sshd_config and ssh_config entry
+    start_nodes()
+    in_namespace(lab_command("_inner", "render", python=venv_bin("python")), wd=str(ROOT))
+    in_namespace(lab_command("_inner", "reload-haproxy", python=venv_bin("python")), wd=str(ROOT))
+    vip = ADDR["vip"]
+    wait_for("glance through haproxy", lambda: http_status(f"http://{vip}:9292/healthcheck") == 200, 60)
+    log(f"{count} controller(s) in {time.monotonic() - t0:.1f}s; {node_memory_text()}")
+
+
+def node_memory_text() -> str:
+    """The resident memory of each running node's processes, from /proc (the cost per node)."""
+    sizes = []
+    for node in controllers():
+        rss = 0
+        for pid in namespace_members(node):
+            try:
+                with open(f"/proc/{pid}/status") as status_file:
+                    rss += next((int(line.split()[1]) for line in status_file if line.startswith("VmRSS:")), 0)
+            except OSError:
+                continue
+        sizes.append(f"{node} {rss // 1024} MiB")
+    return "RSS " + ", ".join(sizes)
 
 
 def namespace_members(node: str = "controller1") -> list[int]:
@@ -178,6 +238,8 @@ def up() -> None:
     ensure_venv()
     t_venv = time.monotonic()
     count = int(os.environ.get("HC_LAB_CONTROLLERS", "2"))
+    if not 1 <= count <= len(NODES):
+        die(f"HC_LAB_CONTROLLERS={count}: between 1 and {len(NODES)}")
     STATE.mkdir(parents=True, exist_ok=True)
     (STATE / "controllers").write_text(str(count))
     chosen = {"ceph": os.environ.get("HC_LAB_CEPH", "1") == "1", "swift": os.environ.get("HC_LAB_SWIFT", "1") == "1"}
@@ -192,12 +254,7 @@ def up() -> None:
     in_namespace(lab_command("_inner-up", python=venv_bin("python")), wd=str(ROOT))
     if chosen["swift"]:
         start_swift(timings)
-    for node in controllers()[1:]:
-        start_second_controller()
-        in_namespace(lab_command("_inner-up", python=venv_bin("python")), node=node, wd=str(ROOT))
-        wait_for(f"glance on {node}", lambda n=node: http_status(f"http://{NODES[n]}:9292/healthcheck") == 200, 60)
-    for node in [n for n in NODES if n not in controllers()]:
-        stop_node(node)
+    start_nodes()
     (STATE / "clouds.yaml").write_text(clouds_yaml())
     (STATE / "clouds.yaml").chmod(0o600)
     vip = ADDR["vip"]

@@ -53,6 +53,8 @@ def template_vars(node: str | None = None) -> dict:
     backends, sections = extra_stores()
     return {**ADDR, **secrets_file(), **HEALTHY_TIMEOUTS, "state": str(STATE), "node": node,
             "glance_addr": NODES[node], "glance_servers": servers,
+            # two workers on the first two controllers; one on each further node (a fleet of them)
+            "glance_processes": 2 if node in list(NODES)[:2] else 1,
             "extra_backends": backends, "extra_sections": sections,
             "oslo_limit_endpoint": oslo_limit_endpoint()}
 
