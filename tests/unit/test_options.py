@@ -91,3 +91,22 @@ def test_refused_host_spec_stops_the_run_with_one_line(pytester):
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     errors = [line for line in result.errlines if line.startswith("ERROR:")]
     assert len(errors) == 1 and "winrm:// cannot carry the probe" in errors[0], result.errlines
+
+
+@pytest.mark.parametrize("flag", ["--canary-parallel", "--verify-parallel", "--host-parallel"])
+@pytest.mark.parametrize("value", ["0", "-2", "four", "1.5"])
+def test_a_parallel_count_that_is_not_a_whole_number_of_at_least_one_stops_the_run(pytester, flag, value):
+    result = _run(pytester, f"{flag}={value}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    errors = [line for line in result.errlines if line.startswith("ERROR:")]
+    assert len(errors) == 1 and flag.removeprefix("--").replace("-", "_") in errors[0], result.errlines
+    assert "Traceback" not in "\n".join(result.errlines + result.outlines)
+
+
+@pytest.mark.parametrize(("args", "expected"), [((), 16), (("--host-parallel=3",), 3)])
+def test_host_parallel_caps_the_hosts_probed_at_once(pytester, args, expected):
+    pytester.makeconftest(CONFTEST)
+    pytester.makepyfile(test_cap="from glance_hc.fixtures.options import host_parallel\n\n"
+                                  "def test_cap(request):\n    print('CAP', host_parallel(request.config))\n")
+    result = pytester.runpytest_inprocess("-p", "no:randomly", "-p", "no:cacheprovider", "-s", *args)
+    assert f"CAP {expected}" in result.stdout.str()
