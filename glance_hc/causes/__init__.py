@@ -1,6 +1,8 @@
 """One root cause, one place: `glance_hc/causes/<key>.py` holds everything the suite knows about
 that cause - the runbook's words and remediation, the log lines that show it (each with its role
-and the real lines it was written from) and the classification rules that name it.
+and the real lines it was written from), the classification rules that name it and the lab faults
+that make it for real (`lab_faults`, the names in lab/faults.py's catalogue; a unit test keeps
+the two the same).
 
 `glance_hc.catalogue`, `glance_hc.logscan` and `glance_hc.classify` only read this package; a
 newcomer looking for `store_full` reads `store_full.py` and finds it all. The model lives in

@@ -27,6 +27,8 @@ _POOL = ("oslo.db's pool on every controller: `[database] max_pool_size` + `max_
 
 CAUSE = Cause(
     key="availability",
+    lab_faults=("database-down", "database-out-of-connections", "keystone-stopped", "database-unopenable",
+                "controller2-stopped"),
     title="glance-api not running or not answering",
     runbook_step="Diagnostic workflow, step 2",
     symptom="Every image call fails or times out; nothing reaches the store.",

@@ -3,6 +3,7 @@ from glance_hc.causes.model import Cause, LogPattern, Rule
 
 CAUSE = Cause(
     key="checksum_mismatch",
+    lab_faults=("corrupt-image",),
     title="Checksum mismatch (truncation or corruption)",
     runbook_step="Root cause 6",
     symptom="Downloads fail checksum verification, or an image's stored data is missing or differs from "

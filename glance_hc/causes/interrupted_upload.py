@@ -10,6 +10,7 @@ _ISSUE17 = "tests/data/logs/issue17"
 
 CAUSE = Cause(
     key="interrupted_upload",
+    lab_faults=("proxy-timeout", "client-disconnect", "uwsgi-limit-post", "listen-timeout"),
     title="Interrupted upload (client disconnect or proxy timeout)",
     runbook_step="Root cause 5",
     symptom="Large uploads fail after a fixed time with 504 or a reset; Glance logs a read error on "

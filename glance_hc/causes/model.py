@@ -89,6 +89,9 @@ class Cause:
     title: str
     runbook_step: str
     symptom: str
+    # the lab faults that make this cause for real (lab/faults.py: `python3 -m lab fault inject
+    # NAME`), each blamed on it by the fault matrices (tests/e2e/test_fault_matrix*.py)
+    lab_faults: tuple[str, ...] = ()
     remediation: tuple[str, ...] = field(default_factory=tuple)
     patterns: tuple[LogPattern, ...] = ()
     rules: tuple[Rule, ...] = ()

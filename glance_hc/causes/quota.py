@@ -4,6 +4,7 @@ from glance_hc.causes.model import Cause, LogPattern, Rule
 
 CAUSE = Cause(
     key="quota",
+    lab_faults=("project-quota", "image-size-cap"),
     title="Project image quota exceeded",
     runbook_step="Bonus: project image quota",
     symptom="Uploads fail with 413 'will exceed the limit' or ImageSizeLimitExceeded.",

@@ -6,6 +6,8 @@ _LOGS = "tests/data/logs"
 
 CAUSE = Cause(
     key="store_config",
+    lab_faults=("bad-default-backend", "missing-backend-section", "store-dir-unusable", "controller2-drift",
+                "rbd-keyring-missing", "garbage-config"),
     title="Store misconfigured or disabled",
     runbook_step="Root cause 2",
     symptom="Uploads fail with 410 'Error in store configuration. Adding images to store is disabled' "

@@ -14,6 +14,8 @@ READ_ONLY = "read-only filesystem"
 
 CAUSE = Cause(
     key="store_permissions",
+    lab_faults=("store-permissions", "rbd-keyring-unreadable", "rbd-caps-wrong", "secret-in-log",
+                "store-read-only", "store-unknown-owner"),
     title="Permissions on the store",
     runbook_step="Root cause 3",
     symptom="Uploads fail with 410 or 503 and 'Permission denied' in the log.",

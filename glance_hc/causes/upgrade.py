@@ -4,6 +4,7 @@ from glance_hc.causes.model import Cause
 
 CAUSE = Cause(
     key="upgrade",
+    lab_faults=("db-behind", "option-misspelled", "policy-json", "target-removes-option"),
     title="Not ready for upgrade (pre-upgrade gate)",
     runbook_step="Prevention: gate upgrades on a green run",
     symptom="glance-manage db check or glance-status upgrade check reports work to do before (or after) "

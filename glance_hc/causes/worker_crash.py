@@ -5,6 +5,7 @@ _UWSGI = "tests/data/logs/issue17/uwsgi-harakiri.log"
 
 CAUSE = Cause(
     key="worker_crash",
+    lab_faults=("worker-killed", "import-cut-by-restart"),
     title="glance-api worker crash or OOM",
     runbook_step="Root cause 4",
     symptom="The image is stuck in saving (later killed); the log shows a worker killed by signal 9, "
