@@ -69,7 +69,7 @@ lab-env:
 
 # The lab's acceptance test: Tempest's image API tests (tempest.api.image.v2, Tempest pinned in
 # lab/tempest-requirements.txt, its own venv under HC_LAB_DIR) against the running lab, judged
-# against lab/templates/tempest-expected.toml; about 3 min at concurrency 2 (+1 min the first time,
+# against lab/templates/tempest-expected.toml; 3-4 min at concurrency 2 (+1 min the first time,
 # for Tempest's venv). Summary: reports/lab-acceptance.txt.
 lab-acceptance:
 	$(LAB) acceptance
