@@ -128,6 +128,39 @@ def gather_all(nodes: list[str], window: timedelta) -> tuple[list, float]:
     return list(zip(found, conns, strict=True)), time.monotonic() - started
 
 
+def phase_breakdown(nodes: list[str], window: timedelta, reps: int) -> dict:
+    """Where the probe's time goes, per host (one after another, so hosts do not share the cores):
+    phase one, phase two, phase two without its log filter (no logs asked) and the search rounds'
+    one round trip of a needle no log holds."""
+    import testinfra  # noqa: PLC0415
+
+    from glance_hc.probe import transport  # noqa: PLC0415
+
+    minutes = int(window.total_seconds() // 60)
+    out = {}
+    for n in nodes:
+        host = testinfra.get_host(f"ssh://{n}", ssh_config=str(labio.SSH_CONFIG))
+        host.run("true")
+        times: dict[str, list[float]] = {"discover": [], "stores_and_logs": [], "stores_and_logs_without_logs": [],
+                                         "search_round": []}
+        for _ in range(reps):
+            started = time.monotonic()
+            doc = transport.round_trip(host, facts_mod.discover_request(minutes))
+            times["discover"].append(time.monotonic() - started)
+            found = facts_mod.HostFacts(spec=parse_host(n), window=window)
+            facts_mod.discover(found, doc)
+            req = facts_mod.stores_request(found, minutes)
+            for label, ask in (("stores_and_logs", req), ("stores_and_logs_without_logs", dict(req, logs=[]))):
+                started = time.monotonic()
+                transport.round_trip(host, ask)
+                times[label].append(time.monotonic() - started)
+            started = time.monotonic()
+            log_search.search([(found, host)], lambda _f: [str(uuid.uuid4())], window)
+            times["search_round"].append(time.monotonic() - started)
+        out[n] = {k: round(median(v), 3) for k, v in times.items()}
+    return out
+
+
 def pytest_run(env: dict, nodes: list[str], image_id: str | None) -> float:
     args = [sys.executable, "-m", "pytest", str(ROOT / "checks" / "test_forensics.py"), "-q", "-p", "no:randomly",
             *(f"--host={n}" for n in nodes), f"--ssh-config={labio.SSH_CONFIG}", "--os-cloud=hc-lab",
@@ -164,6 +197,7 @@ def main() -> None:
             e2e_base = [pytest_run(env, nodes, None) for _ in range(opts.e2e_reps)]
             e2e = [pytest_run(env, nodes, image_id) for _ in range(opts.e2e_reps)]
             sizes = {n: labio.in_ns(n, ["stat", "-c", "%s", LOG]).stdout.strip() for n in nodes}
+            phases = phase_breakdown(nodes, window, opts.reps)
         finally:
             restore_logs(nodes)
     finally:
@@ -175,6 +209,7 @@ def main() -> None:
         "filler_stamp": stamp,
         # the suite's host facts (both phases, every host side by side), gathered once per run for every check
         "host_probe_both_phases_s": median([p[1] for p in probes]),
+        "probe_phases_per_host_s": phases,
         "pytest_without_image_s": median(e2e_base), "pytest_with_image_s": median(e2e),
     }
     result["forensics_over_baseline"] = result["forensics_round_trips_s"] / max(result["baseline_ssh_true_s"], 1e-6)
