@@ -35,6 +35,13 @@ def test_glance_api_is_running(reachable_host, evidence):
                                  f"has no worker processes")
 
 
+@pytest.mark.host
+def test_no_database_or_identity_errors_in_logs(quiet_logs):
+    """glance-api's database errors, and Keystone's where it runs beside it: while the database
+    server is down, no request gets past the token, and only Keystone's log names the server."""
+    quiet_logs("availability", "database or identity errors")
+
+
 @pytest.mark.api
 def test_identity_accepts_the_cloud_credentials(cloud_state, request, evidence):
     request.node.user_properties.append(("hc_target", "api"))

@@ -33,7 +33,11 @@ __all__ = ["HostFacts", "Deployment", "DirFacts", "LogSource", "Process", "HostU
 LOG_NEEDS = {
     "worker_crash": ("glance", "uwsgi", "container"),
     "interrupted_upload": ("glance", "uwsgi", "haproxy"),
+    # Keystone's own log where Keystone runs beside glance-api: its database errors name the server
+    # both share (a down database leaves glance-api's log silent: no request gets past the token)
+    "availability": ("glance", "keystone"),
 }
+KEYSTONE_LOG = "/var/log/keystone/keystone.log"  # Debian's, Ubuntu's, RDO's and devstack's default
 
 
 def load_capture(text: str) -> dict:
@@ -572,6 +576,9 @@ def _log_sources(facts: HostFacts) -> None:
             uwsgi_log = f"log:{_uwsgi_log(facts) or '/var/log/glance/glance-api-uwsgi.log'}"
             dep.log_sources.append(uwsgi_log)
             roles.setdefault(uwsgi_log, "uwsgi")
+        if _keystone_runs_here(facts):
+            dep.log_sources.append(f"log:{KEYSTONE_LOG}")
+            roles.setdefault(f"log:{KEYSTONE_LOG}", "keystone")
         if facts.haproxy_cfg:
             kolla = facts.haproxy_cfg[0].startswith("/etc/kolla")
             haproxy_log = "log:/var/log/kolla/haproxy/haproxy.log" if kolla else "log:/var/log/haproxy/haproxy.log"
@@ -583,6 +590,13 @@ def _log_sources(facts: HostFacts) -> None:
         name = f"{kind} {value}"
         role = roles.get(target, "container" if kind == "ctrlog" else "glance")
         facts.log_sources[name] = LogSource(name=name, role=role, error="not read yet")
+
+
+def _keystone_runs_here(facts: HostFacts) -> bool:
+    """A Keystone process in the host's own mount namespace (another node's or a container's is not
+    this host's to read)."""
+    return any(re.search(r"(^|[/ ])keystone([-/. ]|$)|keystone\.wsgi", p.args) and not p.glance_api
+               and (not facts.mount_ns or p.mntns in ("", facts.mount_ns)) for p in facts.processes)
 
 
 def _uwsgi_log(facts: HostFacts) -> str | None:

@@ -274,7 +274,8 @@ def inner_action(action: str) -> None:
         os.kill(read_pid(Path("/run/haproxy-lab.pid")), signal.SIGUSR2)
         time.sleep(1)
     elif action == "rotate-logs":
-        for log_file in [*Path("/var/log/glance").glob("*.log"), Path("/var/log/haproxy/haproxy.log")]:
+        for log_file in [*Path("/var/log/glance").glob("*.log"), Path("/var/log/haproxy/haproxy.log"),
+                         Path("/var/log/keystone/keystone.log")]:
             if log_file.exists():
                 old = Path(f"{log_file}.1")  # the session's history, for post-mortems; bounded
                 mode = "ab" if old.exists() and old.stat().st_size < 256 << 20 else "wb"

@@ -49,7 +49,7 @@ CONFIG_CANDIDATES = ("/etc/glance/glance-api.conf", "/etc/glance/glance-uwsgi.in
                      "/etc/haproxy/haproxy.cfg", "/etc/kolla/haproxy/haproxy.cfg")
 CONTAINER_FILES = ("/etc/glance/glance-api.conf", "/etc/glance/glance-api-uwsgi.ini")
 POLICY_FILES = ("/etc/glance/policy.yaml", "/etc/glance/policy.json")
-PROCESS_PATTERN = re.compile(r"glance|uwsgi|haproxy", re.I)
+PROCESS_PATTERN = re.compile(r"glance|uwsgi|haproxy|keystone", re.I)
 GLANCE_API_PATTERN = re.compile(r"glance-api|glance\.wsgi|glance-api-uwsgi|glance-uwsgi")
 RUNNER_PATTERN = re.compile(r"^(glance-api|uwsgi|python[0-9.]*)$", re.I)
 OOM_PATTERN = re.compile(r"out of memory|killed process|oom-kill|oom_reaper", re.I)

@@ -26,7 +26,8 @@ ON_EVERY_CONTROLLER = ("store-filled-by-foreign-file",)
 # faults the API checks report: words their failure must hold (the fault, and the host whose
 # glance-api logged it, or the service that failed), and what their faulty run leaves out and why
 SAYS = {"database-out-of-connections": ("Too many connections", "glance-api's log on controller"),
-        "database-down": ("Keystone failed to issue a token",)}  # Keystone, on the same server, fails first
+        # Keystone, on the same server, fails first; its own log names the server
+        "database-down": ("Keystone failed to issue a token", "Can't connect to MySQL server")}
 RUN_ARGS = {  # the upgrade gate's glance-manage db check waits out oslo.db's retries (10 x 10 s) per host
     "database-down": ("-m", "not upgrade")}
 

@@ -64,11 +64,22 @@ def test_store_dirs_are_measured_and_judged_as_the_worker_user(controller1, path
 def test_log_sources_follow_the_config_and_the_uwsgi_ini(controller1):
     assert controller1.deployment.log_sources == [
         "log:/var/log/glance/glance-api.log", "log:/var/log/glance/glance-api-uwsgi.log",
-        "log:/var/log/haproxy/haproxy.log"]
+        "log:/var/log/keystone/keystone.log", "log:/var/log/haproxy/haproxy.log"]
+    # Keystone runs on controller1 (its uWSGI in the same mount namespace): its log is read too;
+    # this capture's answer predates the request for it
     assert {s.name: (s.role, s.read) for s in controller1.log_sources.values()} == {
         "log /var/log/glance/glance-api.log": ("glance", True),
         "log /var/log/glance/glance-api-uwsgi.log": ("uwsgi", True),
+        "log /var/log/keystone/keystone.log": ("keystone", False),
         "log /var/log/haproxy/haproxy.log": ("haproxy", True)}
+
+
+def test_keystone_of_another_node_is_not_this_hosts_to_read():
+    # controller2 sees controller1's Keystone processes (one pid namespace), in another mount namespace
+    found = facts.HostFacts(spec=parse_host("controller2"), window=timedelta(days=3650))
+    facts.discover(found, facts.load_capture((DATA / "discover-controller2.json").read_text()))
+    assert any("keystone" in p.args for p in found.processes)
+    assert not any("keystone" in source for source in found.deployment.log_sources)
 
 
 @pytest.mark.parametrize("root_cause, needed", [
