@@ -22,8 +22,9 @@ P4  stale-image sweep: 10,000 queued image records seeded into Glance's database
     the rows Glance wrote for an image created through the API), the stale-image and
     canary-orphan checks timed and their API requests counted from the glance-api uWSGI logs,
     against one SDK paged listing (limit 1000). The rows are removed at the end, always.
-P5  fleet: `-m host` with 8 host aliases (over the lab's two controllers) against 1; two
-    diagnostics without a target: the same without the gate, and with --gate-every-host.
+P5  fleet: `-m host` against 1, 4, 8 and 16 real glance-api nodes (the lab scaled to 16 and back,
+    `python -m lab scale`), wall time and the client's peak RSS against 1 node; and 200 hosts
+    simulated by ssh aliases over the 16 nodes (bench/fleet_bench.py).
 P6  history: 365 nightly runs load and render in under 2 s, the report under 5 MB (bench/history_bench.py).
 
 Every figure is the median of several repetitions; subject and baseline run side by side and
@@ -53,7 +54,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import download_bench, history_bench, labio
+from bench import download_bench, fleet_bench, history_bench, labio
 from bench.stats import MIB, Target, compare, fmt, median, paired_differences, verdict
 from glance_hc import canary
 
@@ -113,6 +114,7 @@ class SuiteRun:
     ssh: dict
     outdir: Path
     output: str
+    peak_rss_mib: float | None = None
 
     @property
     def checks(self) -> list[dict]:
@@ -121,6 +123,7 @@ class SuiteRun:
     def brief(self) -> dict:
         bad = [f"{c['nodeid']}: {c['outcome']}" for c in self.checks if c.get("outcome") in ("failed", "error")]
         return {"wall_s": round(self.wall, 3), "exit": self.exit_code, "verdict": self.health.get("verdict"),
+                "peak_rss_mib": round(self.peak_rss_mib, 1) if self.peak_rss_mib else None,
                 "summary": self.health.get("summary"), "failed": bad[:10],
                 "ssh_commands": dict(self.ssh)}
 
@@ -227,7 +230,9 @@ class Bench:
         self.runs += 1
         outdir = self.tmp / f"{label}-{self.runs}"
         outdir.mkdir()
-        cmd = [sys.executable, "-m", "pytest", "checks/", *[f"--host={h}" for h in hosts]]
+        # the client's peak RSS, by GNU time, in a file of its own (the suite's output stays apart)
+        cmd = ["/usr/bin/time", "-f", "%M", "-o", str(outdir / "maxrss_kib"),
+               sys.executable, "-m", "pytest", "checks/", *[f"--host={h}" for h in hosts]]
         if hosts:
             cmd += [f"--ssh-config={ssh_config or labio.SSH_CONFIG}", f"--ssh-control-dir={self.control_dir}"]
         cmd += [f"--os-cloud={self.cloud}", *SUITE_ARGS, f"--health-json={outdir}/health.json",
@@ -241,8 +246,12 @@ class Bench:
         if not health.get("checks"):
             raise BenchError(f"the suite run wrote no results (exit {proc.returncode}): "
                              f"{(proc.stdout + proc.stderr).strip()[-600:]}")
+        try:
+            rss = int((outdir / "maxrss_kib").read_text().split()[-1]) / 1024
+        except (OSError, ValueError, IndexError):
+            rss = None
         return SuiteRun(cmd, wall, proc.returncode, health, dict(labio.ssh_calls(outdir / "ssh.log")), outdir,
-                        (proc.stdout + proc.stderr)[-2000:])
+                        (proc.stdout + proc.stderr)[-2000:], rss)
 
     def stop_masters(self) -> None:
         """End the ssh ControlMasters the bench's suite runs and baselines started (their sockets)."""
@@ -590,56 +599,6 @@ def p3(b: Bench) -> None:
            runs=runs, **cmp_.as_dict())
 
 
-# ==================================================================== P5 fleet
-
-
-def _fleet(b: Bench, cfg: Path, aliases: list[str], marker: str, reps: int, name: str, note: str = "",
-           judged: bool = True, extra: tuple[str, ...] = ()) -> None:
-    count = len(aliases)
-    selection = ("-m", marker, *extra)
-    try:
-        log(f"P5 warm-up runs (-m \"{marker}\")")
-        b.suite(aliases[:1], *selection, ssh_config=cfg, label="p5-warm1")
-        b.suite(aliases, *selection, ssh_config=cfg, label="p5-warmN")
-        one, many, runs = [], [], []
-        for rep in range(reps):
-            log(f"P5 -m \"{marker}\" repetition {rep + 1}/{reps}")
-            for hosts in ((aliases[:1], aliases) if rep % 2 == 0 else (aliases, aliases[:1])):
-                run = b.suite(hosts, *selection, ssh_config=cfg, label=f"p5-{len(hosts)}")
-                (one if len(hosts) == 1 else many).append(run.wall)
-                runs.append({"hosts": len(hosts), **run.brief(), "slowest_checks": _slowest(run, 3)})
-    except (BenchError, subprocess.SubprocessError) as exc:
-        b.not_run("P5", name, exc)
-        return
-    cmp_ = compare(many, one)
-    targets = sorted({labio.NODE_ADDR[n] for n in labio.nodes()})
-    b.emit("P5", name, f"{count} hosts {fmt(cmp_.subject_median)} s, 1 host {fmt(cmp_.baseline_median)} s, "
-           f"ratio {cmp_.ratio:.2f}", [(Target("ratio", "<=", 2), cmp_.ratio)] if judged else [],
-           unit="s", repetitions=reps,
-           subject=f"pytest checks/ -m \"{marker}\"{' ' + ' '.join(extra) if extra else ''} with {count} --host aliases",
-           baseline="the same with 1 alias", aliases_reach=targets,
-           note=(f"{count} ssh aliases over {len(targets)} sshd endpoints on this machine: every host's remote "
-                 f"work runs on the same {os.cpu_count()} cores as the client, and the suite's ControlPath "
-                 f"(cm-%r@%h:%p) gives aliases of one address one shared ControlMaster. " + note).strip(),
-           runs=runs, **cmp_.as_dict())
-
-
-def p5(b: Bench) -> None:
-    cfg = b.tmp / "fleet_ssh_config"
-    aliases = labio.write_fleet_ssh_config(cfg, b.args.p5_hosts)
-    _fleet(b, cfg, aliases, "host", b.args.reps or b.args.p5_reps,
-           f"fleet (-m host, {len(aliases)} hosts vs 1)")
-    if b.args.p5_diagnose:
-        _fleet(b, cfg, aliases, "host and not gate", b.args.reps or b.args.p5_diagnose,
-               f"fleet without the upgrade gate (-m \"host and not gate\", {len(aliases)} hosts vs 1)",
-               note="Diagnostic, no target: the same fleet with the gate's per-host commands left out.",
-               judged=False)
-        _fleet(b, cfg, aliases, "host", b.args.reps or b.args.p5_diagnose,
-               f"fleet with the gate on every host (-m host --gate-every-host, {len(aliases)} hosts vs 1)",
-               note="Diagnostic, no target: no gate run shared between aliases of one controller.",
-               judged=False, extra=("--gate-every-host",))
-
-
 # ==================================================================== P4 stale-image sweep
 
 
@@ -726,7 +685,7 @@ def p4(b: Bench) -> None:
 # ==================================================================== main
 
 # P4 last: its 10,000 rows exceed the count quota
-BENCHES = {"P1": p1, "P1D": download_bench.p1d, "P2": p2, "P3": p3, "P5": p5, "P6": history_bench.p6, "P4": p4}
+BENCHES = {"P1": p1, "P1D": download_bench.p1d, "P2": p2, "P3": p3, "P5": fleet_bench.p5, "P6": history_bench.p6, "P4": p4}
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -749,10 +708,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--p4-images", type=int, default=10000)
     parser.add_argument("--p4-reps", type=int, default=3)
     parser.add_argument("--p4-select", default=P4_SELECT)
-    parser.add_argument("--p5-hosts", type=int, default=8)
     parser.add_argument("--p5-reps", type=int, default=3)
-    parser.add_argument("--p5-diagnose", type=int, default=2,
-                        help="repetitions of the diagnostic fleet runs, without the gate and with it on every host (0: skip them)")
+    parser.add_argument("--p5-simulate", type=int, default=1,
+                        help="also run 200 hosts simulated by ssh aliases over the 16 real nodes (0: skip it)")
     parser.add_argument("--output", default=str(ROOT / "reports" / "bench.json"))
     parser.add_argument("--keep-tmp", action="store_true", help="keep the suite runs' reports (temp dir)")
     parser.add_argument("--cleanup", action="store_true", help="only delete what earlier runs left, then exit")
