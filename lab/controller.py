@@ -54,7 +54,7 @@ def template_vars(node: str | None = None) -> dict:
     return {**ADDR, **secrets_file(), **HEALTHY_TIMEOUTS, "state": str(STATE), "node": node,
             "glance_addr": NODES[node], "glance_servers": servers,
             # two workers on the first two controllers; one on each further node (a fleet of them)
-            "glance_processes": 2 if node in list(NODES)[:2] else 1,
+            "glance_processes": "2" if node in list(NODES)[:2] else "1",
             "extra_backends": backends, "extra_sections": sections,
             "oslo_limit_endpoint": oslo_limit_endpoint()}
 
@@ -215,7 +215,7 @@ def inner_up() -> None:
     wait_for("keystone via haproxy", lambda: http_status(f"http://{ADDR['vip']}:5000/v3") == 200, 30)
     if not Path("/var/lib/keystone/.provisioned").exists() or not (STATE / "glance-endpoint-id").exists():
         tool([venv_bin("python"), str(HERE / "provision.py")], "provisioning Keystone (lab/provision.py)",
-             env={**os.environ, **{k.upper(): v for k, v in template_vars().items()}})
+             env={**os.environ, **{k.upper(): str(v) for k, v in template_vars().items()}})
         Path("/var/lib/keystone/.provisioned").write_text("1")
         render_configs()  # with the endpoint id provision.py recorded
     if glance_db_needs_reset():  # a fresh namespace: empty stores, so a fresh start all round
