@@ -75,9 +75,9 @@ def host_filter_patterns() -> list[str]:
     return list(dict.fromkeys([*(p.regex for _, p, _ in _ALL), haproxy.STATE_LINE]))
 
 
-def required_literals(pattern: str) -> list[str] | None:
-    """Lowercase strings one of which every line the pattern matches contains (one per top-level
-    alternative), or None when that cannot be told: the probe's cheap `in` test before the regex."""
+def _literal_runs(pattern: str) -> list[list[str]] | None:
+    """Per top-level alternative of the pattern, its runs of literal characters, as written; None
+    when the pattern does not parse."""
     try:
         items = list(sre_parse.parse(pattern))
     except re.error:
@@ -93,6 +93,18 @@ def required_literals(pattern: str) -> list[str] | None:
                 runs.append("".join(current))
                 current = []
         runs.append("".join(current))
+        found.append(runs)
+    return found
+
+
+def required_literals(pattern: str) -> list[str] | None:
+    """Lowercase strings one of which every line the pattern matches contains (one per top-level
+    alternative), or None when that cannot be told: the probe's cheap `in` test before the regex."""
+    branches = _literal_runs(pattern)
+    if branches is None:
+        return None
+    found = []
+    for runs in branches:
         best = max(runs, key=len)
         if len(best) < 3:
             return None
@@ -103,25 +115,15 @@ def required_literals(pattern: str) -> list[str] | None:
 def required_literal_sets(pattern: str) -> list[list[str]] | None:
     """Per top-level alternative, every literal run of 3 or more characters in it, lowercase (each
     line that alternative matches holds all of them), or None when some alternative has none."""
-    try:
-        items = list(sre_parse.parse(pattern))
-    except re.error:
+    branches = _literal_runs(pattern)
+    if branches is None:
         return None
-    branches = items[0][1][1] if len(items) == 1 and items[0][0] is sre_constants.BRANCH else [items]
     found = []
-    for branch in branches:
-        runs, current = [], []
-        for op, arg in branch:
-            if op is sre_constants.LITERAL:
-                current.append(chr(arg))
-            else:
-                runs.append("".join(current))
-                current = []
-        runs.append("".join(current))
-        runs = sorted({r.lower() for r in runs if len(r) >= 3}, key=lambda r: (-len(r), r))
-        if not runs:
+    for runs in branches:
+        kept = sorted({r.lower() for r in runs if len(r) >= 3}, key=lambda r: (-len(r), r))
+        if not kept:
             return None
-        found.append(runs)
+        found.append(kept)
     return found
 
 
