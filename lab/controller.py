@@ -228,16 +228,39 @@ def inner_up() -> None:
                 "/var/log/glance/glance-api-uwsgi.out")
 
 
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is pid (a uWSGI master's workers), from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry.name))
+            except (OSError, ValueError, IndexError):
+                continue
+    return found
+
+
 def stop_pidfile(pidfile: str, grace: float = 15) -> None:
+    """The service and its workers, as an init system stops a unit: SIGTERM to the master, and after
+    the grace SIGKILL to whatever of it is left (a worker stuck in a request outlives its master and
+    keeps the listening socket: the next start would find the address in use)."""
     pid = read_pid(Path(pidfile))
     if not pid_alive(pid):
         return
+    workers = _children(pid)
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + grace
-    while pid_alive(pid) and time.monotonic() < deadline:
+    while any(pid_alive(p) for p in (pid, *workers)) and time.monotonic() < deadline:
         time.sleep(0.1)
-    if pid_alive(pid):
-        os.kill(pid, signal.SIGKILL)
+    for left in [p for p in (pid, *workers) if pid_alive(p)]:
+        try:
+            os.kill(left, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + 5
+    while any(pid_alive(p) for p in (pid, *workers)) and time.monotonic() < deadline:
+        time.sleep(0.1)
     Path(pidfile).unlink(missing_ok=True)
 
 
