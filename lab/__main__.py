@@ -38,7 +38,7 @@ def cmd_fault(args) -> None:
         if args.action == "inject":
             if not faults.lab_has(needs):
                 die(f"{name} needs {faults.NEEDS[needs]}")
-            fault.inject()
+            _inject_or_undo(name, fault)
             active.append(name)
             log(f"injected {name}")
         elif (name in active or args.name != "all") and faults.lab_has(needs):
@@ -46,6 +46,20 @@ def cmd_fault(args) -> None:
             active = [a for a in active if a != name]
             log(f"reverted {name}")
     common.set_active_faults(active)
+
+
+def _inject_or_undo(name: str, fault) -> None:
+    """A fault whose injection fails half way is reverted before the error is told: a lab left
+    half-faulted would fail every test after it for a reason none of them names."""
+    try:
+        fault.inject()
+    except Exception as exc:  # noqa: BLE001 - any failure: undo what was done, then tell it
+        try:
+            fault.revert()
+            undone = "what it had done is reverted"
+        except Exception as again:  # noqa: BLE001
+            undone = f"and its revert failed too: {type(again).__name__}: {again}"
+        die(f"injecting {name} failed: {type(exc).__name__}: {exc}; {undone}")
 
 
 def cmd_inner(action: str) -> None:

@@ -61,12 +61,21 @@ def pid() -> int | None:
 
 
 def sql(statements: str, timeout: float = 60) -> str:
-    """Statements run as root over the socket; their output (tab-separated, no headers)."""
-    try:
-        out = subprocess.run(["mariadb", f"--defaults-file={CNF}", "-u", "root", "--batch", "--skip-column-names"],
-                             input=statements, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise MariaDBError(f"the mariadb client did not finish within {timeout:.0f}s") from None
+    """Statements run as root over the socket; their output (tab-separated, no headers).
+
+    Root may take the one slot MariaDB keeps past max_connections; while the server still counts
+    root's previous session as it closes, that slot answers 1040: asked again, briefly."""
+    deadline = time.monotonic() + min(timeout, 10)
+    while True:
+        try:
+            out = subprocess.run(["mariadb", f"--defaults-file={CNF}", "-u", "root", "--batch",
+                                  "--skip-column-names"],
+                                 input=statements, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise MariaDBError(f"the mariadb client did not finish within {timeout:.0f}s") from None
+        if out.returncode == 0 or "ERROR 1040" not in out.stderr or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     if out.returncode != 0:
         # "ERROR 1064 (42000) at line 1: ... near '<the statement>'": the code only
         first = (out.stderr.strip().splitlines() or ["no message"])[0]
@@ -204,6 +213,7 @@ def status_rows() -> list[tuple[str, str]]:
 # ---------------------------------------------------------------- faults (lab/faults.py)
 HOG_USER = "hc_lab_hog"          # "another service": a user with no privilege but to connect
 HOG_PIDFILE = DB_DIR / "run" / "hog.pid"
+HOG_LOG = DB_DIR / "run" / "hog.log"       # the hog's stderr: why it ended, when it did
 HOG_KEPT = DB_DIR / "hog-max-connections"  # max_connections before the fault, for the revert
 HOG_SLOTS = 8                    # max_connections is lowered to what is connected now plus these
 # The hog: opens connections until the server refuses one (1040), keeps every one idle and takes
@@ -275,6 +285,14 @@ def out_of_connections(database: str = "glance") -> int:
     number of connections the hog holds. Undone by connections_back."""
     if connections_held_by_hog() is not None:
         raise MariaDBError("the hog is already running: revert database-out-of-connections first")
+    try:
+        return _hold_every_connection(database)
+    except Exception:
+        connections_back()
+        raise
+
+
+def _hold_every_connection(database: str) -> int:
     password = secrets.token_hex(16)
     sql(f"CREATE OR REPLACE USER '{HOG_USER}'@'%' IDENTIFIED BY '{password}';\n")
     kept = sql("SELECT @@GLOBAL.max_connections;").strip()
@@ -282,15 +300,15 @@ def out_of_connections(database: str = "glance") -> int:
     connected = int(sql("SELECT COUNT(*) FROM information_schema.processlist;").strip())
     sql(f"SET GLOBAL max_connections = {connected + HOG_SLOTS};\n")
     hog = subprocess.Popen([venv_bin("python"), "-c", _HOG, ADDR["db_addr"], str(PORT), HOG_USER],
-                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=HOG_LOG.open("w"),
                            text=True, start_new_session=True, cwd="/")
     HOG_PIDFILE.write_text(f"{hog.pid}\n")
     hog.stdin.write(password + "\n")
     hog.stdin.close()
     ready = hog.stdout.readline().strip()  # the count once the server said 1040
     if not ready.isdigit():
-        connections_back()
-        raise MariaDBError("the hog ended before the server was full")
+        said = (HOG_LOG.read_text().strip().splitlines() or ["nothing"])[-1]
+        raise MariaDBError(f"the hog ended before the server was full: {said}")
     user = DATABASES[database][0]
     for _ in range(20):  # until the hog has taken the slots the killed connections freed
         if not _kill_connections_of(user):

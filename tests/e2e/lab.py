@@ -53,8 +53,14 @@ def connect():
 
 
 def fault(action: str, name: str) -> None:
-    subprocess.run([*LABCTL, "fault", action, name], check=True, timeout=180, env=lab_env(),
-                   capture_output=True, text=True, cwd=ROOT)
+    """Inject or revert a lab fault; a failure fails the test with what the lab said."""
+    import pytest  # noqa: PLC0415 - the suite's venv has it; the lab helpers above do not need it
+
+    done = subprocess.run([*LABCTL, "fault", action, name], timeout=180, env=lab_env(),
+                          capture_output=True, text=True, cwd=ROOT)
+    if done.returncode != 0:
+        pytest.fail(f"`lab fault {action} {name}` exited {done.returncode}: "
+                    f"{(done.stdout + done.stderr).strip()[-1500:]}")
 
 
 @dataclass
