@@ -282,26 +282,20 @@ def out_of_connections(database: str = "glance") -> int:
     as another service leaking connections would), then `database`'s user's connections killed (as
     a worker recycle or wait_timeout ends them): each new connection it opens is refused with
     `(1040, 'Too many connections')`. Root keeps the slot MariaDB reserves for SUPER. Returns the
-    number of connections the hog holds. Undone by connections_back."""
+    number of connections the hog holds. Undone by connections_back, also when it fails half way
+    (the lab's `fault inject` reverts a failed injection)."""
     if connections_held_by_hog() is not None:
         raise MariaDBError("the hog is already running: revert database-out-of-connections first")
-    try:
-        return _hold_every_connection(database)
-    except Exception:
-        connections_back()
-        raise
-
-
-def _hold_every_connection(database: str) -> int:
     password = secrets.token_hex(16)
     sql(f"CREATE OR REPLACE USER '{HOG_USER}'@'%' IDENTIFIED BY '{password}';\n")
     kept = sql("SELECT @@GLOBAL.max_connections;").strip()
     HOG_KEPT.write_text(kept + "\n")
     connected = int(sql("SELECT COUNT(*) FROM information_schema.processlist;").strip())
     sql(f"SET GLOBAL max_connections = {connected + HOG_SLOTS};\n")
-    hog = subprocess.Popen([venv_bin("python"), "-c", _HOG, ADDR["db_addr"], str(PORT), HOG_USER],
-                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=HOG_LOG.open("w"),
-                           text=True, start_new_session=True, cwd="/")
+    with HOG_LOG.open("w") as hog_log:  # the hog keeps its own copy of the descriptor
+        hog = subprocess.Popen([venv_bin("python"), "-c", _HOG, ADDR["db_addr"], str(PORT), HOG_USER],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=hog_log,
+                               text=True, start_new_session=True, cwd="/")
     HOG_PIDFILE.write_text(f"{hog.pid}\n")
     hog.stdin.write(password + "\n")
     hog.stdin.close()

@@ -161,8 +161,8 @@ def case_keystone_out_of_connections() -> None:
     """Keystone's connections ended while the server is full: Keystone fails, Glance's own pool works."""
     warm, cold = tokens()
     since = sizes()
-    mariadb.out_of_connections("keystone")
     try:
+        mariadb.out_of_connections("keystone")
         time.sleep(1)
         answers = calls(warm, cold)
         time.sleep(1)
