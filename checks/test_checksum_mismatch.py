@@ -46,22 +46,8 @@ def test_active_images_can_be_verified(image_api, thresholds, evidence):
 
 def _verify_image(conn, img: dict, thresholds, stop) -> tuple[canary.Transfer, list[str]]:
     """Download one image (hashed as it streams) and what differs from its record."""
-    algo = img.get("os_hash_algo") or canary.DEFAULT_HASH_ALGO
-    down = canary.download(conn, img["id"], hash_algo=algo, stop=stop,
-                           timeout=(thresholds.api_timeout, thresholds.api_timeout))
-    verdict = []
-    if not down.ok:
-        verdict.append(f"download failed: {down.describe()}")
-    elif down.status == 204 or (down.bytes == 0 and img.get("size")):
-        verdict.append("no data in the store (HTTP 204)")
-    else:
-        if img.get("size") is not None and down.bytes != img["size"]:
-            verdict.append(f"{down.bytes} bytes downloaded, size {img['size']} recorded")
-        if img.get("checksum") and down.md5 != img["checksum"]:
-            verdict.append(f"md5 {down.md5} != checksum {img['checksum']}")
-        if img.get("os_hash_value") and down.hash_value != img["os_hash_value"]:
-            verdict.append(f"{algo} differs from os_hash_value")
-    return down, verdict
+    down, problems = canary.verify_stored_image(conn, img, thresholds.api_timeout, stop)
+    return down, [text for _, text in problems]
 
 
 @pytest.mark.api

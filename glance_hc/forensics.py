@@ -29,6 +29,7 @@ _OSLO = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?) (\d+) ")
 _UWSGI_REQ = re.compile(r"^\[pid: (\d+)\|.*?\[([A-Z][a-z]{2} [A-Z][a-z]{2} +\d+ \d\d:\d\d:\d\d \d{4})\] "
                         r"([A-Z]+) (\S+) =>")
 _HAPROXY = re.compile(r"\[(\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d)(?:\.\d+)?\] .*\"([A-Z]+) (\S+) HTTP/")
+_UWSGI_TOOK = re.compile(r" in (\d+) msecs \(HTTP/")
 _DIED = re.compile(r"worker (\d+) \(pid: (\d+)\) died, killed by signal (\d+)", re.I)
 
 _CUT = "tests/data/logs/issue18-import-cut-by-restart/controller1-"
@@ -154,6 +155,58 @@ def events_of(host: str, lines) -> list[Event]:
         own = stamp_of(text)
         when = own or (line.when if isinstance(line, logscan.LogLine) else None)
         out.append(Event(when, host, source, text.rstrip(), role_of(text), own is None and when is not None))
+    return out
+
+
+@dataclass(frozen=True)
+class Served:
+    """A request uWSGI logged for the image: the worker pid that served it, from when to when (the
+    host's local time). uWSGI's request lines name the image but no request id, and glance-api's
+    own error lines name the request id but not the image: the worker and the time join them."""
+    host: str
+    pid: str
+    start: datetime
+    end: datetime
+
+
+MAX_SERVED = 8            # requests of the image whose worker lines are looked for (the newest)
+_SERVED_SLACK = timedelta(seconds=1)
+
+
+def served(events: list[Event]) -> list[Served]:
+    """The newest uWSGI request lines of the image, as (host, worker pid, start, end)."""
+    out = []
+    for e in events:
+        m = _UWSGI_REQ.match(e.text)
+        start = logscan.parse_stamp(m.group(2)) if m else None
+        if start is None:
+            continue
+        took = _UWSGI_TOOK.search(e.text)
+        out.append(Served(e.host, m.group(1), start, start + timedelta(milliseconds=int(took.group(1)) if took else 0)))
+    return sorted(out, key=lambda s: s.start)[-MAX_SERVED:]
+
+
+def served_stamps(requests: list[Served], host: str) -> list[str]:
+    """Fixed strings for the host's search: the oslo.log stamps ("YYYY-MM-DD HH:MM:SS.") of the
+    second each request began and of its last two seconds (where a failed upload logs why), never
+    every second of a long upload."""
+    seconds = set()
+    for s in requests:
+        if s.host == host:
+            seconds |= {s.start.replace(microsecond=0), s.end.replace(microsecond=0),
+                        (s.end - timedelta(seconds=1)).replace(microsecond=0)}
+    return [f"{t:%Y-%m-%d %H:%M:%S}." for t in sorted(seconds)]
+
+
+def worker_lines(requests: list[Served], events: list[Event]) -> list[Event]:
+    """The oslo.log lines a worker printed while it served one of the image's requests."""
+    out = []
+    for e in events:
+        m = _OSLO.match(e.text)
+        when = logscan.parse_stamp(m.group(1)) if m else None
+        if when is not None and any(s.host == e.host and s.pid == m.group(2)
+                                    and s.start - _SERVED_SLACK <= when <= s.end + _SERVED_SLACK for s in requests):
+            out.append(e)
     return out
 
 
@@ -345,8 +398,11 @@ def data_status(events: list[Event], image_id: str) -> int | None:
 
 def explain(record: dict | None, image_id: str, events: list[Event], context: list[Event],
             findings: list[str], notes: list[str] = (), tasks: list[dict] | None = None,
-            changed: dict[str, datetime | None] | None = None) -> Explanation:
-    """The verdict and the timeline of one image. `changed`: its last change in each host's time."""
+            changed: dict[str, datetime | None] | None = None,
+            verified: list[tuple] | None = None) -> Explanation:
+    """The verdict and the timeline of one image. `changed`: its last change in each host's time;
+    `verified`: what a download of an active image found against its record ([] it matches, None
+    not downloaded)."""
     notes = list(notes)
     if record is None:
         return Explanation(image_id, False, f"image {image_id}: its record could not be read", notes=notes)
@@ -366,10 +422,14 @@ def explain(record: dict | None, image_id: str, events: list[Event], context: li
     notes += killed_here
     got = data_status(events, image_id)
     healthy = status == "active" and size not in (0, None) and record.get("checksum") and record.get("os_hash_value")
-    if healthy and got in (None, 204):
-        verdict = f"image {image_id} is active, {size} bytes, checksum and os_hash_value set: nothing wrong"
+    if healthy and got in (None, 204) and not verified:
+        verdict = (f"image {image_id} is active, {size} bytes, checksum and os_hash_value set"
+                   + (", its stored data matches them" if verified == [] else "") + ": nothing wrong")
         return Explanation(image_id, True, verdict, None, None, timeline, notes, got)
-    if status == "active":
+    if status == "active" and verified:
+        pseudo = verified[0][0]
+        what = "active, but its stored data " + "; ".join(text for _, text in verified)
+    elif status == "active":
         pseudo = "no-data" if size in (0, None) else "missing-hash"
         what = (f"active with size {size}: booting from it fails (no data)" if pseudo == "no-data"
                 else "active without checksum or os_hash_value: its data cannot be verified")
@@ -380,7 +440,7 @@ def explain(record: dict | None, image_id: str, events: list[Event], context: li
     else:
         pseudo, what = "stuck", f"{status}, and no failed upload of it found in the logs read"
     lines = [f"{e.host} {e.source}: {e.text}" for e in events + context] + list(findings)
-    found = classify.classify(pseudo, "", record, lines)
+    found = classify.classify(pseudo, logged_explanation(events), record, lines)
     verdict = f"image {image_id} {what}: {found.root_cause} ({found.title}): {found.reason}"
     if status in TRANSIENT or status == "killed":
         cut = what_cut_it(timeline, changed or {})
@@ -390,6 +450,16 @@ def explain(record: dict | None, image_id: str, events: list[Event], context: li
             verdict += (f"; what cut it: {cut.render()}" + (f" ({marker.meaning})" if marker else "")
                         + (f", after the image's last change at {at:%H:%M:%S}" if at else ""))
     return Explanation(image_id, False, verdict, found.root_cause, found, timeline, notes, got)
+
+
+_DATA_ERROR = re.compile(r"^\S+ \S+ \d+ ERROR glance\.api\.v2\.image_data \[[^]]*\] (.*)$")
+
+
+def logged_explanation(events: list[Event]) -> str:
+    """The answer's body as glance-api logged it: its data controller logs the very message it puts
+    in a failed upload's 410/413/503 explanation (glance/api/v2/image_data.py: LOG.error(msg), then
+    HTTPGone/HTTPServiceUnavailable(explanation=msg)); forensics reads logs, not the user's answer."""
+    return "\n".join(m.group(1) for e in events for m in [_DATA_ERROR.match(e.text)] if m)
 
 
 def _workers_that_died_serving(timeline: list[Event]) -> list[str]:

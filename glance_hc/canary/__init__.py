@@ -76,7 +76,7 @@ from glance_hc.canary.transfer import (  # noqa: F401
     download,
     upload,
 )
-from glance_hc.canary.verify import verify_download, verify_record  # noqa: F401
+from glance_hc.canary.verify import verify_download, verify_record, verify_stored_image  # noqa: F401
 from glance_hc.canary.waiters import UnexpectedStatus, WaitTimeout, wait_for_status  # noqa: F401
 from glance_hc.classify import FALLBACK, RULES, Classification, Rule, body_message, classify  # noqa: F401
 from glance_hc.endpoints import api_endpoint  # noqa: F401 - where callers (bench) found it

@@ -1,10 +1,13 @@
 """A stored or downloaded canary against what was sent."""
 from __future__ import annotations
 
+import threading
+
 from glance_hc.canary.api import Transfer
 from glance_hc.canary.discovery import record_stores
-from glance_hc.canary.names import HASH_MISMATCH, MISSING_HASH, NO_DATA, SIZE_MISMATCH, WRONG_STORE
+from glance_hc.canary.names import DEFAULT_HASH_ALGO, HASH_MISMATCH, MISSING_HASH, NO_DATA, SIZE_MISMATCH, WRONG_STORE
 from glance_hc.canary.source import PatternSource
+from glance_hc.canary.transfer import download
 
 
 def verify_record(record: dict, source: PatternSource, store: str | None) -> list[tuple[str, str]]:
@@ -53,3 +56,25 @@ def verify_download(result: Transfer, record: dict, source: PatternSource) -> li
     return problems
 
 
+
+
+def verify_stored_image(conn, record: dict, timeout: float, stop: threading.Event | None = None
+                        ) -> tuple[Transfer, list[tuple[str, str]]]:
+    """Download a stored image (hashed as it streams) against its own record: [(pseudo-status, text)].
+
+    Glance never verifies stored data on download, so this is the only way to know that what a
+    store holds is what was uploaded (deep verification, and `--image` on an active image)."""
+    algo = record.get("os_hash_algo") or DEFAULT_HASH_ALGO
+    down = download(conn, record["id"], hash_algo=algo, stop=stop, timeout=(timeout, timeout))
+    if not down.ok:
+        return down, [(down.status, f"download failed: {down.describe()}")]
+    if down.status == 204 or (down.bytes == 0 and record.get("size")):
+        return down, [(NO_DATA, "no data in the store (HTTP 204)")]
+    problems = []
+    if record.get("size") is not None and down.bytes != record["size"]:
+        problems.append((SIZE_MISMATCH, f"{down.bytes} bytes downloaded, size {record['size']} recorded"))
+    if record.get("checksum") and down.md5 != record["checksum"]:
+        problems.append((HASH_MISMATCH, f"md5 {down.md5} != checksum {record['checksum']}"))
+    if record.get("os_hash_value") and down.hash_value != record["os_hash_value"]:
+        problems.append((HASH_MISMATCH, f"{algo} differs from os_hash_value"))
+    return down, problems

@@ -9,9 +9,11 @@ that cut the image and its timeline holding the restart's own lines, each with i
 """
 from __future__ import annotations
 
+import time
 import uuid
 
 import pytest
+import requests
 
 from glance_hc import canary
 from tests.e2e import lab
@@ -35,11 +37,12 @@ def user_image(conn):
     canary.delete_and_confirm(conn, image.id, timeout=30)
 
 
-def _user_upload(conn, image_id: str, size: int = 2 << 20) -> int:
+def _user_upload(conn, image_id: str, size: int = 2 << 20, store: str | None = None) -> int:
     """PUT the image's data as a user's client does: no request id of the suite's."""
-    answer = conn.image.put(f"{DIRECT}/v2/images/{image_id}/file", data=b"\0" * size, raise_exc=False,
-                            headers={"Content-Type": "application/octet-stream"})
-    return answer.status_code
+    headers = {"Content-Type": "application/octet-stream", **({"X-Image-Meta-Store": store} if store else {})}
+    headers["X-Auth-Token"] = conn.auth_token  # one request, as a user's client sends it: no retries
+    return requests.put(f"{DIRECT}/v2/images/{image_id}/file", data=b"\0" * size, headers=headers,
+                        timeout=60).status_code
 
 
 def _explain(tmp_path, image_id: str, also: str = "", *extra: str) -> tuple[dict, list[dict]]:
@@ -54,12 +57,19 @@ def _body(case: dict, title: str) -> str:
     return "\n".join(e["body"] for e in case["evidence"] if e["title"] == title)
 
 
-@pytest.mark.parametrize("fault,root_cause,answer", [("store-full", "store_full", 413),
-                                                     ("project-quota", "quota", 413)])
-def test_a_failed_user_upload_is_explained_by_its_cause(fault, root_cause, answer, conn, user_image, tmp_path):
+@pytest.mark.parametrize("fault,root_cause,answer,store", [
+    ("store-full", "store_full", 413, None),
+    ("project-quota", "quota", 413, None),
+    # the default store's dir taken from the worker user under a running glance-api
+    ("store-permissions", "store_permissions", 503, None),
+    # the cheap store's datadir a path glance cannot create: the store is disabled for adds
+    ("store-dir-unusable", "store_config", 410, "cheap"),
+])
+def test_a_failed_user_upload_is_explained_by_its_cause(fault, root_cause, answer, store, conn, user_image,
+                                                        tmp_path):
     lab.fault("inject", fault)
     try:
-        assert _user_upload(conn, user_image) == answer
+        assert _user_upload(conn, user_image, store=store) == answer
         case, _ = _explain(tmp_path, user_image)
     finally:
         lab.fault("revert", fault)
@@ -67,6 +77,40 @@ def test_a_failed_user_upload_is_explained_by_its_cause(fault, root_cause, answe
     verdict = _body(case, "verdict")
     assert verdict.startswith(f"image {user_image} queued; its data upload was answered HTTP {answer}"), verdict
     assert "controller1" in verdict, verdict  # the timeline names the host of the request
+
+
+def test_a_user_upload_the_client_cut_is_an_interrupted_upload(conn, user_image, tmp_path):
+    """The user's client hangs up half way (no lab fault: the cut is the client's own): Glance puts
+    the image back to queued, and only its log says why."""
+    said = lab.FAULTS_MODULE.raw_upload(user_image, conn.auth_token, 8 << 20, 2 << 20, "disconnect")
+    assert said == "closed"
+    record = canary.image_record(conn, user_image, timeout=30)
+    for _ in range(20):  # the worker notices the cut at its next read
+        if record.get("status") == "queued":
+            break
+        time.sleep(0.5)
+        record = canary.image_record(conn, user_image, timeout=30)
+    case, _ = _explain(tmp_path, user_image)
+    assert case["outcome"] == "failed" and case["root_cause"] == "interrupted_upload", case
+    verdict = _body(case, "verdict")
+    assert verdict.startswith(f"image {user_image} queued"), verdict
+    assert "controller1" in verdict, verdict
+
+
+def test_an_active_image_whose_stored_data_was_corrupted_is_a_checksum_mismatch(conn, tmp_path):
+    """Glance serves corrupt data without a word: only the download --image makes finds it."""
+    lab.fault("inject", "corrupt-image")
+    try:
+        golden = [i for i in conn.image.images() if i.name == "hc-lab-golden" and i.status == "active"]
+        assert golden, "the corrupt-image fault left no active hc-lab-golden image"
+        case, _ = _explain(tmp_path, golden[-1].id)
+    finally:
+        lab.fault("revert", "corrupt-image")
+    assert case["outcome"] == "failed" and case["root_cause"] == "checksum_mismatch", case
+    verdict = _body(case, "verdict")
+    assert verdict.startswith(f"image {golden[-1].id} active, but its stored data md5 "), verdict
+    assert "differs from os_hash_value" in verdict, verdict
+    assert "hashed as it streamed" in _body(case, "stored data"), case["evidence"]
 
 
 @pytest.mark.parametrize("fault, prefix, status, cut_by, timeline", [

@@ -23,7 +23,8 @@ def _lines(items) -> list[LogLine]:
     return [LogLine(src, text, datetime.fromisoformat(when) if when else None) for src, when, text in items]
 
 
-def _explain(doc: dict, record: dict | None = None, with_findings: bool = True) -> forensics.Explanation:
+def _explain(doc: dict, record: dict | None = None, with_findings: bool = True,
+             verified: list | None = None) -> forensics.Explanation:
     record = record or doc["record"]
     events, context, findings = [], [], []
     for name, host in doc["hosts"].items():
@@ -36,7 +37,7 @@ def _explain(doc: dict, record: dict | None = None, with_findings: bool = True) 
             d = host["dirs"].get("/var/lib/glance/images")
             findings += forensics.dir_findings(name, "fast", DirFacts(**d)) if d else []
     events = forensics.own_requests_dropped(events, None)
-    return forensics.explain(record, doc["image_id"], events, context, findings)
+    return forensics.explain(record, doc["image_id"], events, context, findings, verified=verified)
 
 
 def test_a_user_upload_refused_by_a_full_store_is_store_full():
@@ -76,6 +77,22 @@ def test_a_healthy_image_passes_with_its_record():
     ex = _explain(doc)
     assert ex.ok and ex.root_cause is None and "nothing wrong" in ex.verdict, ex.verdict
     assert f"size: {doc['record']['size']}" in forensics.record_lines(doc["record"])
+
+
+def test_a_healthy_image_whose_data_was_read_says_it_matches():
+    ex = _explain(_load("healthy"), verified=[])
+    assert ex.ok and "its stored data matches them: nothing wrong" in ex.verdict, ex.verdict
+
+
+@pytest.mark.parametrize("problem", [("hash-mismatch", "md5 0f0f != checksum 1a1a"),
+                                     ("size-mismatch", "1024 bytes downloaded, size 2048 recorded"),
+                                     ("no-data", "no data in the store (HTTP 204)")])
+def test_an_active_image_whose_stored_data_differs_is_a_checksum_mismatch(problem):
+    """Glance never verifies stored data: the download that --image makes is the only witness."""
+    doc = _load("healthy")
+    ex = _explain(doc, verified=[problem])
+    assert not ex.ok and ex.root_cause == "checksum_mismatch", ex.verdict
+    assert ex.verdict.startswith(f"image {doc['image_id']} active, but its stored data {problem[1]}"), ex.verdict
 
 
 @pytest.mark.parametrize("size", [0, None])
@@ -119,3 +136,41 @@ def test_a_shared_haproxy_log_read_on_two_hosts_counts_once_and_own_reads_are_dr
 def test_a_missing_or_unreadable_record_is_said():
     assert "could not be read" in forensics.explain(None, "x", [], [], []).verdict
     assert "does not exist" in forensics.explain({"status": "<gone>"}, "x", [], [], []).verdict
+
+
+def _worker_doc() -> tuple[dict, list[forensics.Event]]:
+    doc = _load("store-permissions-worker-lines")
+    return doc, [e for x in doc["lines"] for e in forensics.events_of(x["host"], [f"{x['source']}: {x['text']}"])]
+
+
+def test_the_worker_that_served_the_image_is_found_with_the_time_it_served_it():
+    _, events = _worker_doc()
+    [served] = forensics.served(events)
+    assert (served.host, served.pid) == ("controller1", "9897")
+    assert (served.end - served.start).total_seconds() == 0.418
+    assert forensics.served_stamps([served], "controller1") == ["2026-12-02 12:39:07.", "2026-12-02 12:39:08."]
+    assert forensics.served_stamps([served], "controller2") == []
+
+
+def test_only_the_serving_worker_s_lines_of_that_time_are_joined_to_the_image():
+    _, events = _worker_doc()
+    requests = forensics.served(events)
+    own = [e for e in events if e.text.startswith("2026-")]
+    other_pid = forensics.Event(None, "controller1", "log /var/log/glance/glance-api.log",
+                                own[1].text.replace(" 9897 ERROR ", " 9896 ERROR "))
+    later = forensics.Event(None, "controller1", "log /var/log/glance/glance-api.log",
+                            own[1].text.replace("12:39:08.782", "12:39:15.782"))
+    elsewhere = forensics.Event(None, "controller2", own[1].source, own[1].text)
+    assert forensics.worker_lines(requests, [*own, other_pid, later, elsewhere]) == own
+
+
+def test_a_503_is_judged_by_what_the_worker_logged_not_as_an_outage():
+    """uWSGI's line names the image, the worker's ERROR line says why: Glance logs the very message
+    of its 503 explanation, so the write refusal is store_permissions, not glance-api down."""
+    doc, events = _worker_doc()
+    record = {"status": "queued", "size": None, "updated_at": "2026-12-02T12:39:08Z"}
+    ex = forensics.explain(record, doc["image_id"], events, [], [])
+    assert ex.root_cause == "store_permissions" and "HTTP 503" in ex.verdict, ex.verdict
+    assert "Insufficient permissions on image storage media" in forensics.logged_explanation(events)
+    uwsgi_only = [e for e in events if not e.text.startswith("2026-")]
+    assert forensics.explain(record, doc["image_id"], uwsgi_only, [], []).root_cause == "availability"
