@@ -188,13 +188,14 @@ def served(events: list[Event]) -> list[Served]:
 
 def served_stamps(requests: list[Served], host: str) -> list[str]:
     """Fixed strings for the host's search: the oslo.log stamps ("YYYY-MM-DD HH:MM:SS.") of the
-    second each request began and of its last two seconds (where a failed upload logs why), never
-    every second of a long upload."""
+    second each request began and of the seconds around its end (where a failed upload logs why),
+    never every second of a long upload. uWSGI stamps a request's start to the whole second, so
+    its true end may lie up to a second after start + duration."""
     seconds = set()
     for s in requests:
         if s.host == host:
-            seconds |= {s.start.replace(microsecond=0), s.end.replace(microsecond=0),
-                        (s.end - timedelta(seconds=1)).replace(microsecond=0)}
+            end = s.end.replace(microsecond=0)
+            seconds |= {s.start.replace(microsecond=0), *(end + timedelta(seconds=k) for k in (-1, 0, 1))}
     return [f"{t:%Y-%m-%d %H:%M:%S}." for t in sorted(seconds)]
 
 
@@ -205,7 +206,8 @@ def worker_lines(requests: list[Served], events: list[Event]) -> list[Event]:
         m = _OSLO.match(e.text)
         when = logscan.parse_stamp(m.group(1)) if m else None
         if when is not None and any(s.host == e.host and s.pid == m.group(2)
-                                    and s.start - _SERVED_SLACK <= when <= s.end + _SERVED_SLACK for s in requests):
+                                    and s.start - _SERVED_SLACK <= when <= s.end + 2 * _SERVED_SLACK
+                                    for s in requests):
             out.append(e)
     return out
 

@@ -148,7 +148,8 @@ def test_the_worker_that_served_the_image_is_found_with_the_time_it_served_it():
     [served] = forensics.served(events)
     assert (served.host, served.pid) == ("controller1", "9897")
     assert (served.end - served.start).total_seconds() == 0.418
-    assert forensics.served_stamps([served], "controller1") == ["2026-12-02 12:39:07.", "2026-12-02 12:39:08."]
+    assert forensics.served_stamps([served], "controller1") == ["2026-12-02 12:39:07.", "2026-12-02 12:39:08.",
+                                                                "2026-12-02 12:39:09."]
     assert forensics.served_stamps([served], "controller2") == []
 
 
@@ -160,6 +161,8 @@ def test_only_the_serving_worker_s_lines_of_that_time_are_joined_to_the_image():
                                 own[1].text.replace(" 9897 ERROR ", " 9896 ERROR "))
     later = forensics.Event(None, "controller1", "log /var/log/glance/glance-api.log",
                             own[1].text.replace("12:39:08.782", "12:39:15.782"))
+    # uWSGI stamps the start to the second: a request that began at 12:39:08.9 logs until 12:39:09.3
+    own.append(forensics.Event(None, "controller1", own[1].source, own[1].text.replace("12:39:08.782", "12:39:09.300")))
     elsewhere = forensics.Event(None, "controller2", own[1].source, own[1].text)
     assert forensics.worker_lines(requests, [*own, other_pid, later, elsewhere]) == own
 
