@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from glance_hc import canary, drift, endpoints, haproxy, rbd, staging
+from glance_hc import canary, drift, haproxy, rbd, staging
 from glance_hc import facts as facts_mod
 from glance_hc.fixtures.cloud import cloud_state_of, node_endpoint_of
 from glance_hc.fixtures.stores import needs_ceph_tool
@@ -108,21 +108,6 @@ def test_upload_options_match_across_controllers(all_hosts, evidence, request):
                                    for k, vals in list(diffs.items())[:5]))
 
 
-def _node_self(host, config: pytest.Config) -> staging.NodeSelf:
-    """A node's worker_self_reference_url and what names the node (its hostname, its --host name,
-    the address the suite reached it by), with where its glance-api listens."""
-    cfg = host.config
-    url = (cfg.get("DEFAULT", "worker_self_reference_url") or "").strip() or None
-    reached = node_endpoint_of(config, host).url
-    names = {host.name.lower(), (host.hostname or "").lower(), (urlsplit(reached).hostname or "").lower()
-             if reached else ""} - {""}
-    listen = endpoints.listen_of(host)
-    from_own_files = not listen.how.startswith(("port of worker_self_reference_url", "no port"))
-    return staging.NodeSelf(host.name, url, cfg.where("DEFAULT", "worker_self_reference_url"),
-                            (cfg.get("DEFAULT", "public_endpoint") or "").strip() or None, frozenset(names),
-                            listen.address, listen.port if from_own_files else None)
-
-
 def _why_unprobed(host) -> str:
     d = host.dirs.get(facts_mod.staging_dir(host.config) or "")
     return (d.error if d is not None else None) or "not probed"
@@ -156,7 +141,7 @@ def test_staging_is_shared_or_each_node_has_its_own_self_reference_url(all_hosts
     if not unprobed and len(groups) == 1:
         evidence.add("verdict", "every node sees one staging dir: an import finds the staged data on any node")
         return
-    selfs = [_node_self(h, pytestconfig) for h in nodes]
+    selfs = [staging.node_self(h, urlsplit(node_endpoint_of(pytestconfig, h).url or '').hostname) for h in nodes]
     catalog = cloud_state_of(pytestconfig).catalog_url if pytestconfig.getoption("os_cloud") else None
     problems = staging.self_url_problems(selfs, catalog)
     evidence.add("worker_self_reference_url of each node",
@@ -170,14 +155,7 @@ def test_staging_is_shared_or_each_node_has_its_own_self_reference_url(all_hosts
         pytest.skip(f"the staging dir of {', '.join(unprobed)} was not looked at, so whether the nodes share it "
                     f"cannot be told, and the nodes do not each have their own worker_self_reference_url: "
                     + "; ".join(f"{h}: {'; '.join(p)}" for h, p in bad.items()))
-    split = " | ".join(", ".join(g) for g in groups)
-    assert not bad, (
-        f"the staging dir is not one directory on every glance-api node ({split}; "
-        f"{'; '.join(x.split(': ', 1)[1] for x in said if 'same directory' not in x.split(' (')[0])}), "
-        f"and not every node has its own worker_self_reference_url: "
-        + "; ".join(f"{h}: {'; '.join(p)}" for h, p in bad.items())
-        + ". A glance-direct import that reaches another node than the one that staged the image fails there "
-          "(its staging file is missing) and leaves the staged file behind")
+    assert not bad, staging.sharing_failure(groups, said, bad)
 
 
 @pytest.mark.host

@@ -237,15 +237,9 @@ def test_staging_holds_no_leftover_files(staging_store, thresholds, evidence, py
     if not left and any(e.image_id and not isinstance(api, tuple) for e in stale):
         pytest.skip(f"{len(named)} entries of {ref.path} on {ref.host} older than --stale-age ({stale_age}) are "
                     f"named by an image id, and the Image API cannot say whether an import still reads them: {api}")
-    total = sum(item.entry.size for item in left)
     evidence.add("leftovers", [f"{item.entry.describe(now)}: {item.why}; {item.safe}" for item in left])
-    more = f" (and {found.unlisted} entries not named: only the oldest are)" if found.unlisted else ""
-    assert not left, (
-        f"staging store {ref.path} on {ref.host}: {len(left)} leftover entr{'y' if len(left) == 1 else 'ies'} "
-        f"older than --stale-age ({stale_age}), {human(total)}{more}"
-        + (f", the same directory as {', '.join(sharing)}'s" if sharing else "") + ": "
-        + "; ".join(f"{item.entry.name} ({item.why})" for item in left[:store_space.SHOWN])
-        + ". " + what_is_safe_to_remove(left))
+    assert not left, staging.leftover_failure(ref.path, ref.host, left, stale_age, found.unlisted, sharing,
+                                              what_is_safe_to_remove(left))
 
 
 @pytest.mark.host

@@ -35,6 +35,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from glance_hc import endpoints
 from glance_hc.sizes import human
 from glance_hc.store_space import age
 
@@ -304,3 +305,38 @@ def points_here(n: NodeSelf) -> bool:
 
 def _is_ip(text: str) -> bool:
     return bool(re.fullmatch(r"[0-9.]+|[0-9a-f:]+", text or ""))
+
+
+def node_self(host, reached: str | None) -> NodeSelf:
+    """A node's worker_self_reference_url (from its HostFacts) and what names the node: its hostname,
+    its --host name and `reached`, the address the suite reached it by; and where glance-api listens
+    by its uWSGI ini or bind_port (not by the URL itself)."""
+    cfg = host.config
+    url = (cfg.get("DEFAULT", "worker_self_reference_url") or "").strip() or None
+    names = frozenset({host.name.lower(), (host.hostname or "").lower(), (reached or "").lower()} - {""})
+    listen = endpoints.listen_of(host)
+    own_files = not listen.how.startswith(("port of worker_self_reference_url", "no port"))
+    return NodeSelf(host.name, url, cfg.where("DEFAULT", "worker_self_reference_url"),
+                    (cfg.get("DEFAULT", "public_endpoint") or "").strip() or None, names,
+                    listen.address, listen.port if own_files else None)
+
+
+def leftover_failure(path: str, host: str, left: list[Leftover], stale_age, unlisted: int,
+                     sharing: list[str], advice: str) -> str:
+    """The staging check's failure message: what is left, how much, and what may go."""
+    total = sum(item.entry.size for item in left)
+    more = f" (and {unlisted} entries not named: only the oldest are)" if unlisted else ""
+    return (f"staging store {path} on {host}: {len(left)} leftover entr{'y' if len(left) == 1 else 'ies'} "
+            f"older than --stale-age ({stale_age}), {human(total)}{more}"
+            + (f", the same directory as {', '.join(sharing)}'s" if sharing else "") + ": "
+            + "; ".join(f"{item.entry.name} ({item.why})" for item in left[:10]) + ". " + advice)
+
+
+def sharing_failure(groups: list[list[str]], said: list[str], bad: dict[str, list[str]]) -> str:
+    """The cross-node check's failure message: how the nodes split, and each node's URL problem."""
+    split = " | ".join(", ".join(g) for g in groups)
+    why = "; ".join(x for x in said if ": same directory (" not in x)
+    return (f"the staging dir is not one directory on every glance-api node ({split}; {why}), and not every "
+            f"node has its own worker_self_reference_url: " + "; ".join(f"{h}: {'; '.join(p)}" for h, p in bad.items())
+            + ". A glance-direct import that reaches another node than the one that staged the image fails "
+              "there (its staging file is missing) and leaves the staged file behind")
