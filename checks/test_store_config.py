@@ -5,7 +5,8 @@ environment, /etc/glance, or the Kolla config dir) and the service's logs; for
 an rbd store, its ceph conf and keyring and whether its cluster answers.
 
 Across controllers: Controllers that disagree break uploads on one node only: their upload options must match,
-and HAProxy must send uploads only to nodes that really run glance-api.
+and HAProxy must send uploads only to nodes that really run glance-api; the staging dir is one directory
+on every node, or each node has its own worker_self_reference_url (glance_hc.staging).
 
 Through the API: the stores `/v2/info/stores` lists on each node are the stores that node's
 glance-api.conf enables (same names, same default).

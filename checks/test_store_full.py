@@ -16,6 +16,10 @@ would free space: images no one uses, or the files outside Glance by path. An rb
 (`ceph df` stored bytes, `rbd ls` names) and a swift store's container (its bytes used) are held
 to the same claim against the sizes of the images Glance keeps in them.
 
+The staging store (test_staging_holds_no_leftover_files): entries older than `--stale-age` that no
+import reads (glance_hc.staging: the file of an image not in uploading/importing, a file that is no
+image's), with what Glance's own start-up cleanup would remove and what only an operator can.
+
 Ahead of time: The history of runs (`--history DIR`, ini `history_dir`) holds each store's usage
 night after night; a least-squares line through it says when the store reaches
 the alert level (`--store-usage-max`) at its growth rate. A store below the
