@@ -5,7 +5,8 @@ environment, /etc/glance, or the Kolla config dir) and the service's logs; for
 an rbd store, its ceph conf and keyring and whether its cluster answers.
 
 Across controllers: Controllers that disagree break uploads on one node only: their upload options must match,
-and HAProxy must send uploads only to nodes that really run glance-api.
+and HAProxy must send uploads only to nodes that really run glance-api; the staging dir is one directory
+on every node, or each node has its own worker_self_reference_url (glance_hc.staging).
 
 Through the API: the stores `/v2/info/stores` lists on each node are the stores that node's
 glance-api.conf enables (same names, same default).
@@ -15,11 +16,13 @@ PYTEST_DONT_REWRITE: a failed claim shows its own message, not pytest's introspe
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 import pytest
 
-from glance_hc import canary, drift, haproxy, rbd
-from glance_hc.fixtures.cloud import node_endpoint_of
+from glance_hc import canary, drift, haproxy, rbd, staging
+from glance_hc import facts as facts_mod
+from glance_hc.fixtures.cloud import cloud_state_of, node_endpoint_of
 from glance_hc.fixtures.stores import needs_ceph_tool
 
 pytestmark = [pytest.mark.store_config]
@@ -104,6 +107,56 @@ def test_upload_options_match_across_controllers(all_hosts, evidence, request):
     assert not diffs, (f"{len(diffs)} upload option(s) differ between controllers: "
                        + "; ".join(f"{k}: " + ", ".join(f"{h}={v}" for h, v in vals.items())
                                    for k, vals in list(diffs.items())[:5]))
+
+
+def _why_unprobed(host) -> str:
+    d = host.dirs.get(facts_mod.staging_dir(host.config) or "")
+    return (d.error if d is not None else None) or "not probed"
+
+
+@pytest.mark.host
+def test_staging_is_shared_or_each_node_has_its_own_self_reference_url(all_hosts, evidence, request, pytestconfig):
+    """An import call may reach any node behind the balancer, but the staged data is only where the
+    upload landed: unless every node sees one staging dir, each node needs its own
+    worker_self_reference_url so the others proxy the import to it (glance/api/v2/images.py
+    is_proxyable); with the same URL everywhere nothing is proxied and the import fails on the others."""
+    request.node.user_properties.append(("hc_target", "all hosts"))
+    with_config = [h for h in all_hosts if h.config is not None]
+    together, apart = drift.balanced_together(with_config)
+    if apart:
+        evidence.add("not compared", f"{', '.join(apart)}: not behind the load balancer of "
+                                     f"{', '.join(together) or 'the others'} (another deployment)")
+    nodes = [h for h in with_config if h.name in together]
+    if len(nodes) < 2:
+        pytest.skip(f"one glance-api node with a readable glance-api.conf behind the load balancer "
+                    f"({', '.join(h.name for h in nodes) or 'none'}): an import always reaches the node that "
+                    f"staged its image, so there is nothing to share")
+    identities = {h.name: h.staging_identity() for h in nodes}
+    evidence.add("staging dir of each node", [f"{name}: {ident.describe() if ident else 'not probed'}"
+                                              for name, ident in identities.items()],
+                 command="stat and statvfs of [os_glance_staging_store] filesystem_store_datadir; "
+                         "/proc/self/mountinfo; /proc/sys/kernel/random/boot_id")
+    groups, said = staging.sharing_groups([i for i in identities.values() if i is not None])
+    evidence.add("one directory?", said)
+    unprobed = [f"{h.name} ({_why_unprobed(h)})" for h in nodes if identities[h.name] is None]
+    if not unprobed and len(groups) == 1:
+        evidence.add("verdict", "every node sees one staging dir: an import finds the staged data on any node")
+        return
+    selfs = [staging.node_self(h, urlsplit(node_endpoint_of(pytestconfig, h).url or '').hostname) for h in nodes]
+    catalog = cloud_state_of(pytestconfig).catalog_url if pytestconfig.getoption("os_cloud") else None
+    problems = staging.self_url_problems(selfs, catalog)
+    evidence.add("worker_self_reference_url of each node",
+                 [f"{n.host}: {n.url or '(not set)'} ({n.where}); public_endpoint {n.public_endpoint or '(not set)'}; "
+                  f"the node is {', '.join(sorted(n.names))}"
+                  + (f"; glance-api listens on {n.listen_address or '*'}:{n.listen_port}" if n.listen_port else "")
+                  + ("" if problems[n.host] or staging.points_here(n) else "; cannot confirm it names this node")
+                  for n in selfs] + ([f"the catalog's image endpoint: {catalog}"] if catalog else []))
+    bad = {h: p for h, p in problems.items() if p}
+    if bad and unprobed:
+        pytest.skip(f"the staging dir of {', '.join(unprobed)} was not looked at, so whether the nodes share it "
+                    f"cannot be told, and the nodes do not each have their own worker_self_reference_url: "
+                    + "; ".join(f"{h}: {'; '.join(p)}" for h, p in bad.items()))
+    assert not bad, staging.sharing_failure(groups, said, bad)
 
 
 @pytest.mark.host

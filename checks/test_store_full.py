@@ -16,6 +16,10 @@ would free space: images no one uses, or the files outside Glance by path. An rb
 (`ceph df` stored bytes, `rbd ls` names) and a swift store's container (its bytes used) are held
 to the same claim against the sizes of the images Glance keeps in them.
 
+The staging store (test_staging_holds_no_leftover_files): entries older than `--stale-age` that no
+import reads (glance_hc.staging: the file of an image not in uploading/importing, a file that is no
+image's), with what Glance's own start-up cleanup would remove and what only an operator can.
+
 Ahead of time: The history of runs (`--history DIR`, ini `history_dir`) holds each store's usage
 night after night; a least-squares line through it says when the store reaches
 the alert level (`--store-usage-max`) at its growth rate. A store below the
@@ -33,9 +37,9 @@ import time
 
 import pytest
 
+from glance_hc import canary, history, rbd, staging, store_space
 from glance_hc import forecast as fc
-from glance_hc import history, rbd, store_space
-from glance_hc.causes.store_full import what_frees_pool, what_frees_space
+from glance_hc.causes.store_full import what_frees_pool, what_frees_space, what_is_safe_to_remove
 from glance_hc.fixtures.cloud import api_health_of, cloud_state_of
 from glance_hc.fixtures.options import thresholds_of
 from glance_hc.fixtures.stores import needs_ceph_tool
@@ -155,6 +159,91 @@ def test_store_space_is_held_by_images(image_file_store, thresholds, evidence, p
         f"({percent:.0f}%, limit {thresholds.store_unowned_max_percent:g}%) belongs to no image: Glance accounts "
         f"for {human(space.glance_bytes)} in {space.glance_count} image(s) in this store. "
         + what_frees_space(space, now))
+
+
+STAGING_LOOKUPS = 20  # stale files named by an image the in-use list leaves out, asked by id (the oldest first)
+
+
+def _staging_api(config: pytest.Config):
+    """(connection, timeout), or why the Image API cannot be asked."""
+    state, health = cloud_state_of(config), api_health_of(config)
+    if state.error or state.conn is None:
+        return state.error or "no connection to the Image API"
+    if health is not None and not health.ok:
+        return health.skip_reason
+    return state.conn, thresholds_of(config).api_timeout
+
+
+@pytest.mark.host
+def test_staging_holds_no_leftover_files(staging_store, thresholds, evidence, pytestconfig, all_hosts):
+    """The staging store holds only what an import still reads: Glance's own start-up cleanup removes
+    only the files of deleted images (glance/housekeeping.py), so a failed import's data, a finished
+    import's undeleted copy and files that are no image's stay and take the staging store's room."""
+    ref, host, d = staging_store
+    if not d.exists:
+        pytest.skip(f"{ref.path} on {ref.host} cannot be listed: {d.error} (see the store configuration checks)")
+    found = d.entries
+    if found is None:
+        pytest.skip(f"the probe did not list {ref.path} on {ref.host}")
+    if found.error:
+        pytest.skip(f"cannot list {ref.path} on {ref.host}: {found.error}")
+    now, stale_age = found.now, thresholds.stale_image_age
+    evidence.add(f"entries of {ref.path}", [f"{found.count} entries, {human(found.size)} in all"
+                                            + ("" if found.complete else " (stopped counting: more not looked at)")]
+                 + [e.describe(now) for e in found.entries[:store_space.SHOWN]],
+                 command=f"lstat of each entry of {ref.path} (names, sizes, ages; no content read; the "
+                         f"{len(found.entries)} oldest named)")
+    stale = found.older_than(stale_age.total_seconds())
+    if not stale:
+        evidence.add("verdict", f"no entry is older than --stale-age ({stale_age}): whatever is there is being staged")
+        return
+    in_use: set[str] = set()
+    lookups: dict[str, tuple[str | None, str]] = {}
+    named = [e for e in stale if e.image_id]
+    api = _staging_api(pytestconfig) if named else None
+    if isinstance(api, tuple):
+        conn, timeout = api
+        try:
+            images, _ = canary.list_every_image(conn, thresholds, status="in:" + ",".join(staging.IN_USE))
+        except RuntimeError as exc:
+            api = str(exc)
+        else:
+            in_use = {str(img.get("id")) for img in images}
+            evidence.add("images an import still reads", [f"{img.get('id')} {img.get('status')}" for img in images]
+                         or ["none"], command=f"GET /v2/images?status=in:{','.join(staging.IN_USE)} (admin, hidden too)")
+
+    def status_of(image_id: str) -> tuple[str | None, str]:
+        if not isinstance(api, tuple):
+            return f"unknown (the Image API was not asked: {api})", ""
+        if image_id not in lookups:
+            if len(lookups) >= STAGING_LOOKUPS:
+                return f"unknown (not looked up: at most {STAGING_LOOKUPS} ids are asked)", ""
+            answer, _ = canary.call(api[0], "GET", f"/images/{image_id}", timeout=api[1])
+            if answer.status == 404:
+                lookups[image_id] = (None, "")
+            elif answer.ok and isinstance(answer.json, dict):
+                stores = answer.json.get("os_glance_importing_to_stores") or ""
+                lookups[image_id] = (str(answer.json.get("status")), str(stores))
+            else:
+                lookups[image_id] = (f"unknown ({answer.describe()})", "")
+        return lookups[image_id]
+
+    left, kept = staging.leftovers(stale, in_use, status_of)
+    if lookups:
+        evidence.add("images of the other stale files", [f"{i}: {st or 'no such image (404)'}" for i, (st, _) in
+                                                         lookups.items()], command="GET /v2/images/ID")
+    if kept:
+        evidence.add("stale entries kept", [f"{e.describe(now)}: {why}" for e, why in kept])
+    sharing = [h.name for h in all_hosts if h.name != host.name and host.staging_identity() and h.staging_identity()
+               and staging.same_directory(host.staging_identity(), h.staging_identity())[0]]
+    if sharing:
+        evidence.add("shared", f"{ref.path} on {ref.host} is the same directory as on {', '.join(sharing)}")
+    if not left and any(e.image_id and not isinstance(api, tuple) for e in stale):
+        pytest.skip(f"{len(named)} entries of {ref.path} on {ref.host} older than --stale-age ({stale_age}) are "
+                    f"named by an image id, and the Image API cannot say whether an import still reads them: {api}")
+    evidence.add("leftovers", [f"{item.entry.describe(now)}: {item.why}; {item.safe}" for item in left])
+    assert not left, staging.leftover_failure(ref.path, ref.host, left, stale_age, found.unlisted, sharing,
+                                              what_is_safe_to_remove(left))
 
 
 @pytest.mark.host

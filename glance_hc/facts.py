@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from glance_hc import haproxy, logscan, rbd, store_space, uwsgi
+from glance_hc import haproxy, logscan, rbd, staging, store_space, uwsgi
 from glance_hc.config import ConfigError, GlanceConfig
 from glance_hc.hosts import HostSpec
 from glance_hc.probe import transport
@@ -149,6 +149,11 @@ class DirFacts:
     blocked_at: str | None = None      # the first parent the worker user cannot traverse
     access_error: str | None = None    # why the worker user's own test did not run
     listing: object | None = None      # a file store's files (glance_hc.store_space.StoreListing)
+    dev: int | None = None             # st_dev, st_ino, statvfs f_fsid: which directory it is (glance_hc.staging)
+    ino: int | None = None
+    fsid: int | None = None
+    mount_root: str | None = None      # the directory of its filesystem the mount shows (mountinfo field 4)
+    entries: object | None = None      # the staging dir's top level (glance_hc.staging.Entries)
 
     @property
     def read_only(self) -> bool:
@@ -257,6 +262,16 @@ class HostFacts:
     worker_python: list[dict] = field(default_factory=list)  # programs run with the gate round trip
     haproxy_stats: dict | None = None  # the stats socket's `show stat` ({socket, text} or {error}); None: not asked
     haproxy_state_lines: list[tuple[str, str]] = field(default_factory=list)  # (source, health-check line)
+    boot_id: str = ""  # the kernel's boot id (/proc/sys/kernel/random/boot_id): hosts on one kernel share it
+
+    def staging_identity(self) -> staging.DirIdentity | None:
+        """The staging dir as the probe stat'ed it, to tell it from another host's (None: not probed)."""
+        path = self.config.staging.path if self.config and self.config.staging else None
+        d = self.dirs.get((path or "").rstrip("/") or "/") if path else None
+        if d is None or not d.exists:
+            return None
+        return staging.DirIdentity(self.name, d.path, self.boot_id, d.dev, d.ino, d.fsid, d.fstype,
+                                   d.device, d.mount, d.mount_root)
 
     @property
     def name(self) -> str:
@@ -625,6 +640,12 @@ def store_dirs(config: GlanceConfig) -> dict[str, str]:
     return dirs
 
 
+def staging_dir(config: GlanceConfig) -> str | None:
+    """The staging store's dir, as store_dirs keys it (None: not a local dir)."""
+    path = config.staging.path if config.staging else None
+    return (path.rstrip("/") or "/") if path else None
+
+
 def file_store_dirs(config: GlanceConfig) -> list[str]:
     """The datadirs of the file stores: the dirs whose files the probe lists (image data or not)."""
     return [d.rstrip("/") or "/" for s in config.stores if s.type == "file" for d in s.datadirs]
@@ -654,6 +675,9 @@ def parse_dir(path: str, info: dict, access: dict | None = None, access_user: st
         f.total_bytes, f.avail_bytes, f.used_bytes = blocks * bsize, bavail * bsize, (blocks - bfree) * bsize
         f.files_total, f.files_free = files, ffree
     f.listing = store_space.parse_listing(info.get("listing"))
+    f.dev, f.ino, f.fsid = (_int(info.get(k), None) for k in ("dev", "ino", "fsid"))
+    f.mount_root = _str(info.get("mount_root")) or None
+    f.entries = staging.parse_entries(info.get("entries"))
     if isinstance(access, dict) and access_user:
         f.access_user = access_user
         f.writable, f.searchable = access.get("write_rc") == 0, access.get("search_rc") == 0
@@ -675,6 +699,7 @@ def gather_stores_and_logs(facts: HostFacts, doc: dict) -> None:
     if not isinstance(doc, dict):
         raise ValueError("the probe's answer is not a JSON object")
     facts.probe_errors += [f"{e.get('step')}: {e.get('error')}" for e in _list(doc.get("errors")) if isinstance(e, dict)]
+    facts.boot_id = _str(doc.get("boot_id")).strip()[:64]
     dir_roles = store_dirs(facts.config) if facts.config else {}
     clock = _dict(doc.get("clock"))
     try:
@@ -773,6 +798,7 @@ def stores_request(facts: HostFacts, window_minutes: int) -> dict:
         "keywords": logscan.host_filter_keywords(),
         "dirs": list(store_dirs(config)) if config else [],
         "list_dirs": file_store_dirs(config) if config else [],
+        "entry_dirs": [staging_dir(config)] if config and staging_dir(config) else [],
         "rbd": rbd_targets(config) if config else [],
         "files": [s.swift_config_file for s in (config.stores if config else [])
                   if s.type == "swift" and s.swift_config_file],

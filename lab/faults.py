@@ -1087,3 +1087,97 @@ IMAGE_CASES: dict[str, Fault] = {
                                    clean_after_import_cut),
 }
 TABLES.append((IMAGE_CASES, "swift"))
+
+
+# ---------------------------------------------------------------- the staging store (issue 19)
+# Not in either fault matrix: tests/e2e/test_staging.py injects each and runs only the staging checks.
+STAGING = "/var/lib/glance/staging"
+STAGING_LEFTOVER_ID = common.STATE / "hc-staging-leftover-id"  # the planted file's image id, for the revert
+STAGING_FOREIGN = f"{STAGING}/import-debug-notes.txt"  # a file someone left there: no image's
+STAGING_AGE = 3 * 86400  # the planted files' age: far beyond the suite's default --stale-age (2h)
+
+
+def staging_leftover() -> None:
+    """controller1's staging dir (shared with the other nodes) gets what failed imports and people leave:
+    1 MiB named by an image id Glance has never had, and a file that is no image's, both 3 days old."""
+    import uuid  # noqa: PLC0415
+
+    image_id = str(uuid.uuid4())
+    STAGING_LEFTOVER_ID.write_text(image_id)
+    stamp = f"@{int(time.time()) - STAGING_AGE}"
+    for path, size in ((f"{STAGING}/{image_id}", 1 << 20), (STAGING_FOREIGN, 4096)):
+        ns("runuser", "-u", "glance", "--", "fallocate", "-l", str(size), path)
+        ns("touch", "-h", "-d", stamp, path)
+
+
+def staging_leftover_removed() -> None:
+    try:
+        image_id = STAGING_LEFTOVER_ID.read_text().strip()
+    except OSError:
+        image_id = ""
+    ns("rm", "-f", STAGING_FOREIGN, *([f"{STAGING}/{image_id}"] if image_id else []))
+    STAGING_LEFTOVER_ID.unlink(missing_ok=True)
+    inner("rotate-logs")
+
+
+def _staging_mounts(node: str) -> int:
+    """How many mounts are stacked on the staging dir in a node's namespace."""
+    text = common.in_namespace(["cat", "/proc/self/mountinfo"], node=node, capture_output=True, text=True).stdout
+    return sum(1 for line in text.splitlines() if len(line.split()) > 4 and line.split()[4] == STAGING)
+
+
+def _restart_glance_everywhere(nodes: tuple[str, ...]) -> None:
+    """glance-api restarted on the nodes side by side (each restart waits for its node and the VIP)."""
+    errors: list[BaseException] = []
+
+    def one(node: str) -> None:
+        try:
+            inner("restart-glance", node=node)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one, args=(node,)) for node in nodes]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    if errors:
+        raise RuntimeError(f"restarting glance-api failed: {errors[0]}")
+
+
+def staging_not_shared() -> None:
+    """controller2 gets its own, empty staging dir (a tmpfs of its own namespace, as a node whose staging
+    is on its local disk), and both controllers the VIP as worker_self_reference_url (one conf copied to
+    every node): an import reaching the node that did not stage the image is not proxied to the other."""
+    if "controller2" not in common.controllers():
+        raise RuntimeError("needs the two-controller lab: HC_LAB_CONTROLLERS=2 make lab-up")
+    if _staging_mounts("controller2") < 2:
+        common.in_namespace(["mount", "-t", "tmpfs", "-o", f"size={common.STORE_MB_SMALL}m,mode=750", "tmpfs",
+                             STAGING], node="controller2")
+    common.in_namespace(["chown", "glance:glance", STAGING], node="controller2")
+    for node in ("controller1", "controller2"):
+        edit_conf(r"^worker_self_reference_url = .*$", f"worker_self_reference_url = {GLANCE_VIP}", node=node)
+    _restart_glance_everywhere(("controller1", "controller2"))
+
+
+def staging_shared_again() -> None:
+    if "controller2" in common.controllers() and _staging_mounts("controller2") > 1:
+        common.in_namespace(["umount", STAGING], node="controller2")
+    nodes = tuple(n for n in ("controller1", "controller2") if n in common.controllers())
+    for node in nodes:
+        inner("render", node=node)
+    _restart_glance_everywhere(nodes)
+    inner("rotate-logs")
+
+
+STAGING_FAULTS: dict[str, Fault] = {
+    "staging-leftover": Fault("store_full", "a 3-day-old file named by an image id Glance never had, and a file "
+                              "that is no image's, in controller1's staging dir", staging_leftover,
+                              staging_leftover_removed),
+}
+STAGING_NODE_FAULTS: dict[str, Fault] = {
+    "staging-not-shared-no-self-ref": Fault(
+        "store_config", "controller2's own empty staging dir, and the VIP as worker_self_reference_url on both "
+        "controllers; both restarted", staging_not_shared, staging_shared_again),
+}
+TABLES += [(STAGING_FAULTS, ""), (STAGING_NODE_FAULTS, "controllers")]

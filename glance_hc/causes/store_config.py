@@ -7,7 +7,7 @@ _LOGS = "tests/data/logs"
 CAUSE = Cause(
     key="store_config",
     lab_faults=("bad-default-backend", "missing-backend-section", "store-dir-unusable", "controller2-drift",
-                "rbd-keyring-missing", "garbage-config"),
+                "rbd-keyring-missing", "garbage-config", "staging-not-shared-no-self-ref"),
     title="Store misconfigured or disabled",
     runbook_step="Root cause 2",
     symptom="Uploads fail with 410 'Error in store configuration. Adding images to store is disabled' "
@@ -18,6 +18,11 @@ CAUSE = Cause(
         "Create the store directory (or Ceph pool) the config names, then restart glance-api so the "
         "store is re-initialised.",
         "Compare glance-api.conf across controllers; a drifted copy breaks one node only.",
+        "Staging not shared between the glance-api nodes "
+        "(test_staging_is_shared_or_each_node_has_its_own_self_reference_url): give each node its own "
+        "`worker_self_reference_url` (its own address, e.g. http://NODE-IP:9292, reachable from the other nodes), "
+        "so the node that gets an import proxies it to the node that staged the image; or put "
+        "`[os_glance_staging_store] filesystem_store_datadir` on one shared filesystem. Restart glance-api.",
     ),
     patterns=(
         LogPattern(r"error in store configuration", source="glance/api/v2/image_data.py StoreAddDisabled"),

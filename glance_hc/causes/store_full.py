@@ -7,7 +7,7 @@ _API = "tests/data/api"
 CAUSE = Cause(
     key="store_full",
     lab_faults=("store-full", "store-filled-by-foreign-file", "rbd-pool-quota", "swift-account-quota",
-                "store-inodes-used-up", "swift-container-quota"),
+                "store-inodes-used-up", "swift-container-quota", "staging-leftover"),
     title="Store backend full",
     runbook_step="Root cause 1",
     symptom="Uploads fail with 413 'Image storage media is full' or Errno 28; the image returns to queued.",
@@ -22,6 +22,11 @@ CAUSE = Cause(
         "Alert before it happens: page when any store crosses 80% usage "
         "(`df -h /var/lib/glance/images`, `ceph df` pool usage, Swift account usage).",
         "Keep free space above the largest image users upload.",
+        "Staging store leftovers (test_staging_holds_no_leftover_files): the file of a deleted image goes at the "
+        "next glance-api start (Glance's start-up cleanup, glance/housekeeping.py) or may be removed now; the file "
+        "of a queued image (a failed import) or of an active one nobody copies is read by no import and blocks "
+        "staging the image again (409): remove it; a file whose name is no image id is not Glance's: find out "
+        "whose it is. Never remove the file of an image in uploading or importing.",
     ),
     patterns=(
         LogPattern(r"image storage media is full", examples=(
@@ -98,3 +103,12 @@ def what_frees_pool(pool) -> str:
     if pool.unowned_bytes < pool.glance_bytes:
         said.reverse()
     return "What would free space: " + (" | ".join(said) if said else f"nothing: the {pool.kind} stores no data") + "."
+
+
+def what_is_safe_to_remove(left) -> str:
+    """For the staging check's message: which leftovers (glance_hc.staging.Leftover) may go, and why."""
+    said = []
+    for leftover in left:
+        if leftover.safe not in said:
+            said.append(leftover.safe)
+    return "What to do: " + " | ".join(said[:4]) + "."

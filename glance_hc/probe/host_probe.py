@@ -1145,7 +1145,8 @@ def phase_stores_and_logs(ctx, req, result):
         inner = {"role": "local", "dirs": dirs, "rbd": stores, "logs": [src for src in req.get("logs", [])
                                                                          if src.get("kind") == "log"],
                  "patterns": req.get("patterns"), "keywords": req.get("keywords"), "window_minutes":
-                 req.get("window_minutes", 60), "list_dirs": req.get("list_dirs", [])}
+                 req.get("window_minutes", 60), "list_dirs": req.get("list_dirs", []),
+                 "entry_dirs": req.get("entry_dirs", [])}
         got, error = run_json(ctx.in_container(ctx.self_argv(inner)), 60)
         local = got or {"errors": [{"step": "container", "error": "probe in the container failed: {}".format(error)}]}
         for src in inner["logs"]:
@@ -1156,6 +1157,7 @@ def phase_stores_and_logs(ctx, req, result):
         local = local_role(dict(req, files=[] if ctx.root else req.get("files", [])), regex)
     errors += local.get("errors", [])
     result["dirs"] = local.get("dirs", {})
+    result["boot_id"] = local.get("boot_id", "")
     result["files"], result["file_errors"] = local.get("files", {}), local.get("file_errors", {})
     result["rbd"] = local.get("rbd", {})
     logs = list(local.get("logs", []))
@@ -1255,6 +1257,9 @@ def local_role(req, regex=None):
         out["dirs"][d] = step(out, "dir " + d, dir_facts, d, mounts) or {"error": "not probed"}
         if d in req.get("list_dirs", []) and "error" not in out["dirs"][d]:
             out["dirs"][d]["listing"] = step(out, "listing " + d, dir_listing, d) or {"error": "not listed"}
+        if d in req.get("entry_dirs", []) and "error" not in out["dirs"][d]:
+            out["dirs"][d]["entries"] = step(out, "entries " + d, dir_entries, d) or {"error": "not listed"}
+    out["boot_id"] = step(out, "boot id", boot_id) or ""
     for s in req.get("rbd", []):
         out["rbd"][s["name"]] = step(out, "rbd " + s["name"], rbd_files, s) or {}
     for src in req.get("logs", []):
@@ -1279,7 +1284,7 @@ def mountinfo():
             if len(fields) >= 5 and len(tail) >= 2:
                 options = fields[5].split(",") + (tail[2].split(",") if len(tail) >= 3 else [])
                 mounts.append((unescape_mount(fields[4]), tail[0], unescape_mount(tail[1]),
-                               [o for o in dict.fromkeys(options) if o in MOUNT_FLAGS]))
+                               [o for o in dict.fromkeys(options) if o in MOUNT_FLAGS], unescape_mount(fields[3])))
     return mounts
 
 
@@ -1305,11 +1310,13 @@ def dir_facts(path, mounts):
         kind = "regular empty file"
     out = {"type": kind, "owner": user_name(st.st_uid), "group": group_name(st.st_gid),
            "uid": st.st_uid, "gid": st.st_gid, "mode": "%o" % (st.st_mode & 0o7777),
-           "parents": parent_dirs(path)}
+           "parents": parent_dirs(path), "dev": st.st_dev, "ino": st.st_ino}
     try:
         vfs = os.statvfs(path)
         out.update(bsize=vfs.f_frsize, blocks=vfs.f_blocks, bfree=vfs.f_bfree, bavail=vfs.f_bavail,
                    files=vfs.f_files, ffree=vfs.f_ffree)
+        if getattr(vfs, "f_fsid", None) is not None:  # Python 3.7+
+            out["fsid"] = vfs.f_fsid
     except OSError as exc:
         out["statvfs_error"] = exc.strerror or str(exc)
     real = os.path.realpath(path)
@@ -1323,7 +1330,50 @@ def dir_facts(path, mounts):
         out.update(mount=best[0], fstype=best[1], device=best[2])
         if len(best) > 3:
             out["mount_options"] = best[3]
+        if len(best) > 4:
+            out["mount_root"] = best[4]  # the directory of its filesystem the mount shows (a bind mount's source)
     return out
+
+
+ENTRIES_KEEP = 200      # entries of the staging dir answered, the oldest first (the rest only counted)
+ENTRIES_VISIT = 100000  # entries looked at at most
+
+
+def dir_entries(path, keep=ENTRIES_KEEP, visit=ENTRIES_VISIT):
+    """The top level of a flat dir (the staging store: glance_store writes `<dir>/<image id>`):
+    each entry's name, kind, size and mtime from lstat (never a byte of content), the `keep`
+    OLDEST (leftovers are old; the newest are uploads being staged right now), and the count and
+    total size of all of them. Symlinks are not followed."""
+    found, total, count, errors = [], 0, 0, []
+    complete = True
+    try:
+        with os.scandir(path) as it:
+            for entry in it:
+                if count >= visit:
+                    complete = False
+                    break
+                try:
+                    st = entry.stat(follow_symlinks=False)
+                except OSError as exc:
+                    errors.append("{}: {}".format(entry.name[:255], exc.strerror or exc))
+                    continue
+                kind = next((name for test, name in FILE_KINDS if test(st.st_mode)), "unknown")
+                count += 1
+                total += st.st_size
+                found.append((int(st.st_mtime), entry.name[:255], kind, st.st_size))
+    except OSError as exc:
+        return {"error": "cannot list '{}': {}".format(path, exc.strerror or exc)}
+    found.sort()
+    return {"now": int(time.time()), "count": count, "size": total, "complete": complete,
+            "entries": [[name, kind, size, mtime] for mtime, name, kind, size in found[:keep]],
+            "errors": errors[:20]}
+
+
+def boot_id():
+    """The running kernel's boot id: two hosts that show the same one share one kernel (mount
+    namespaces, containers), where a (st_dev, st_ino) pair names one directory."""
+    got = read_file("/proc/sys/kernel/random/boot_id", limit=64)
+    return got.get("text", "").strip()
 
 
 LISTING_KEEP = 2000      # files of one store dir answered, the largest first (the rest only counted)
