@@ -48,7 +48,9 @@ def list_tasks(conn, status: str, *, timeout: float, since: datetime | None = No
     Raises TasksForbidden on 403 and RuntimeError with the answer when a page cannot be read.
     """
     params = {"status": status, "sort_key": "updated_at", "sort_dir": "desc", "limit": page_size}
-    out = Listing(command="GET /v2/tasks?" + "&".join(f"{k}={v}" for k, v in params.items()))
+    # said without "sort_key=": the one rule for a secret (glance_hc.redact) hides any key=value
+    out = Listing(command="GET /v2/tasks?" + "&".join(f"{k}={v}" for k, v in params.items() if k != "sort_key")
+                  + " with sort_key updated_at")
     while True:
         answer, _ = call(conn, "GET", "/tasks", params=params, timeout=timeout)
         out.pages += 1

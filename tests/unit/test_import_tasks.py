@@ -19,6 +19,7 @@ from glance_hc.canary import tasks
 from glance_hc.canary.api import Answer
 from glance_hc.causes.worker_crash import IMPORT_LOCK_EXPIRY_MINUTES, IMPORT_TASK_REMEDIATION
 from glance_hc.classify import cause_of_message
+from glance_hc.redact import redact
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "tasks"
 
@@ -144,6 +145,7 @@ def test_listing_follows_next_at_most_max_pages_and_says_it_stopped():
     got = tasks.list_tasks(conn(replay), "failure", timeout=5)
     assert got.pages == tasks.MAX_PAGES and got.truncated and len(got.tasks) == tasks.MAX_PAGES
     assert replay.calls[0][2] == {"status": "failure", "sort_key": "updated_at", "sort_dir": "desc", "limit": 1000}
+    assert redact(got.command) == got.command and "sort_key updated_at" in got.command
     assert dict(parse_qsl(urlsplit(pages[None]["next"]).query))["marker"] == replay.calls[1][2]["marker"]
 
 
@@ -164,3 +166,83 @@ def test_remediation_quotes_glances_own_lock_expiry():
     # glance/api/v2/images.py _enforce_import_lock: expiry = datetime.timedelta(minutes=60)
     assert IMPORT_LOCK_EXPIRY_MINUTES == 60
     assert any("60 minutes" in line and "_enforce_import_lock" in line for line in IMPORT_TASK_REMEDIATION)
+
+
+# ------------------------------------------------------------------ the checks themselves (pytester)
+def _lab_answers(*names: str):
+    """Every GET answered as the lab answered it (tests/data/tasks), an empty listing for other
+    statuses, and an image list for the run's API probe."""
+    answers = [a for name in names for a in captured(name)]
+    by_path = {}
+    for a in answers:  # the first capture of a path wins: the image as it was during the fault
+        by_path.setdefault(urlsplit(a["request"].split(" ", 1)[1]).path.removeprefix("/v2"), a)
+    listings = {a["json"]["tasks"][0]["status"]: a for a in answers if "/tasks?" in a["request"]}
+
+    def answer(method, path, params=None):
+        from tests.unit.test_api_health_fact import Response as HTMLResponse  # noqa: PLC0415
+
+        if path == "/images":
+            return HTMLResponse(200, {"images": [], "first": "/v2/images"})
+        if path == "/tasks":
+            got = listings.get((params or {}).get("status"))
+            return HTMLResponse(200, got["json"] if got else {"tasks": [], "first": "/v2/tasks"})
+        got = by_path.get(path)
+        return HTMLResponse(got["status"], got["json"]) if got else HTMLResponse(404, text="404 Not Found")
+    return answer
+
+
+def _checks(health) -> dict:
+    return {c["nodeid"].split("::")[-1]: c for c in health["checks"] if "import_task" in c["nodeid"]}
+
+
+def test_the_cut_import_fails_under_worker_crash_and_the_old_failure_of_a_deleted_image_does_not(pytester):
+    from tests.unit.test_api_health_fact import run_api_checks  # noqa: PLC0415
+
+    health, _ = run_api_checks(pytester, _lab_answers("processing-image-importing.json", "failure-staging-gone.json"),
+                               "-k", "import_task", "--stale-age=1s", "--since=100000h")
+    checks = _checks(health)
+    cut = checks["test_no_import_task_left_processing"]
+    assert cut["outcome"] == "failed" and cut["root_cause"] == "worker_crash", cut
+    assert "b8bf7736-b290-44bf-9075-0bfd3f5ef999" in cut["message"] and "6c8dcabd" in cut["message"]
+    failed = checks["test_no_import_task_failed_within_window"]
+    # the failure's image answers 200 in the first capture of its path: it exists, and the message is quoted
+    assert failed["outcome"] == "failed" and failed["root_cause"] == "availability", failed
+    assert "'Task failed due to Internal Error' -> no cause rule matches" in failed["message"], failed["message"]
+
+
+def test_after_the_revert_nothing_fails(pytester):
+    from tests.unit.test_api_health_fact import run_api_checks  # noqa: PLC0415
+
+    deleted = captured("failure-staging-gone.json")
+    answers = _lab_answers("processing-image-deleted.json")
+
+    def answer(method, path, params=None):
+        from tests.unit.test_api_health_fact import Response as HTMLResponse  # noqa: PLC0415
+
+        if path == "/tasks" and (params or {}).get("status") == "failure":
+            return HTMLResponse(200, deleted[0]["json"])
+        if path == f"/tasks/{deleted[1]['json']['id']}":
+            return HTMLResponse(200, deleted[1]["json"])
+        if path == f"/images/{deleted[1]['json']['image_id']}":
+            return HTMLResponse(404, text="404 Not Found")  # deleted[-1]: its image after deletion
+        return answers(method, path, params)
+
+    health, _ = run_api_checks(pytester, answer, "-k", "import_task", "--stale-age=1s", "--since=100000h")
+    assert {name: c["outcome"] for name, c in _checks(health).items()} == {
+        "test_no_import_task_left_processing": "passed", "test_no_import_task_failed_within_window": "passed"}
+
+
+def test_a_cloud_user_that_may_not_list_tasks_skips_saying_so(pytester):
+    from tests.unit.test_api_health_fact import Response as HTMLResponse  # noqa: PLC0415
+    from tests.unit.test_api_health_fact import run_api_checks  # noqa: PLC0415
+
+    def answer(method, path, params=None):
+        if path == "/tasks":  # Glance's tasks_api_access policy for a non-admin
+            return HTMLResponse(403, text="403 Forbidden\n\nYou are not authorized to complete tasks_api_access action.")
+        return HTMLResponse(200, {"images": [], "first": "/v2/images"})
+
+    health, _ = run_api_checks(pytester, answer, "-k", "import_task")
+    for c in _checks(health).values():
+        assert c["outcome"] == "skipped", c
+        assert "GET /v2/tasks is forbidden to this cloud user" in c["message"] and "HTTP 403" in c["message"]
+        assert "tasks_api_access policy allows only admins by default" in c["message"]
