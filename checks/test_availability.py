@@ -151,10 +151,13 @@ def test_no_import_task_failed_within_window(image_api, thresholds, evidence, re
                  f"{len(failed)} of them api_image_import"
                  + (f", the newest {import_tasks.MAX_DETAILED} read" if len(failed) > import_tasks.MAX_DETAILED else ""),
                  command=listing.command)
-    live = [d for d in looked if not d.image_gone]
+    live = [d for d in looked if d.image is not None]
     gone = [d for d in looked if d.image_gone]
+    unread = [d for d in looked if d.image is None and not d.image_gone]  # e.g. the task expired meanwhile
     if gone:
         evidence.add("failed tasks whose image is deleted (not counted)", [d.describe() for d in gone])
+    if unread:
+        evidence.add("failed tasks not judged (task or image unreadable)", [f"{d.describe()} {d.message}" for d in unread])
     evidence.metric("failed_import_tasks", len(live), "tasks")
     if not live:
         return
