@@ -1,15 +1,21 @@
-"""glance-api is running on each host and the Image API answers (runbook: diagnostic step 2).
+"""glance-api is running on each host and the Image API answers (runbook: diagnostic step 2), and does
+the imports it accepts.
 
 PYTEST_DONT_REWRITE: a failed claim shows its own message, not pytest's introspection.
 """
 import time
+from datetime import UTC, datetime
 
 import pytest
 
 from glance_hc import facts as facts_mod
 from glance_hc import logscan, redact
+from glance_hc.canary import tasks as import_tasks
+from glance_hc.classify import cause_of_message
 from glance_hc.errors import one_line
+from glance_hc.fixtures.cloud import list_tasks_or_skip
 from glance_hc.fixtures.hosts import registry
+from glance_hc.report import ROOT_CAUSE_OVERRIDE
 
 pytestmark = [pytest.mark.availability]
 
@@ -120,3 +126,50 @@ def test_image_api_lists_images(api_health, thresholds, evidence, request):
                          f"{', '.join(missing)}); body: {body}")
     assert first["status"] in IMAGE_STATUSES, (f"the first image {first['id']} has status "
                                                f"{first['status']!r}, not one Glance knows; body: {body}")
+
+
+@pytest.mark.api
+def test_no_import_task_failed_within_window(image_api, thresholds, evidence, request):
+    """No api_image_import task failed within the log window (--since) on an image that still exists.
+
+    Here and not in one cause's module: a failed import can be any cause (a full or unconfigured
+    store, a quota, a dead worker's lock broken: "Expired lock preempted", a source URL that fails),
+    as a user's image is in test_forensics.py. What every failure shares is that the Image API did not
+    do the import it accepted with 202: this module's claim. When the tasks' messages name one cause
+    (glance_hc.classify.cause_of_message), the report files the check under it. A failed task whose
+    image is gone is not counted: Tempest's import tests, run before the suite in CI, leave those."""
+    now = datetime.now(UTC)
+    since = now - thresholds.log_window
+    listing = list_tasks_or_skip(image_api, "failure", thresholds, since=since)
+    failed = import_tasks.imports(listing.tasks)
+    looked = [import_tasks.detail(image_api, task, timeout=thresholds.api_timeout,
+                                  age=import_tasks.age_of(task, now, "updated_at"))
+              for task in failed[:import_tasks.MAX_DETAILED]]
+    evidence.add("failed import tasks", f"{len(listing.tasks)} task(s) failed since {since:%Y-%m-%dT%H:%M:%SZ} "
+                 f"({thresholds.log_window}; {listing.pages} page(s)"
+                 f"{', more not read: at most ' + str(import_tasks.MAX_PAGES) if listing.truncated else ''}), "
+                 f"{len(failed)} of them api_image_import"
+                 + (f", the newest {import_tasks.MAX_DETAILED} read" if len(failed) > import_tasks.MAX_DETAILED else ""),
+                 command=listing.command)
+    live = [d for d in looked if d.image is not None]
+    gone = [d for d in looked if d.image_gone]
+    unread = [d for d in looked if d.image is None and not d.image_gone]  # e.g. the task expired meanwhile
+    if gone:
+        evidence.add("failed tasks whose image is deleted (not counted)", [d.describe() for d in gone])
+    if unread:
+        evidence.add("failed tasks not judged (task or image unreadable)", [f"{d.describe()} {d.message}" for d in unread])
+    evidence.metric("failed_import_tasks", len(live), "tasks")
+    if not live:
+        return
+    lines, causes = [], []
+    for d in live:
+        named = cause_of_message(d.message)
+        causes.append(named[0] if named else None)
+        lines.append(f"{d.describe()} message={d.message!r}"
+                     + (f" -> root cause {named[0]} ({named[1]})" if named else " -> no cause rule matches"))
+    evidence.add("failed import tasks on existing images", lines, command="GET /v2/tasks/ID, GET /v2/images/ID")
+    named = {c for c in causes if c}
+    if len(named) == 1 and None not in causes:
+        request.node.user_properties.append((ROOT_CAUSE_OVERRIDE, named.pop()))
+    pytest.fail(f"{len(live)} import task(s) failed within {thresholds.log_window} on images that still exist; "
+                f"newest: {lines[0]}", pytrace=False)

@@ -5,7 +5,8 @@ respawned worker, uWSGI's or oslo.service's "killed by signal" lines and the
 kernel's OOM-killer lines.
 
 Through the API: no image sits in saving, importing or uploading, and no upload ended in
-queued without data (size and checksum unset), for longer than the stale age. `killed` is not
+queued without data (size and checksum unset), for longer than the stale age; no import task is
+left processing that long by a dead glance-api while its image waits on it. `killed` is not
 offered: Glance's v2 list leaves killed images out whatever the filter, and a failed v2 upload
 goes back to queued, not killed.
 
@@ -19,6 +20,9 @@ from datetime import UTC, datetime
 import pytest
 
 from glance_hc import canary, logscan
+from glance_hc.canary import tasks
+from glance_hc.causes.worker_crash import IMPORT_TASK_REMEDIATION
+from glance_hc.fixtures.cloud import list_tasks_or_skip
 from glance_hc.fixtures.forensics import explain_image
 from glance_hc.sizes import human
 
@@ -151,3 +155,41 @@ def test_no_images_stuck_in_transient_status(case, image_api, thresholds, eviden
         explain_image(request.config, image_api, img["id"], thresholds, evidence, prefix=f"{img['id']}: ")
     pytest.fail(f"{len(stale)} image(s) in {what} unchanged for longer than {thresholds.stale_image_age} "
                 f"({case.meaning}); oldest: {listing[0]}", pytrace=False)
+
+
+@pytest.mark.api
+def test_no_import_task_left_processing(image_api, thresholds, evidence):
+    """An api_image_import task in processing unchanged for longer than the stale age, whose image
+    still waits on it (its lock names the task, or it sits in importing/uploading): the glance-api
+    that ran it died or restarted, and nothing ever ends such a task. One whose image is gone (or no
+    longer waits on it) is a harmless record: listed, never failed.
+
+    A lock naming a task that already ended is not a check of its own: Glance drops the lock in the
+    same flow that ends the task (_CompleteTask after success, _ImageLock.revert on failure), breaks a
+    lock naming a missing task at the next import, and one naming an ended task once it is 60 minutes
+    old; only a death between those two writes leaves it, the death this check finds."""
+    now = datetime.now(UTC)
+    listing = list_tasks_or_skip(image_api, "processing", thresholds)
+    stale = tasks.older_than(tasks.imports(listing.tasks), now, thresholds.stale_image_age)
+    looked = [tasks.detail(image_api, task, timeout=thresholds.api_timeout, age=age)
+              for task, age in stale[:tasks.MAX_DETAILED]]
+    evidence.add("processing import tasks",
+                 f"{len(listing.tasks)} processing task(s) listed ({listing.pages} page(s)"
+                 f"{', more not read: at most ' + str(tasks.MAX_PAGES) if listing.truncated else ''}), "
+                 f"{len(stale)} api_image_import unchanged for longer than {thresholds.stale_image_age}"
+                 + (f", the newest {tasks.MAX_DETAILED} read" if len(stale) > tasks.MAX_DETAILED else ""),
+                 command=listing.command)
+    held = [d for d in looked if d.holds_image]
+    harmless = [d for d in looked if not d.holds_image]
+    if harmless:
+        evidence.add("stale processing tasks that hold nothing (harmless: image gone or no longer waiting)",
+                     [d.describe() for d in harmless])
+    evidence.metric("stale_import_tasks", len(held), "tasks")
+    if not held:
+        return
+    evidence.add("stale processing tasks holding their image", [d.describe() for d in held],
+                 command="GET /v2/tasks/ID, GET /v2/images/ID")
+    evidence.add("what to do", list(IMPORT_TASK_REMEDIATION))
+    pytest.fail(f"{len(held)} import task(s) in processing unchanged for longer than {thresholds.stale_image_age} "
+                f"while their image waits on them (the glance-api that ran the import died or restarted); "
+                f"newest: {held[0].describe()}", pytrace=False)

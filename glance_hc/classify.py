@@ -20,7 +20,8 @@ from glance_hc import logscan
 from glance_hc.causes import BY_KEY, CAUSES
 from glance_hc.causes.model import CAUSE, Rule
 
-__all__ = ["FALLBACK", "PRECEDENCE", "RULES", "Classification", "Rule", "body_message", "classify"]
+__all__ = ["FALLBACK", "PRECEDENCE", "RULES", "Classification", "Rule", "body_message", "cause_of_message",
+           "classify"]
 
 # First match wins. Specific before generic within a status; a fault that the request's own
 # lines name (a read-only store, an unusable database) before context lines from the host.
@@ -38,7 +39,7 @@ PRECEDENCE: tuple[str, ...] = (
     "gateway-timeout", "request-timeout", "client-timeout", "client-disconnect", "size-mismatch-400",
     "unknown-store",
     # the image itself tells: a saving that never ends is a dead worker
-    "stuck-saving", "stuck-importing", "killed",
+    "stuck-saving", "stuck-importing", "import-lock-preempted", "killed",
     # 500: the log says what broke
     "500-database-out-of-connections", "500-database-unreachable", "500-database-connection-lost",
     "500-database-deadlock", "500-database", "500-read-only", "500-store-dir-missing", "500-ceph-blocked", "500-disk-full",
@@ -150,3 +151,17 @@ def classify(http_status, body_text: str, image_record_after: dict | None, log_l
     return Classification(rule.root_cause, reason, tuple(r.name for r in matched) or (FALLBACK.name,),
                           fault=rule.fault, remediation=rule.remediation or (cause.remediation if cause else ()),
                           evidence=tuple(deciding[:5]))
+
+
+def cause_of_message(text: str) -> tuple[str, str] | None:
+    """(root cause, why) for a message with no HTTP status, such as a failed task's: the first rule
+    whose body regex it matches (its other conditions cannot be known), else a cause line's pattern."""
+    if not text:
+        return None
+    for rule in RULES:
+        if rule.body and not rule.log and not rule.log_cause and re.search(rule.body, text, re.I | re.S):
+            return rule.root_cause, f"rule {rule.name}: {rule.reason}"
+    causes = logscan.root_causes_of(text)
+    if causes:
+        return causes[0], f"a {causes[0]} log pattern matches it"
+    return None

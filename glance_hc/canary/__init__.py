@@ -58,6 +58,7 @@ from glance_hc.canary.names import (  # noqa: F401
     RUN_PROPERTY,
     SIZE_MISMATCH,
     STUCK,
+    TASK_FAILURE,
     WRONG_STORE,
 )
 from glance_hc.canary.signals import InterruptGuard  # noqa: F401

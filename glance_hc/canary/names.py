@@ -25,5 +25,6 @@ SIZE_MISMATCH = "size-mismatch"          # stored or downloaded size differs fro
 NO_DATA = "no-data"                      # a download answered with no data (204 / empty)
 MISSING_HASH = "missing-hash"            # an active image without checksum or os_hash_value
 WRONG_STORE = "wrong-store"              # the image landed in another store than asked
+TASK_FAILURE = "task-failure"            # an import task ended in failure: its message is the body
 
 

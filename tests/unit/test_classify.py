@@ -17,7 +17,7 @@ CASES = sorted(DATA.glob("*.json"))
 RULES = [rule for cause in CAUSES for rule in cause.rules]
 PSEUDO = {canary.CONNECT_FAILED, canary.CONNECT_TIMEOUT, canary.CONNECTION_RESET, canary.READ_TIMEOUT,
           canary.CLIENT_DEADLINE, canary.CLIENT_DISCONNECT, canary.STUCK, canary.HASH_MISMATCH,
-          canary.SIZE_MISMATCH, canary.NO_DATA, canary.MISSING_HASH, canary.WRONG_STORE}
+          canary.SIZE_MISMATCH, canary.NO_DATA, canary.MISSING_HASH, canary.WRONG_STORE, canary.TASK_FAILURE}
 
 
 def load(name: str) -> dict:
