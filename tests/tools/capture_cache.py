@@ -4,8 +4,10 @@ the cache-over-size fault, as unit-test data (tests/data/cache/LABEL/).
     flock /tmp/hc/lab.lock env OS_CLIENT_CONFIG_FILE=/opt/glance-hc-lab/state/clouds.yaml \
         .venv/bin/python -m tests.tools.capture_cache [LABEL ...]
 
-LABEL is `healthy` or `cache-over-size` (default: both); the fault is injected before and reverted
-after (always). For controller1 it writes controller1-discover.json (phase one, whole: the config
+LABEL is `healthy`, `cache-over-size` or `cache-over-size-cron-pruner` (default: all three); the fault
+is injected before and reverted after (always); the last one also has a cron.d file on controller1
+running glance-cache-pruner every 30 minutes (written before the capture, removed after; it never ran).
+For controller1 it writes controller1-discover.json (phase one, whole: the config
 files) and controller1-stores.json (phase two's `clock`, `dirs` with the cache dir's listing,
 `pruner_schedule`, `boot_id`, `errors` and the worker user's dir test; the log lines left out), as
 gather() asks them; under the fault also api.json: GET /v2/cache on controller1 itself.
@@ -27,7 +29,9 @@ from lab import common
 
 OUT = Path(__file__).resolve().parent.parent / "data" / "cache"
 SSH_CONFIG = str(common.STATE / "ssh_config")
-LABELS = ("healthy", "cache-over-size")
+LABELS = ("healthy", "cache-over-size", "cache-over-size-cron-pruner")
+CRON_FILE = "/etc/cron.d/glance-cache-pruner"   # controller1's /etc is its own overlay: the host's cron never sees it
+CRON_LINE = "*/30 * * * * glance /opt/glance-hc-lab/venv/bin/glance-cache-pruner\n"
 NODE = "controller1"
 
 
@@ -66,11 +70,15 @@ def main(labels) -> None:
         if label == "healthy":
             capture(label)
             continue
-        fault("inject", label)
+        name = "cache-over-size"
+        fault("inject", name)
         try:
+            if label.endswith("-cron-pruner"):
+                common.in_namespace(["sh", "-c", 'cat > "$1"', "sh", CRON_FILE], input=CRON_LINE, text=True)
             capture(label)
         finally:
-            fault("revert", label)
+            common.in_namespace(["rm", "-f", CRON_FILE], check=False)
+            fault("revert", name)
 
 
 if __name__ == "__main__":
