@@ -20,6 +20,12 @@ The staging store (test_staging_holds_no_leftover_files): entries older than `--
 import reads (glance_hc.staging: the file of an image not in uploading/importing, a file that is no
 image's), with what Glance's own start-up cleanup would remove and what only an operator can.
 
+The image cache, where the paste flavor turns it on (glance_hc.image_cache has Glance 33's
+behaviour with file references): its bytes against image_cache_max_size
+(test_image_cache_is_within_its_max_size), a glance-cache-pruner in cron or a systemd timer
+(test_image_cache_is_pruned), and GET /v2/cache on the node (test_image_cache_api_lists_the_cache).
+On a host whose cache is off these cases are deselected.
+
 Ahead of time: The history of runs (`--history DIR`, ini `history_dir`) holds each store's usage
 night after night; a least-squares line through it says when the store reaches
 the alert level (`--store-usage-max`) at its growth rate. A store below the
@@ -39,8 +45,9 @@ import pytest
 
 from glance_hc import canary, history, rbd, staging, store_space
 from glance_hc import forecast as fc
+from glance_hc import image_cache as image_cache_mod
 from glance_hc.causes.store_full import what_frees_pool, what_frees_space, what_is_safe_to_remove
-from glance_hc.fixtures.cloud import api_health_of, cloud_state_of
+from glance_hc.fixtures.cloud import api_health_of, cloud_state_of, node_endpoint_of
 from glance_hc.fixtures.options import thresholds_of
 from glance_hc.fixtures.stores import needs_ceph_tool
 from glance_hc.sizes import human
@@ -92,7 +99,8 @@ def _space(ref, d, config: pytest.Config) -> store_space.Breakdown | str:
 
 def _what_frees(ref, d, config: pytest.Config, evidence) -> str:
     """For a full file store's message: what deleting would free (images, or data outside Glance)."""
-    space = _space(ref, d, config) if d.listing is not None else None
+    # the cache's files are copies of images: no breakdown against the image list (glance_hc.image_cache)
+    space = _space(ref, d, config) if d.listing is not None and ref.role != "image-cache" else None
     if isinstance(space, store_space.Breakdown):
         evidence.add(f"{ref.role} store space", space.describe(time.time()))
         return " " + what_frees_space(space, time.time())
@@ -434,3 +442,96 @@ def test_store_will_not_cross_alert_level_within_window(no_history, store_key, p
         f"{fc.fmt_percent(item.alert_level)} on {item.alert_at} (between {item.alert_at_earliest} and "
         f"{item.alert_at_latest or 'never at the slowest plausible rate'}), within the "
         f"{window.total_seconds() / 86400:g}-day window; full on {item.full_at}")
+
+
+def _cache_usage(image_cache):
+    """(StoreDir, host, Usage) of a host's image cache dir, or a skip saying why it was not measured."""
+    ref, host, d = image_cache
+    if not d.exists:
+        pytest.skip(f"image cache {ref.path} on {ref.host} cannot be listed: {d.error}")
+    if d.listing is None:
+        pytest.skip(f"the probe did not list {ref.path} on {ref.host}")
+    if d.listing.error:
+        pytest.skip(f"cannot list {ref.path} on {ref.host}: {d.listing.error}")
+    return ref, host, image_cache_mod.usage(d.listing)
+
+
+def _cache_evidence(evidence, ref, host, used) -> int:
+    max_size = host.config.image_cache_max_size
+    evidence.add("image cache", [
+        f"{used.count} cached images, {human(used.size)} at the top of {ref.path}"
+        + ("" if used.exact else " (more files than the probe names: the whole tree's bytes)"),
+        f"image_cache_max_size = {human(max_size)} ({max_size} bytes), driver {host.config.image_cache_driver}, "
+        f"[paste_deploy] flavor = {host.config.paste_flavor}"]
+        + ([f"{human(used.other_size)} more in incomplete/, invalid/, queue/ (glance-cache-cleaner's)"]
+           if used.other_size else [])
+        + [f"largest: {line}" for line in used.describe_largest(time.time())],
+        command=f"lstat of every file under {ref.path} (names, sizes, mtimes; no content read)")
+    return max_size
+
+
+@pytest.mark.host
+def test_image_cache_is_within_its_max_size(image_cache, evidence):
+    """Glance caches every image downloaded through a node and prunes only when glance-cache-pruner
+    runs (image_cache_max_size is its threshold, not a limit: glance/image_cache/__init__.py): a cache
+    over its max takes the filesystem's room from the stores and staging beside it."""
+    ref, host, used = _cache_usage(image_cache)
+    max_size = _cache_evidence(evidence, ref, host, used)
+    assert used.size <= max_size, image_cache_mod.over_max_failure(ref.path, ref.host, used, max_size)
+
+
+@pytest.mark.host
+def test_image_cache_is_pruned(image_cache, evidence):
+    """Something prunes the cache: a cron entry or systemd timer running glance-cache-pruner on the
+    host, or at least a cache within its max. Absence from cron and timers is evidence, not proof (an
+    external scheduler may run it), so only a cache over its max with no pruner found fails."""
+    ref, host, used = _cache_usage(image_cache)
+    max_size = _cache_evidence(evidence, ref, host, used)
+    schedule = host.pruner_schedule
+    if schedule is None or schedule.error:
+        why = schedule.error if schedule else "the probe did not read them"
+        if used.size <= max_size:
+            evidence.add("verdict", f"within its max; cron and timers not read: {why}")
+            return
+        pytest.skip(f"cannot tell whether anything prunes {ref.path} on {ref.host}: cron and timers not read ({why})")
+    evidence.add("pruner in cron", [f"{p}: {line}" for p, line in schedule.cron_lines] or ["none found"],
+                 command=f"read of cron files and crontabs of root and glance ({schedule.where_looked()}); "
+                         f"lines naming the cache pruner only")
+    evidence.add("pruner in systemd timers",
+                 [f"{t}{'' if on else ' (not enabled in timers.target.wants)'}: {line}"
+                  for t, line, on in schedule.timer_lines] or ["none found"],
+                 command="read of *.timer and *.service units in /etc, /run, /usr/lib and /lib systemd dirs")
+    if schedule.found:
+        evidence.add("verdict", "a pruner is scheduled" + ("" if used.size <= max_size else
+                     ": the cache is still over its max (it grew faster than the schedule prunes, or the "
+                     "job fails: see its log)"))
+        return
+    assert used.size <= max_size, image_cache_mod.not_pruned_failure(ref.path, ref.host, used, max_size, schedule)
+    evidence.add("verdict", "no pruner found in cron or timers, but the cache is within its max")
+
+
+@pytest.mark.api
+def test_image_cache_api_lists_the_cache(image_cache, image_api, thresholds, evidence, request):
+    """GET /v2/cache on the node itself (glance/api/v2/cached_images.py get_cache_state, policy
+    cache_list: admin) lists its cached and queued images: a node whose cache is on but whose cache
+    API fails cannot be pruned or cleared through the API either."""
+    ref, host, _ = image_cache
+    node = node_endpoint_of(request.config, host)
+    if node.url is None:
+        pytest.skip(f"cannot ask glance-api on {host.name} itself (behind the load balancer any node "
+                    f"answers, and each node has its own cache): {node.how}")
+    answer, _ = canary.call(image_api, "GET", "/cache", endpoint_override=node.api, timeout=thresholds.api_timeout)
+    asked = f"glance-api on {host.name} at {node.api}"
+    evidence.add("asked", f"{asked}: {answer.describe()}", command="GET /v2/cache (admin)")
+    if answer.status in (403, 404):
+        pytest.skip(f"{asked} answers {answer.status} to GET /v2/cache: "
+                    + ("the policy cache_list does not let these credentials list the cache (admin by default)"
+                       if answer.status == 403 else "this release or its paste pipeline has no cache API"))
+    body = answer.json if isinstance(answer.json, dict) else {}
+    cached, queued = body.get("cached_images"), body.get("queued_images")
+    assert answer.ok and isinstance(cached, list) and isinstance(queued, list), (
+        f"{asked} could not list its image cache ({answer.describe()}): the cache is on "
+        f"([paste_deploy] flavor = {host.config.paste_flavor}) but its API fails; see the glance-api log")
+    evidence.add("cache API", [f"{len(cached)} cached, {len(queued)} queued"]
+                 + [f"{c.get('image_id')} {human(c.get('size') or 0)} hits {c.get('hits')}"
+                    for c in cached[:image_cache_mod.SHOWN] if isinstance(c, dict)])

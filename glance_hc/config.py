@@ -59,6 +59,10 @@ SWIFT_CONTAINER_DEFAULT = "glance"
 SWIFT_REFERENCE_DEFAULT = "ref1"
 # glance/common/config.py image_size_cap: IntOpt default 1 TiB, min=1.
 IMAGE_SIZE_CAP_DEFAULT = 1099511627776
+# glance/image_cache/__init__.py (Glance 33): 10 GiB, 24 h, the driver keeping its records in Glance's DB
+IMAGE_CACHE_MAX_SIZE_DEFAULT = 10 * 1024 ** 3
+IMAGE_CACHE_STALL_TIME_DEFAULT = 86400
+IMAGE_CACHE_DRIVER_DEFAULT = "centralized_db"
 IMAGE_SIZE_CAP_MIN = 1
 IMAGE_SIZE_CAP_MAX = 9223372036854775808
 
@@ -119,6 +123,7 @@ _UPLOAD_OPTIONS = (
     (DEFAULT_SECTION, "image_cache_dir"),
     (DEFAULT_SECTION, "image_cache_driver"),
     (DEFAULT_SECTION, "image_cache_max_size"),
+    (DEFAULT_SECTION, "image_cache_stall_time"),
     (DEFAULT_SECTION, "do_secure_hash"),
     (DEFAULT_SECTION, "hashing_algorithm"),
     (GLANCE_STORE_SECTION, "default_backend"),
@@ -247,6 +252,10 @@ class GlanceConfig:
     image_cache: DirSetting | None  # set only when the paste flavor enables caching
     caching_enabled: bool
     paste_flavor: str | None
+    # glance/image_cache/__init__.py options: a threshold the pruner acts on, never a hard limit
+    image_cache_max_size: int
+    image_cache_stall_time: int
+    image_cache_driver: str
     image_size_cap: int
     user_storage_quota: int  # bytes, 0 = unlimited (glance/api/common.py)
     use_keystone_limits: bool
@@ -669,6 +678,10 @@ def _build(
         image_cache=image_cache,
         caching_enabled=caching_enabled,
         paste_flavor=paste_flavor,
+        image_cache_max_size=_non_negative(reader, "image_cache_max_size", IMAGE_CACHE_MAX_SIZE_DEFAULT),
+        image_cache_stall_time=_non_negative(reader, "image_cache_stall_time", IMAGE_CACHE_STALL_TIME_DEFAULT),
+        image_cache_driver=(reader.raw(DEFAULT_SECTION, "image_cache_driver") or "").strip()
+        or IMAGE_CACHE_DRIVER_DEFAULT,
         image_size_cap=image_size_cap,
         user_storage_quota=user_storage_quota,
         use_keystone_limits=use_keystone_limits,
@@ -940,6 +953,13 @@ def _reserved_dirs(reader: _Reader, multistore: bool) -> tuple[DirSetting, DirSe
         DirSetting(staging_path, f"[{DEFAULT_SECTION}] node_staging_uri", uri is not None),
         DirSetting(work_dir, "[task] work_dir", work_dir is not None),
     )
+
+
+def _non_negative(reader: _Reader, key: str, default: int) -> int:
+    """An IntOpt with min=0 of [DEFAULT] (the image cache's): unset or refused, its default (the
+    reader records why a value is refused)."""
+    value = reader.integer(DEFAULT_SECTION, key)
+    return value if value is not None and value >= 0 else default
 
 
 def _image_size_cap(reader: _Reader) -> int:

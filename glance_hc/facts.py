@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from glance_hc import haproxy, logscan, rbd, staging, store_space, uwsgi
+from glance_hc import haproxy, image_cache, logscan, rbd, staging, store_space, uwsgi
 from glance_hc.config import ConfigError, GlanceConfig
 from glance_hc.hosts import HostSpec
 from glance_hc.probe import transport
@@ -262,6 +262,7 @@ class HostFacts:
     worker_python: list[dict] = field(default_factory=list)  # programs run with the gate round trip
     haproxy_stats: dict | None = None  # the stats socket's `show stat` ({socket, text} or {error}); None: not asked
     haproxy_state_lines: list[tuple[str, str]] = field(default_factory=list)  # (source, health-check line)
+    pruner_schedule: image_cache.PrunerSchedule | None = None  # cron/timers naming the cache pruner; None: not asked
     boot_id: str = ""  # the kernel's boot id (/proc/sys/kernel/random/boot_id): hosts on one kernel share it
 
     def staging_identity(self) -> staging.DirIdentity | None:
@@ -646,6 +647,12 @@ def staging_dir(config: GlanceConfig) -> str | None:
     return (path.rstrip("/") or "/") if path else None
 
 
+def image_cache_dir(config: GlanceConfig) -> str | None:
+    """The image cache's dir as store_dirs keys it, when the paste flavor turns the cache on."""
+    path = config.image_cache.path if config.caching_enabled and config.image_cache else None
+    return (path.rstrip("/") or "/") if path else None
+
+
 def file_store_dirs(config: GlanceConfig) -> list[str]:
     """The datadirs of the file stores: the dirs whose files the probe lists (image data or not)."""
     return [d.rstrip("/") or "/" for s in config.stores if s.type == "file" for d in s.datadirs]
@@ -721,6 +728,7 @@ def gather_stores_and_logs(facts: HostFacts, doc: dict) -> None:
     facts.files.update(_text_map(doc.get("files")))
     facts.file_errors.update(_text_map(doc.get("file_errors")))
     facts.rbd = rbd.from_probe(doc.get("rbd"), worker.get("rbd"), worker_user, worker.get("error"))
+    facts.pruner_schedule = image_cache.parse_schedule(doc.get("pruner_schedule"))
     if isinstance(doc.get("haproxy_stats"), dict):
         stats = doc["haproxy_stats"]
         facts.haproxy_stats = {k: _str(stats[k]) for k in ("socket", "text", "error") if k in stats}
@@ -797,7 +805,8 @@ def stores_request(facts: HostFacts, window_minutes: int) -> dict:
         "patterns": logscan.host_filter_patterns(),
         "keywords": logscan.host_filter_keywords(),
         "dirs": list(store_dirs(config)) if config else [],
-        "list_dirs": file_store_dirs(config) if config else [],
+        "list_dirs": (file_store_dirs(config) + ([cache] if (cache := image_cache_dir(config)) else [])) if config else [],
+        "pruner_schedule": bool(config and image_cache_dir(config)),
         "entry_dirs": [staging_dir(config)] if config and staging_dir(config) else [],
         "rbd": rbd_targets(config) if config else [],
         "files": [s.swift_config_file for s in (config.stores if config else [])

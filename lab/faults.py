@@ -1181,3 +1181,73 @@ STAGING_NODE_FAULTS: dict[str, Fault] = {
         "controllers; both restarted", staging_not_shared, staging_shared_again),
 }
 TABLES += [(STAGING_FAULTS, ""), (STAGING_NODE_FAULTS, "controllers")]
+
+
+# ---------------------------------------------------------------- the image cache (issue #19)
+IMAGE_CACHE = "/var/lib/glance/image-cache"
+IMAGE_CACHE_MAX = 1 << 20          # image_cache_max_size of the fault: 1 MiB
+CACHE_IMAGE_SIZE = 768 << 10       # two of them cached: 1.5 MiB, over the max
+CACHE_IMAGE_PREFIX = "hc-lab-cache-"
+
+
+def _download_through_controller1(image_id: str, token: str) -> int:
+    """GET the image's data from controller1 itself (not the VIP): its cache middleware tees it into
+    the cache (glance/api/middleware/cache.py); the bytes read."""
+    import urllib.request  # noqa: PLC0415
+    req = urllib.request.Request(f"{GLANCE_DIRECT}/v2/images/{image_id}/file", headers={"X-Auth-Token": token})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return len(resp.read())
+
+
+def cache_over_size() -> None:
+    """controller1 caches images (keystone+cachemanagement, a 1 MiB image_cache_max_size) and no pruner
+    runs: two 768 KiB images downloaded through it, each twice (the second read comes from the cache)."""
+    ns("install", "-d", "-o", "glance", "-g", "glance", "-m", "750", IMAGE_CACHE)
+    edit_conf(r"^\[DEFAULT\]$", f"[DEFAULT]\nimage_cache_dir = {IMAGE_CACHE}\nimage_cache_max_size = {IMAGE_CACHE_MAX}")
+    edit_conf(r"^flavor = keystone$", "flavor = keystone+cachemanagement")
+    inner("restart-glance")
+    c = conn()
+    token = c.session.get_token()
+    for k in range(2):
+        image = c.image.create_image(name=f"{CACHE_IMAGE_PREFIX}{k}", disk_format="raw", container_format="bare",
+                                     data=os.urandom(CACHE_IMAGE_SIZE), allow_duplicates=True, wait=True, timeout=60)
+        for _ in range(2):
+            if _download_through_controller1(image.id, token) != CACHE_IMAGE_SIZE:
+                raise RuntimeError(f"short download of {image.id} through controller1")
+    deadline = time.monotonic() + 15
+    while _cache_bytes() <= IMAGE_CACHE_MAX:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{IMAGE_CACHE} on controller1 holds {_cache_bytes()} bytes, not over the max")
+        time.sleep(0.3)
+
+
+def _cache_bytes() -> int:
+    """Bytes of the cached images (the top of the cache dir, as Glance's pruner counts them)."""
+    out = ns("find", IMAGE_CACHE, "-maxdepth", "1", "-type", "f", "-printf", "%s\n", capture=True, check=False)
+    return sum(int(x) for x in out.split() if x.isdigit())
+
+
+def cache_off_again() -> None:
+    """The cache cleared through its own API (its DB records too), the config rendered back, the dir emptied."""
+    import urllib.request  # noqa: PLC0415
+
+    try:
+        c = conn()
+        req = urllib.request.Request(f"{GLANCE_DIRECT}/v2/cache", method="DELETE",
+                                     headers={"X-Auth-Token": c.session.get_token()})
+        with urllib.request.urlopen(req, timeout=30):
+            pass
+    except Exception:  # noqa: BLE001 - the cache may be off already (revert twice): the files go below
+        pass
+    delete_lab_images(CACHE_IMAGE_PREFIX)
+    inner("render")
+    inner("restart-glance")
+    ns("sh", "-c", 'rm -rf -- "$1"/* "$1"/.[!.]*', "sh", IMAGE_CACHE, check=False)
+    inner("rotate-logs")
+
+
+CACHE_FAULTS: dict[str, Fault] = {
+    "cache-over-size": Fault("store_full", "controller1 caches images (keystone+cachemanagement, image_cache_max_size "
+                             "1 MiB), 1.5 MiB downloaded through it, no pruner", cache_over_size, cache_off_again),
+}
+TABLES += [(CACHE_FAULTS, "")]

@@ -7,7 +7,7 @@ _API = "tests/data/api"
 CAUSE = Cause(
     key="store_full",
     lab_faults=("store-full", "store-filled-by-foreign-file", "rbd-pool-quota", "swift-account-quota",
-                "store-inodes-used-up", "swift-container-quota", "staging-leftover"),
+                "store-inodes-used-up", "swift-container-quota", "staging-leftover", "cache-over-size"),
     title="Store backend full",
     runbook_step="Root cause 1",
     symptom="Uploads fail with 413 'Image storage media is full' or Errno 28; the image returns to queued.",
@@ -27,6 +27,12 @@ CAUSE = Cause(
         "of a queued image (a failed import) or of an active one nobody copies is read by no import and blocks "
         "staging the image again (409): remove it; a file whose name is no image id is not Glance's: find out "
         "whose it is. Never remove the file of an image in uploading or importing.",
+        "Image cache over image_cache_max_size (test_image_cache_is_within_its_max_size, test_image_cache_is_pruned): "
+        "the max is only the threshold glance-cache-pruner acts on; Glance 33 runs no pruning of its own "
+        "(glance/image_cache/__init__.py `prune`, glance/cmd/cache_pruner.py). Run `glance-cache-pruner` now and "
+        "schedule it as the glance user on every caching node (cron `*/30 * * * * glance glance-cache-pruner` or a "
+        "systemd timer), with `glance-cache-cleaner` daily for incomplete/ files older than image_cache_stall_time. "
+        "`GET /v2/cache` (admin) lists what a node holds; `DELETE /v2/cache/ID` drops one image.",
     ),
     patterns=(
         LogPattern(r"image storage media is full", examples=(

@@ -1190,6 +1190,9 @@ def phase_stores_and_logs(ctx, req, result):
     for s in stores:
         if not ctx.container and s["name"] in result["rbd"]:
             step(result, "rbd caps " + s["name"], rbd_caps, ctx, s, result["rbd"][s["name"]])
+    if req.get("pruner_schedule"):  # read on the host itself: its cron and systemd run the pruner
+        result["pruner_schedule"] = step(result, "pruner schedule", pruner_schedule) or {
+            "error": "the cron files and timers were not read"}
     sockets = [a for a in req.get("haproxy_sockets", []) if isinstance(a, str)]
     if sockets:
         result["haproxy_stats"] = step(result, "haproxy stats", haproxy_stats, sockets) or {
@@ -1367,6 +1370,73 @@ def dir_entries(path, keep=ENTRIES_KEEP, visit=ENTRIES_VISIT):
     return {"now": int(time.time()), "count": count, "size": total, "complete": complete,
             "entries": [[name, kind, size, mtime] for mtime, name, kind, size in found[:keep]],
             "errors": errors[:20]}
+
+
+# Where a host schedules Glance's cache pruner (glance-cache-pruner must be run periodically: Glance
+# prunes nothing itself). Only these fixed system paths are read, never one a config names.
+CRON_FILES = ("/etc/crontab", "/etc/anacrontab")
+CRON_DIRS = ("/etc/cron.d", "/etc/cron.hourly", "/etc/cron.daily", "/etc/cron.weekly", "/etc/cron.monthly")
+CRONTAB_DIRS = ("/var/spool/cron/crontabs", "/var/spool/cron")   # Debian, RHEL: one file per user
+CRONTAB_USERS = ("root", "glance")
+UNIT_DIRS = ("/etc/systemd/system", "/run/systemd/system", "/usr/local/lib/systemd/system",
+             "/lib/systemd/system", "/usr/lib/systemd/system")
+PRUNER_PATTERN = re.compile(r"cache[-_]pruner|cache/prune|cache[-_ ]prune|image[-_ ]cache[-_ ]prune", re.I)
+SCHEDULE_FILE_LIMIT = 64 * 1024
+SCHEDULE_FILES_MAX = 4000
+
+
+def pruner_schedule(users=CRONTAB_USERS):
+    """Which cron files and systemd units mention the cache pruner: the paths looked at, the ones
+    that could not be read and why, and only the matching lines (never a whole file: a crontab may
+    hold a password). Regular files only (lstat: a symlink is not followed; the unit it points to
+    lives in one of the unit dirs read as well); nothing is run."""
+    looked, unreadable, lines, timers, enabled = [], {}, [], [], []
+    paths = list(CRON_FILES)
+    for d in CRON_DIRS:
+        try:
+            paths += [os.path.join(d, n) for n in sorted(os.listdir(d))]
+        except OSError as exc:
+            if exc.errno != 2:
+                unreadable[d] = exc.strerror or str(exc)
+    paths += [os.path.join(d, u) for d in CRONTAB_DIRS for u in users]
+    for d in UNIT_DIRS:
+        try:
+            names = sorted(os.listdir(d))
+        except OSError as exc:
+            if exc.errno != 2:
+                unreadable[d] = exc.strerror or str(exc)
+            continue
+        paths += [os.path.join(d, n) for n in names if n.endswith((".service", ".timer"))]
+        for wants in ("timers.target.wants",):
+            try:
+                enabled += [n for n in os.listdir(os.path.join(d, wants)) if n.endswith(".timer")]
+            except OSError:
+                pass
+    for path in paths[:SCHEDULE_FILES_MAX]:
+        try:
+            st = os.lstat(path)
+        except OSError as exc:
+            if exc.errno != 2:
+                unreadable[path] = exc.strerror or str(exc)
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            continue
+        try:
+            with open(path, "rb") as handle:
+                text = handle.read(SCHEDULE_FILE_LIMIT).decode("utf-8", "replace")
+        except OSError as exc:
+            unreadable[path] = exc.strerror or str(exc)
+            continue
+        looked.append(path)
+        if path.endswith(".timer"):
+            unit = re.search(r"(?m)^\s*Unit\s*=\s*(\S+)", text)
+            timers.append([path, unit.group(1) if unit else os.path.basename(path)[:-6] + ".service"])
+        for line in text.splitlines():
+            if PRUNER_PATTERN.search(line) and not line.lstrip().startswith(("#", ";")):
+                lines.append([path, line.strip()[:400]])
+    return {"looked": looked[:SCHEDULE_FILES_MAX], "unreadable": unreadable, "lines": lines[:50],
+            "timers": timers[:500], "enabled_timers": sorted(set(enabled))[:500],
+            "truncated": len(paths) > SCHEDULE_FILES_MAX}
 
 
 def boot_id():
