@@ -70,8 +70,10 @@ def test_canary_upload_roundtrip(canary_case, image_api, thresholds, evidence, r
     _judge(result, request, cloud, evidence, case, plan, thresholds, canary_guard, testinfra_host_of)
 
 
-def _judge(result: canary_runs.Result, request, cloud, evidence, case, plan, t, guard, testinfra_host_of) -> None:
-    """One canary's result as its test's verdict, evidence and figures."""
+def _judge(result: canary_runs.Result, request, cloud, evidence, case, plan, t, guard, testinfra_host_of,
+           what: str = "canary upload to store {label}") -> None:
+    """One canary's result as its test's verdict, evidence and figures (`what` names the canary in
+    a failure: checks/test_import_canary.py judges its glance-direct canaries the same way)."""
     if result.entry is not None:  # its cleanup, registered when the image was about to be made
         entry = result.entry
         request.addfinalizer(lambda: delete_canary(cloud, entry, guard, t, request.node))
@@ -91,7 +93,7 @@ def _judge(result: canary_runs.Result, request, cloud, evidence, case, plan, t, 
         found = explained.explain(failure, source=result.source if failure.retry else None,
                                   endpoint=plan.endpoint if failure.retry else None)
         request.node.user_properties.append((ROOT_CAUSE_OVERRIDE, found.root_cause))
-        pytest.fail(f"canary upload to store {case.label} failed: {found.title}: {found.reason}", pytrace=False)
+        pytest.fail(f"{what.format(label=case.label)} failed: {found.title}: {found.reason}", pytrace=False)
     for name, value, unit, labels in result.metrics:
         evidence.metric(name, value, unit, labels)
 
