@@ -25,6 +25,7 @@ GLANCE_DIRECT = "glance-direct"
 # Where a failed import leaves the image: back where an import can start again.
 FALLBACK_STATUSES = ("uploading", "queued")
 TASK_EVERY = 5  # polls between two reads of the task while the image says `importing`
+SETTLE_POLLS = 4  # polls a failed store may wait for its task to say failure
 
 
 def import_body(method: str = GLANCE_DIRECT, stores: list[str] | None = None) -> dict:
@@ -90,12 +91,16 @@ class ImportTimeout(WaitTimeout):
         self.task = task
 
 
-def failed(record: dict | None, task: dict | None) -> str | None:
-    """Why the import is over without `active`, or None while it may still finish."""
+def failed(record: dict | None, task: dict | None, settled: bool = True) -> str | None:
+    """Why the import is over without `active`, or None while it may still finish.
+
+    A store lands in os_glance_failed_import a moment before the task says failure (seen in the
+    lab: the task still `processing`, "Copied 0 MiB"): until `settled`, only the task's word counts,
+    so the failure carries the task's own message."""
     if task is not None and task.get("status") == "failure":
         return "its task failed"
     record = record or {}
-    if record.get("os_glance_failed_import"):
+    if record.get("os_glance_failed_import") and settled:
         return f"os_glance_failed_import={record.get('os_glance_failed_import')!r}"
     if record.get("status") in FALLBACK_STATUSES and task is not None and task.get("status") == "success":
         return f"its task succeeded but the image is {record.get('status')}"
@@ -131,7 +136,7 @@ def wait_for_import(conn, image_id: str, deadline: float, *, endpoint_override: 
     tasks = get_tasks or (lambda iid: image_tasks(conn, iid, endpoint_override=endpoint_override,
                                                   timeout=request_timeout))
     start = clock()
-    last_status, since, polls, task = None, start, 0, None
+    last_status, since, polls, task, marked = None, start, 0, None, 0
     while True:
         record = fetch(image_id)
         polls += 1
@@ -149,7 +154,8 @@ def wait_for_import(conn, image_id: str, deadline: float, *, endpoint_override: 
         if status != "importing" or timed_out or (record or {}).get("os_glance_failed_import") \
                 or polls % TASK_EVERY == 0:
             task = latest_task(tasks(image_id)) or task
-            why = failed(record, task)
+            marked += 1 if (record or {}).get("os_glance_failed_import") else 0
+            why = failed(record, task, settled=timed_out or marked > SETTLE_POLLS)
             if why:
                 raise ImportFailed(failed_message(image_id, why, status, now - start, task), status, task)
         if timed_out:
