@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import pytest
 
-from checks.test_canary import _judge
 from glance_hc.fixtures.canaries import import_cases
+from glance_hc.fixtures.canary_failure import judge_canary
 
 pytestmark = [pytest.mark.api, pytest.mark.canary, pytest.mark.availability]
 
@@ -48,6 +48,6 @@ def test_glance_direct_import_through_another_node_becomes_active(
     result = import_pool.pool.result(case.id)
     if import_pool.one_by_one:
         evidence.add("canaries one after another", import_pool.one_by_one)
-    _judge(result, request, cloud, evidence, case, plan, thresholds, canary_guard, testinfra_host_of,
-           what=f"glance-direct import to store {case.store or 'default'} (staged through "
-                f"{case.node or 'the image endpoint'}, imported through {case.via or 'the image endpoint'})")
+    judge_canary(result, request, cloud, evidence, case, plan, thresholds, canary_guard, testinfra_host_of,
+                 what=f"glance-direct import to store {case.store or 'default'} (staged through "
+                      f"{case.node or 'the image endpoint'}, imported through {case.via or 'the image endpoint'})")
