@@ -35,11 +35,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from glance_hc import canary, canary_runs
-from glance_hc.fixtures.canaries import canary_cases, delete_canary, run_id_of
-from glance_hc.fixtures.canary_failure import FailedCanary
-from glance_hc.fixtures.hosts import registry
-from glance_hc.report.records import ROOT_CAUSE_OVERRIDE
+from glance_hc import canary
+from glance_hc.fixtures.canaries import canary_cases, run_id_of
+from glance_hc.fixtures.canary_failure import judge_canary
 
 pytestmark = [pytest.mark.api, pytest.mark.canary, pytest.mark.availability]
 
@@ -67,33 +65,7 @@ def test_canary_upload_roundtrip(canary_case, image_api, thresholds, evidence, r
     result = canary_pool.pool.result(case.id)
     if canary_pool.one_by_one:
         evidence.add("canaries one after another", canary_pool.one_by_one)
-    _judge(result, request, cloud, evidence, case, plan, thresholds, canary_guard, testinfra_host_of)
-
-
-def _judge(result: canary_runs.Result, request, cloud, evidence, case, plan, t, guard, testinfra_host_of) -> None:
-    """One canary's result as its test's verdict, evidence and figures."""
-    if result.entry is not None:  # its cleanup, registered when the image was about to be made
-        entry = result.entry
-        request.addfinalizer(lambda: delete_canary(cloud, entry, guard, t, request.node))
-    for title, body, command in result.evidence:
-        evidence.add(title, body, command=command)
-    if result.error is not None:
-        raise result.error
-    if result.interrupted:
-        raise KeyboardInterrupt("the canaries were stopped")
-    failure = result.failure
-    if failure is not None and not failure.classify:
-        pytest.fail(f"glance-api on {case.node} at {plan.endpoint} gave no usable answer to an image list: "
-                    f"{failure.detail}", pytrace=False)
-    if failure is not None:
-        explained = FailedCanary(cloud, evidence, case.label, case.store, t, registry(request.config),
-                                 testinfra_host_of, result.entry.image_id if result.entry else None)
-        found = explained.explain(failure, source=result.source if failure.retry else None,
-                                  endpoint=plan.endpoint if failure.retry else None)
-        request.node.user_properties.append((ROOT_CAUSE_OVERRIDE, found.root_cause))
-        pytest.fail(f"canary upload to store {case.label} failed: {found.title}: {found.reason}", pytrace=False)
-    for name, value, unit, labels in result.metrics:
-        evidence.metric(name, value, unit, labels)
+    judge_canary(result, request, cloud, evidence, case, plan, thresholds, canary_guard, testinfra_host_of)
 
 
 # ------------------------------------------------------------------------------ leftovers

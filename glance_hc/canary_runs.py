@@ -55,6 +55,12 @@ class Plan:
     endpoint: str | None = None
     endpoint_how: str = ""    # why that endpoint (glance_hc.endpoints), for the evidence
     probe_node: bool = False
+    # glance-direct: stage through `endpoint`, send the import through `import_endpoint` (another
+    # node: distributed import proxies it to the node that holds the staged data)
+    glance_direct: bool = False
+    import_endpoint: str | None = None
+    import_label: str = ""    # the node the import goes through, for the evidence
+    stage_label: str = ""     # the node the data is staged through
 
 
 @dataclass
@@ -68,6 +74,7 @@ class Failure:
     detail: str | None = None
     retry: bool = False       # the upload: a connection reset may be retried with the body held back
     classify: bool = True     # False: a node that does not answer at all (availability, as it is)
+    ids: tuple[str, ...] = ()  # more ids the logs are searched for (an import task's: its lines carry it)
 
 
 @dataclass
@@ -81,6 +88,7 @@ class Result:
     error: BaseException | None = None   # a crash of the worker (a bug): the test re-raises it
     interrupted: bool = False
     seconds: float = 0.0
+    passed: bool = False                 # a glance-direct canary that passed (deleted in the background)
 
     def add(self, title: str, body, command: str | None = None) -> None:
         self.evidence.append((title, body, command))
@@ -221,6 +229,15 @@ def _steps(conn, plan: Plan, s: Settings, registry: Registry, stop: threading.Ev
                          f"hashed with md5 and {source.hash_algo}; run {s.run_id}, lease {s.lease}s")
     _check(stop)
 
+    def sleep(seconds: float) -> None:
+        if stop.wait(seconds):
+            raise Interrupted("the run is stopping")
+
+    if plan.glance_direct:
+        _imported(conn, plan, s, stop, result, image_id, source, sleep)
+        if result.passed:
+            registry.delete_later(entry, conn, s.api_timeout)
+        return
     started = time.monotonic()
     up = canary.upload(conn, image_id, source, plan.store, endpoint_override=endpoint,
                        timeout=(s.api_timeout, s.canary_timeout), deadline=s.canary_timeout)
@@ -230,10 +247,6 @@ def _steps(conn, plan: Plan, s: Settings, registry: Registry, stop: threading.Ev
     if not up.ok:
         result.failure = Failure("upload", up.status, up.body, up, retry=True)
         return
-
-    def sleep(seconds: float) -> None:
-        if stop.wait(seconds):
-            raise Interrupted("the run is stopping")
 
     try:
         record = canary.wait_for_status(
@@ -275,6 +288,84 @@ def _steps(conn, plan: Plan, s: Settings, registry: Registry, stop: threading.Ev
                          f"{seconds_to_active:.2f}s, down in {down.seconds:.2f}s ({down.mib_per_s:.1f} MiB/s); "
                          f"md5 and {source.hash_algo} match what was sent")
     registry.delete_later(entry, conn, s.api_timeout)  # passed: nothing left to look at
+
+
+def _imported(conn, plan: Plan, s: Settings, stop: threading.Event, result: Result, image_id: str,
+              source: canary.PatternSource, sleep) -> None:
+    """glance-direct: stage through the plan's node, import through its other node, wait, verify."""
+    stage_at, import_at = plan.endpoint, plan.import_endpoint
+    started = time.monotonic()
+    staged = canary.stage(conn, image_id, source, endpoint_override=stage_at,
+                          timeout=(s.api_timeout, s.canary_timeout), deadline=s.canary_timeout)
+    _check(stop)
+    result.add("stage", staged.describe(), f"PUT {stage_at or 'image endpoint'}/images/{image_id}/stage")
+    if not staged.ok:
+        result.failure = Failure("stage", staged.status, staged.body, staged)
+        return
+    body = canary.import_body()
+    started_import = time.monotonic()
+    answer = canary.start_import(conn, image_id, endpoint_override=import_at, timeout=s.api_timeout)
+    _check(stop)
+    result.add("import", answer.describe(), f"POST {import_at or 'image endpoint'}/images/{image_id}/import "
+                                            f"{body} (through {plan.import_label or 'the same node'})")
+    if not answer.ok:
+        result.failure = Failure("import call", answer.status, answer.body, answer)
+        return
+    deadline = canary.import_deadline(s.canary_timeout, s.api_timeout)
+    try:
+        record = canary.wait_for_import(conn, image_id, deadline, endpoint_override=import_at, interval=0.5,
+                                        request_timeout=s.api_timeout, sleep=sleep)
+    except canary.ImportFailed as exc:
+        result.add("import task", canary.describe_task(exc.task), f"GET /v2/images/{image_id}/tasks")
+        result.failure = Failure("wait for the import", canary.TASK_FAILURE, exc.body, answer, detail=str(exc),
+                                 ids=_task_ids(exc.task))
+        return
+    except (canary.WaitTimeout, canary.UnexpectedStatus) as exc:
+        task = getattr(exc, "task", None)
+        result.add("import task", canary.describe_task(task), f"GET /v2/images/{image_id}/tasks")
+        result.failure = Failure("wait for the import", canary.STUCK, str(exc), answer, detail=str(exc),
+                                 ids=_task_ids(task))
+        return
+    imported = time.monotonic() - started_import
+    result.add("image record", describe_record(image_id, record))
+    problems = canary.verify_record(record, source, plan.store)
+    if problems:
+        what = "; ".join(text for _, text in problems)
+        result.failure = Failure("verify the image record", problems[0][0], what, answer, detail=what)
+        return
+    _check(stop)
+    down = canary.download(conn, image_id, hash_algo=record.get("os_hash_algo") or source.hash_algo,
+                           endpoint_override=import_at, timeout=(s.api_timeout, s.canary_timeout),
+                           deadline=s.canary_timeout, stop=stop)
+    _check(stop)
+    result.add("download", f"{down.describe()}; {human(down.bytes)} at {down.mib_per_s:.1f} MiB/s")
+    if not down.ok:
+        result.failure = Failure("download", down.status, down.body, down)
+        return
+    problems = canary.verify_download(down, record, source)
+    if problems:
+        what = "; ".join(text for _, text in problems)
+        result.failure = Failure("verify the download", problems[0][0], what, down, detail=what)
+        return
+    stage_node = plan.stage_label or "image endpoint"
+    import_node = plan.import_label or stage_node
+    labels = {"store": plan.store or "default", "size": str(source.size), "stage_node": stage_node,
+              "import_node": import_node}
+    result.metrics += [("canary_stage_seconds", round(staged.seconds, 3), "s", labels),
+                       ("canary_stage_mib_per_s", round(staged.mib_per_s, 2), "MiB/s", labels),
+                       ("canary_import_seconds_to_active", round(imported, 3), "s", labels),
+                       ("canary_download_mib_per_s", round(down.mib_per_s, 2), "MiB/s", labels)]
+    result.add("result", f"{human(source.size)} staged through {stage_node} in {staged.seconds:.2f}s "
+                         f"({staged.mib_per_s:.1f} MiB/s), imported through {import_node}: "
+                         f"active {imported:.2f}s after the import call (bound {deadline:g}s), total "
+                         f"{time.monotonic() - started:.2f}s; md5 and {source.hash_algo} of the download match "
+                         f"what was staged")
+    # passed: nothing left to look at (the caller's registry deletes it; see _steps)
+    result.passed = True
+
+
+def _task_ids(task: dict | None) -> tuple[str, ...]:
+    return tuple(str(task[k]) for k in ("id",) if task and task.get(k))
 
 
 def describe_record(image_id, record) -> str:

@@ -39,7 +39,7 @@ PRECEDENCE: tuple[str, ...] = (
     "gateway-timeout", "request-timeout", "client-timeout", "client-disconnect", "size-mismatch-400",
     "unknown-store",
     # the image itself tells: a saving that never ends is a dead worker
-    "stuck-saving", "stuck-importing", "import-lock-preempted", "killed",
+    "stuck-saving", "stuck-importing", "import-lock-preempted", "import-task-disk-full", "killed",
     # 500: the log says what broke
     "500-database-out-of-connections", "500-database-unreachable", "500-database-connection-lost",
     "500-database-deadlock", "500-database", "500-read-only", "500-store-dir-missing", "500-ceph-blocked", "500-disk-full",

@@ -37,6 +37,19 @@ from glance_hc.canary.discovery import (  # noqa: F401
 )
 from glance_hc.canary.hashing import HASH_BUFFER, HASH_BUFFERS, HashError, ParallelHasher  # noqa: F401
 from glance_hc.canary.images import canary_name, create_image, get_image, image_record, lease_seconds, new_run_id  # noqa: F401
+from glance_hc.canary.imports import (  # noqa: F401
+    GLANCE_DIRECT,
+    ImportFailed,
+    ImportTimeout,
+    describe_task,
+    image_tasks,
+    import_body,
+    import_deadline,
+    latest_task,
+    stage,
+    start_import,
+    wait_for_import,
+)
 from glance_hc.canary.listings import age_of, canary_images, list_every_image, list_images, orphan_reason, parse_time  # noqa: F401
 from glance_hc.canary.names import (  # noqa: F401
     _STRIDE,

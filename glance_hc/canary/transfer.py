@@ -23,8 +23,11 @@ from glance_hc.errors import one_line
 
 def upload(conn, image_id: str, source: PatternSource, store: str | None = None, *,
            endpoint_override: str | None = None, timeout: float | tuple[float, float] | None = None,
-           deadline: float | None = None, hold_body: float = 0.0) -> Transfer:
+           deadline: float | None = None, hold_body: float = 0.0, target: str = "file") -> Transfer:
     """PUT /v2/images/{id}/file, streaming `source` with a Content-Length.
+
+    `target` "stage" sends the same stream to PUT /v2/images/{id}/stage (glance-direct's
+    first step: the data lands in the node's staging dir, the image becomes `uploading`).
 
     `store` goes in X-Image-Meta-Store (multistore). `deadline` (seconds from now) stops
     sending when it passes: status CLIENT_DEADLINE. The answer's status, body and request
@@ -43,7 +46,9 @@ def upload(conn, image_id: str, source: PatternSource, store: str | None = None,
     headers = {"Content-Type": "application/octet-stream"}
     if store:
         headers["X-Image-Meta-Store"] = store
-    path = f"/images/{image_id}/file"
+    if target not in ("file", "stage"):
+        raise ValueError(f"upload target must be file or stage, not {target!r}")
+    path = f"/images/{image_id}/{target}"
     source.deadline = time.monotonic() + deadline if deadline else None
     try:
         endpoint = (endpoint_override or conn.image.get_endpoint()).rstrip("/")

@@ -58,6 +58,9 @@ CAUSE = Cause(
              "or a full cluster", statuses=(500,), log=r"rbd operation timeout|rbd\.timeout|rados.*timed out",
              fault="Ceph pool at its quota or cluster full",
              source="lab fault rbd-pool-quota (tests/e2e/test_fault_matrix.py)"),
+        # glance-direct: the task says only "Task failed due to Internal Error"; its lines (by task id) say why
+        Rule("import-task-disk-full", "store_full", "the import's task failed, and its log lines say the store is full",
+             statuses=("task-failure",), log_cause="store_full", examples=("import-task-store-full",)),
         Rule("500-disk-full", "store_full", "internal error, and the log says the disk is full",
              statuses=(500,), log_cause="store_full", examples=("internal-error-500-enospc",)),
     ),
