@@ -87,16 +87,22 @@ def test_rbd_cluster_answers_store_user(rbd_store, evidence):
         f"({seen.failure_kind(seen.df)}, exit {seen.df.rc}): {rbd.last_error_line(seen.df.output)}")
 
 
-@pytest.mark.host
-@pytest.mark.gate
-def test_upload_options_match_across_controllers(all_hosts, evidence, request):
+def _balanced_together(all_hosts, evidence, request) -> list:
+    """The hosts with a readable glance-api.conf behind one load balancer: one deployment's nodes,
+    compared with each other (the others said, not compared)."""
     request.node.user_properties.append(("hc_target", "all hosts"))
     with_config = [h for h in all_hosts if h.config is not None]
     together, apart = drift.balanced_together(with_config)
     if apart:
         evidence.add("not compared", f"{', '.join(apart)}: not behind the load balancer of "
                                      f"{', '.join(together) or 'the others'} (another deployment)")
-    readable = {h.name: h.config.upload_options() for h in with_config if h.name in together}
+    return [h for h in with_config if h.name in together]
+
+
+@pytest.mark.host
+@pytest.mark.gate
+def test_upload_options_match_across_controllers(all_hosts, evidence, request):
+    readable = {h.name: h.config.upload_options() for h in _balanced_together(all_hosts, evidence, request)}
     if len(readable) < 2:
         pytest.skip(f"drift needs two or more controllers behind one load balancer with a readable "
                     f"glance-api.conf (have: {', '.join(readable) or 'none'})")
@@ -120,13 +126,7 @@ def test_staging_is_shared_or_each_node_has_its_own_self_reference_url(all_hosts
     upload landed: unless every node sees one staging dir, each node needs its own
     worker_self_reference_url so the others proxy the import to it (glance/api/v2/images.py
     is_proxyable); with the same URL everywhere nothing is proxied and the import fails on the others."""
-    request.node.user_properties.append(("hc_target", "all hosts"))
-    with_config = [h for h in all_hosts if h.config is not None]
-    together, apart = drift.balanced_together(with_config)
-    if apart:
-        evidence.add("not compared", f"{', '.join(apart)}: not behind the load balancer of "
-                                     f"{', '.join(together) or 'the others'} (another deployment)")
-    nodes = [h for h in with_config if h.name in together]
+    nodes = _balanced_together(all_hosts, evidence, request)
     if len(nodes) < 2:
         pytest.skip(f"one glance-api node with a readable glance-api.conf behind the load balancer "
                     f"({', '.join(h.name for h in nodes) or 'none'}): an import always reaches the node that "

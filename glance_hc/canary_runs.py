@@ -258,25 +258,8 @@ def _steps(conn, plan: Plan, s: Settings, registry: Registry, stop: threading.Ev
     seconds_to_active = time.monotonic() - started
     result.add("image record", describe_record(image_id, record))
 
-    problems = canary.verify_record(record, source, plan.store)
-    if problems:
-        what = "; ".join(text for _, text in problems)
-        result.failure = Failure("verify the image record", problems[0][0], what, up, detail=what)
-        return
-    _check(stop)
-
-    down = canary.download(conn, image_id, hash_algo=record.get("os_hash_algo") or source.hash_algo,
-                           endpoint_override=endpoint, timeout=(s.api_timeout, s.canary_timeout),
-                           deadline=s.canary_timeout, stop=stop)
-    _check(stop)
-    result.add("download", f"{down.describe()}; {human(down.bytes)} at {down.mib_per_s:.1f} MiB/s")
-    if not down.ok:
-        result.failure = Failure("download", down.status, down.body, down)
-        return
-    problems = canary.verify_download(down, record, source)
-    if problems:
-        what = "; ".join(text for _, text in problems)
-        result.failure = Failure("verify the download", problems[0][0], what, down, detail=what)
+    down = _read_back(conn, image_id, record, source, plan.store, endpoint, up, s, stop, result)
+    if down is None:
         return
 
     labels = {"store": plan.store or "default", "size": str(source.size)}
@@ -328,24 +311,8 @@ def _imported(conn, plan: Plan, s: Settings, stop: threading.Event, result: Resu
         return
     imported = time.monotonic() - started_import
     result.add("image record", describe_record(image_id, record))
-    problems = canary.verify_record(record, source, plan.store)
-    if problems:
-        what = "; ".join(text for _, text in problems)
-        result.failure = Failure("verify the image record", problems[0][0], what, answer, detail=what)
-        return
-    _check(stop)
-    down = canary.download(conn, image_id, hash_algo=record.get("os_hash_algo") or source.hash_algo,
-                           endpoint_override=import_at, timeout=(s.api_timeout, s.canary_timeout),
-                           deadline=s.canary_timeout, stop=stop)
-    _check(stop)
-    result.add("download", f"{down.describe()}; {human(down.bytes)} at {down.mib_per_s:.1f} MiB/s")
-    if not down.ok:
-        result.failure = Failure("download", down.status, down.body, down)
-        return
-    problems = canary.verify_download(down, record, source)
-    if problems:
-        what = "; ".join(text for _, text in problems)
-        result.failure = Failure("verify the download", problems[0][0], what, down, detail=what)
+    down = _read_back(conn, image_id, record, source, plan.store, import_at, answer, s, stop, result)
+    if down is None:
         return
     stage_node = plan.stage_label or "image endpoint"
     import_node = plan.import_label or stage_node
@@ -362,6 +329,33 @@ def _imported(conn, plan: Plan, s: Settings, stop: threading.Event, result: Resu
                          f"what was staged")
     # passed: nothing left to look at (the caller's registry deletes it; see _steps)
     result.passed = True
+
+
+def _read_back(conn, image_id: str, record: dict, source: canary.PatternSource, store: str | None,
+               endpoint: str | None, sent, s: Settings, stop: threading.Event, result: Result):
+    """An active canary's record against what was sent, then its download hashed against both:
+    the Transfer of the download, or None with `result.failure` set (`sent`: the answer that
+    put the data in, blamed for a wrong record)."""
+    problems = canary.verify_record(record, source, store)
+    if problems:
+        what = "; ".join(text for _, text in problems)
+        result.failure = Failure("verify the image record", problems[0][0], what, sent, detail=what)
+        return None
+    _check(stop)
+    down = canary.download(conn, image_id, hash_algo=record.get("os_hash_algo") or source.hash_algo,
+                           endpoint_override=endpoint, timeout=(s.api_timeout, s.canary_timeout),
+                           deadline=s.canary_timeout, stop=stop)
+    _check(stop)
+    result.add("download", f"{down.describe()}; {human(down.bytes)} at {down.mib_per_s:.1f} MiB/s")
+    if not down.ok:
+        result.failure = Failure("download", down.status, down.body, down)
+        return None
+    problems = canary.verify_download(down, record, source)
+    if problems:
+        what = "; ".join(text for _, text in problems)
+        result.failure = Failure("verify the download", problems[0][0], what, down, detail=what)
+        return None
+    return down
 
 
 def _task_ids(task: dict | None) -> tuple[str, ...]:
