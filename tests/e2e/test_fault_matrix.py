@@ -24,10 +24,15 @@ GATE_FAULTS = {
 # faults in a store every controller shares: their host checks fail on each controller, no other host
 ON_EVERY_CONTROLLER = ("store-filled-by-foreign-file",)
 # faults the API checks report: words their failure must hold (the fault, and the host whose
-# glance-api logged it, or the service that failed), and what their faulty run leaves out and why
-SAYS = {"database-out-of-connections": ("Too many connections", "glance-api's log on controller"),
+# glance-api logged it, or the service that failed), one set of words per way the fault may show,
+# and what their faulty run leaves out and why
+SAYS = {"database-out-of-connections": (
+            ("Too many connections", "glance-api's log on controller"),
+            # Keystone shares the server: when it needs a connection of its own while the hog holds
+            # every slot (a second request at once), the token fails first and the image checks skip
+            ("Keystone failed to issue a token",)),
         # Keystone, on the same server, fails first; its own log names the server
-        "database-down": ("Keystone failed to issue a token", "Can't connect to MySQL server")}
+        "database-down": (("Keystone failed to issue a token", "Can't connect to MySQL server"),)}
 RUN_ARGS = {  # the upgrade gate's glance-manage db check waits out oslo.db's retries (10 x 10 s) per host
     "database-down": ("-m", "not upgrade")}
 
@@ -76,7 +81,8 @@ def test_fault_is_blamed_on_its_root_cause_only(name, tmp_path):
         hosts = {c["target"] for c in run.checks("failed") + run.checks("error")} - {"api", "all hosts"}
         assert hosts == set(lab.controllers()), "\n".join(failed)
     said = " ".join(c["message"] for c in run.checks("failed") + run.checks("error"))
-    assert all(words in said for words in SAYS.get(name, ())), "\n".join(failed)
+    ways = SAYS.get(name)
+    assert ways is None or any(all(words in said for words in way) for way in ways), "\n".join(failed)
     assert run.exit_code == 1, "a failing check must make pytest exit 1 (upgrade gates rely on it)"
 
     # green after the revert: the checks that failed pass again. The checks that passed under the
