@@ -251,3 +251,12 @@ def test_uwsgi_sigpipe_on_a_cut_upload_is_a_consequence_not_a_second_cut():
     for line in lines:
         assert logscan.role_of(line).role == "consequence"
         assert logscan.root_causes_of(line) == []
+
+
+def test_staged_data_already_gone_after_a_successful_import_is_cleanup_not_missing_data():
+    """Seen on the lab: an import ends `success`, but its ERROR line says "image data ... not found"."""
+    text = (DATA / "import-staged-data-already-gone.log").read_text()
+    line = next(raw for raw in text.splitlines() if "deletion of staged image data" in raw)
+    assert logscan.role_of(line).role == logscan.CLEANUP
+    assert logscan.root_causes_of(line) == []
+    assert "status changing from processing to success" in text
