@@ -17,6 +17,7 @@ are also recognised by a prefix at the end of a line or before ``...``.
 """
 from __future__ import annotations
 
+import functools
 import re
 
 MASK = "***"
@@ -269,10 +270,26 @@ def _mask_pairs(text: str) -> str:
     return "".join(out) + text[pos:]
 
 
+# A run's outputs repeat the same short strings (hosts, stores, outcomes, keys, option names)
+# thousands of times over a fleet: each is scanned once. Long texts (log excerpts) are not kept.
+_CACHED_UP_TO = 2048
+
+
 def redact(text: str) -> str:
     """Return `text` with every secret we know how to spot replaced by ***."""
     if not text:
         return text
+    if len(text) <= _CACHED_UP_TO:
+        return _redact_short(text)
+    return _redact(text)
+
+
+@functools.lru_cache(maxsize=8192)
+def _redact_short(text: str) -> str:
+    return _redact(text)
+
+
+def _redact(text: str) -> str:
     text = _mask_private_blocks(text)
     text = _SECRET_YAML_BLOCK.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}\n", text)
     text = _URL.sub(_redact_url, text)

@@ -5,6 +5,7 @@ html summary all read its records, redacted (`check_dicts`).
 """
 from __future__ import annotations
 
+import copy
 import datetime
 import os
 import time
@@ -46,6 +47,8 @@ class HealthCollector:
         self.exitstatus: int | None = None
         self.interrupted = False
         self.written: list[Path] = []
+        self._redacted: tuple[int, list[dict]] | None = None  # check_dicts() for one state of records
+        self._changes = 0  # bumped whenever a record changes
 
     # -- collecting -------------------------------------------------------
     def _record_for(self, nodeid: str) -> CheckRecord:
@@ -57,6 +60,7 @@ class HealthCollector:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.outcome == "rerun":
             return
+        self._changes += 1
         record = self._record_for(report.nodeid)
         record.duration += report.duration
         record.user_properties = list(report.user_properties)
@@ -79,6 +83,7 @@ class HealthCollector:
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         """A check module that does not import is a broken check, not a healthy one."""
         if report.failed:
+            self._changes += 1
             record = self._record_for(report.nodeid or "<collection>")
             record.outcome = ERROR
             record.message = f"collection error: {short_failure_message(report)}"
@@ -98,8 +103,14 @@ class HealthCollector:
         }
 
     def check_dicts(self) -> list[dict]:
-        """Redacted records: the only form that leaves this process."""
-        return redact_obj([record.as_dict() for record in self.records.values()])
+        """Redacted records: the only form that leaves this process.
+
+        health.json, the textfile, the history and the html summary each ask for them at the end
+        of a run: they are redacted once per state of the records (a fleet's run has ~60 strings
+        per record to scan), and each caller gets its own copy."""
+        if self._redacted is None or self._redacted[0] != self._changes:
+            self._redacted = (self._changes, redact_obj([record.as_dict() for record in self.records.values()]))
+        return copy.deepcopy(self._redacted[1])
 
     def health_document(self) -> dict:
         """health.json's document (with --history, its `changes` and `forecasts` blocks too)."""
