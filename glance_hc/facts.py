@@ -234,6 +234,7 @@ class HostFacts:
     privilege: str | None = None        # root | sudo | none
     hostname: str | None = None
     mount_ns: str | None = None  # the probe's own mount namespace, to tell containers' processes apart
+    net_ns: str | None = None  # its network namespace: who reaches the same 127.0.0.x
     deployment: Deployment | None = None
     processes: list[Process] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)
@@ -393,6 +394,7 @@ def discover(facts: HostFacts, doc: dict) -> None:
     who = doc.get("whoami") if isinstance(doc.get("whoami"), dict) else {}
     facts.user, facts.privilege = _str(who.get("user")) or None, _str(who.get("privilege") or doc.get("privilege")) or None
     facts.hostname, facts.mount_ns = _str(who.get("host")) or None, _str(who.get("mntns")) or None
+    facts.net_ns = _str(who.get("netns")) or None
     facts.probe_errors += [f"{e.get('step')}: {e.get('error')}" for e in _list(doc.get("errors")) if isinstance(e, dict)]
     systemd_units = [u for u in _list(doc.get("systemd")) if isinstance(u, dict) and u.get("LoadState") == "loaded"]
     runtime, container, inside = None, {}, False
@@ -919,12 +921,39 @@ def gate_key(facts: HostFacts) -> str | None:
                 line.startswith("python=") and not line.endswith("glance=") for line in tools):
             return None
     db = facts.config.get("database", "connection") or ""
-    # a database only this machine reaches (sqlite, a local socket) is not shared between machines
-    local = _host_local_database(db)
-    where = [facts.hostname, facts.mount_ns] if local else []
-    material = json.dumps({"tools": tools, "worker_user": dep.worker_user, "config": conf, "text": text,
-                           "local_db_on": where})
+    material = json.dumps({"tools": tools, "worker_user": dep.worker_user, "config": conf, "text": _node_neutral(text),
+                           "local_db_on": _local_database_scope(facts, db)})
     return hashlib.sha256(material.encode()).hexdigest()
+
+
+def _local_database_scope(facts: HostFacts, db: str) -> list:
+    """Where a database only this machine reaches is the same one: a file or a unix socket within
+    one mount namespace, a loopback address within one network namespace, of one running kernel
+    (namespaces and hostnames of two machines may coincide; a boot id does not). [] for a remote one."""
+    if not _host_local_database(db):
+        return []
+    if not facts.net_ns or not facts.boot_id:  # an older probe's answer: one host, one database
+        return [facts.hostname, facts.mount_ns]
+    try:
+        parts = urlsplit(db)
+        host = parts.hostname or ""
+    except ValueError:
+        return [facts.hostname, facts.mount_ns]
+    if parts.scheme.startswith("sqlite") or "unix_socket" in parts.query:
+        return [facts.boot_id, "mnt", facts.mount_ns]
+    if host.startswith("127.") or host == "::1":
+        return [facts.boot_id, "net", facts.net_ns]
+    return [facts.boot_id, "mnt", facts.mount_ns, "net", facts.net_ns]  # localhost: a socket or TCP
+
+
+# Options whose value names the node itself: Glance's docs ask for a different one on every node, and
+# the gate reads only their names (an unknown or misplaced option), never their values (a StrOpt,
+# nothing to validate). Without this, every controller of a fleet ran the gate once of its own.
+_NODE_IDENTITY = re.compile(r"^(\s*worker_self_reference_url\s*[=:]).*$", re.M)
+
+
+def _node_neutral(text: str) -> str:
+    return _NODE_IDENTITY.sub(r"\1 <this node>", text)
 
 
 def _gate_request(facts: HostFacts, commands: list[str], programs: list[dict]) -> dict:

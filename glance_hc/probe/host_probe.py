@@ -110,9 +110,9 @@ def group_name(gid):
         return str(gid)
 
 
-def mount_ns(pid="self"):
+def mount_ns(pid="self", kind="mnt"):
     try:
-        return re.sub(r"[^0-9]", "", os.readlink("/proc/{}/ns/mnt".format(pid)))
+        return re.sub(r"[^0-9]", "", os.readlink("/proc/{}/ns/{}".format(pid, kind)))
     except OSError:
         return ""
 
@@ -969,7 +969,8 @@ def stat_file(path):
 def phase_discover(ctx, req, result):
     window_min = int(req.get("window_minutes", 60))
     result["whoami"] = {"user": ctx.login, "uid": os.geteuid(), "privilege": ctx.privilege,
-                        "host": socket.gethostname(), "now": int(time.time()), "mntns": mount_ns()}
+                        "host": socket.gethostname(), "now": int(time.time()), "mntns": mount_ns(),
+                        "netns": mount_ns(kind="net")}
     units = step(result, "systemd", systemd_units) or []
     result["systemd"] = units
     result["container"] = step(result, "container", inspect_container, req.get("container_name", "glance_api"))

@@ -33,10 +33,37 @@ def test_aliases_of_one_controller_share_one_gate_run():
     assert _names(gate_groups(hosts)) == [["alias-a", "alias-b"]]
 
 
+def _remote_db(name: str, capture: str, edit=lambda doc: doc) -> facts.HostFacts:
+    """A lab capture on its own machine, with the database a fleet's controllers share."""
+    db = "mysql+pymysql://glance:x@db.example.org/glance"
+    return _host(name, capture, lambda doc: edit(_same_config_elsewhere(doc, db, host=name)))
+
+
+def test_controllers_differing_only_in_their_own_worker_self_reference_url_share_one_gate_run():
+    """The lab's two controllers: each names itself, as Glance's docs ask; the gate reads no such value."""
+    hosts = [_remote_db("controller1", "probe/discover-controller1.json"),
+             _remote_db("controller2", "probe/discover-controller2.json")]
+    assert _names(gate_groups(hosts)) == [["controller1", "controller2"]]
+
+
 def test_controllers_whose_config_differs_run_their_own():
-    hosts = [_host("controller1", "probe/discover-controller1.json"),
-             _host("controller2", "probe/discover-controller2.json")]
+    def other_option(doc):
+        doc["files"][CONF] = doc["files"][CONF].replace("debug = false", "debug = true")
+        return doc
+    hosts = [_remote_db("controller1", "probe/discover-controller1.json"),
+             _remote_db("controller2", "probe/discover-controller2.json", other_option)]
     assert _names(gate_groups(hosts)) == [["controller1"], ["controller2"]]
+
+
+def test_a_misplaced_worker_self_reference_url_still_splits_the_group():
+    """Only its value is set aside: the option in another section is a finding of its own."""
+    def misplaced(doc):
+        doc["files"][CONF] = doc["files"][CONF].replace(
+            "worker_self_reference_url = http://127.0.0.3:9292", "") + "\n[paste_deploy]\nworker_self_reference_url = x\n"
+        return doc
+    hosts = [_remote_db("controller1", "probe/discover-controller1.json"),
+             _remote_db("controller2", "probe/discover-controller2.json", misplaced)]
+    assert len(gate_groups(hosts)) == 2
 
 
 def test_another_glance_release_runs_its_own():
@@ -92,3 +119,40 @@ def test_a_kolla_container_is_keyed_by_its_image():
         return doc
     rebuilt = _host("kolla2", "kolla/host/discover.json", rebuild)
     assert facts.gate_key(kolla) not in (None, facts.gate_key(rebuilt))
+
+
+def _one_kernel(name: str, capture: str, db: str, netns: str, boot_id: str = "b0") -> facts.HostFacts:
+    """A capture as a namespace of one machine (the lab's controllers): its own mount namespace,
+    the network namespace and kernel given."""
+    def edit(doc):
+        doc["whoami"]["netns"] = netns
+        doc["files"][CONF] = doc["files"][CONF].replace("connection = sqlite:////var/lib/glance/glance.sqlite",
+                                                        f"connection = {db}")
+        return doc
+    found = _host(name, capture, edit)
+    found.boot_id = boot_id
+    return found
+
+
+LOOPBACK_DB = "mysql+pymysql://glance:x@127.0.0.8:3306/glance"
+
+
+def test_namespaces_of_one_kernel_reaching_one_loopback_database_share_one_gate_run():
+    hosts = [_one_kernel("controller1", "probe/discover-controller1.json", LOOPBACK_DB, "4026531840"),
+             _one_kernel("controller2", "probe/discover-controller2.json", LOOPBACK_DB, "4026531840")]
+    assert hosts[0].mount_ns != hosts[1].mount_ns
+    assert _names(gate_groups(hosts)) == [["controller1", "controller2"]]
+
+
+def test_a_loopback_database_of_another_kernel_or_network_namespace_is_another_database():
+    here = _one_kernel("controller1", "probe/discover-controller1.json", LOOPBACK_DB, "4026531840")
+    other_machine = _one_kernel("controller2", "probe/discover-controller2.json", LOOPBACK_DB, "4026531840", "b1")
+    other_netns = _one_kernel("controller3", "probe/discover-controller2.json", LOOPBACK_DB, "4026539999")
+    assert len(gate_groups([here, other_machine, other_netns])) == 3
+
+
+def test_a_sqlite_file_in_another_mount_namespace_is_another_database():
+    db = "sqlite:////var/lib/glance/glance.sqlite"
+    hosts = [_one_kernel("controller1", "probe/discover-controller1.json", db, "4026531840"),
+             _one_kernel("controller2", "probe/discover-controller2.json", db, "4026531840")]
+    assert len(gate_groups(hosts)) == 2
