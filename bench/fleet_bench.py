@@ -45,6 +45,27 @@ def _alias_config(path, count: int, nodes: list[str]) -> list[str]:
     return aliases
 
 
+def _outcomes(run) -> dict[str, str]:
+    return {c["nodeid"]: c["outcome"] for c in run.checks}
+
+
+def _xdist_runs(b, nodes: list[str], reps: int) -> list:
+    """The whole fleet again under pytest-xdist (`-n auto`): (wall, run) pairs, one a repetition."""
+    return [b.suite(nodes, "-m", MARKER, "-n", "auto", label=f"p5-xdist-{len(nodes)}") for _ in range(reps)]
+
+
+def _emit_xdist(b, nodes: list[str], plain_walls: list[float], xdist: list, reps: int, plain) -> None:
+    """-n auto against no xdist on the whole fleet: faster or equal, and the same results."""
+    cmp_ = compare([run.wall for run in xdist], plain_walls)
+    same = all(_outcomes(run) == _outcomes(plain) and run.health.get("verdict") == plain.health.get("verdict")
+               for run in xdist) if plain else False
+    b.emit("P5", f"-n auto vs no xdist ({len(nodes)} real hosts)",
+           f"-n auto {fmt(cmp_.subject_median)} s, no xdist {fmt(cmp_.baseline_median)} s, ratio {cmp_.ratio:.2f}; "
+           f"results {'identical' if same else 'DIFFER'}", [(Target("ratio", "<=", 1.0), cmp_.ratio)], unit="s",
+           repetitions=reps, identical=same, subject="pytest checks/ -m host -n auto", baseline="the same without -n",
+           runs=[run.brief() for run in xdist], **cmp_.as_dict())
+
+
 def p5(b) -> None:
     before = len(labcommon.controllers())
     sizes = [n for n in SIZES if n <= labcommon.MAX_CONTROLLERS]
@@ -56,13 +77,14 @@ def p5(b) -> None:
         b.suite(nodes, "-m", MARKER, label="p5-warm16")
         walls = {n: [] for n in sizes}
         rss = {n: [] for n in sizes}
-        runs = []
+        runs, last = [], {}
         for rep in range(reps):
             for n in (sizes if rep % 2 == 0 else list(reversed(sizes))):
-                run = b.suite(nodes[:n], "-m", MARKER, label=f"p5-{n}")
+                run = last[n] = b.suite(nodes[:n], "-m", MARKER, label=f"p5-{n}")
                 walls[n].append(run.wall)
                 rss[n].append(run.peak_rss_mib or 0.0)
                 runs.append({"hosts": n, **run.brief()})
+        xdist = _xdist_runs(b, nodes, reps)
         simulated = None
         if b.args.p5_simulate:
             cfg = b.tmp / "fleet_ssh_config"
@@ -91,6 +113,7 @@ def p5(b) -> None:
            f"{top} hosts {fmt(median(rss[top]))} MiB, 1 host {fmt(median(rss[1]))} MiB, ratio "
            f"{ratio:.2f}" if ratio else "not measured", [(Target("ratio", "<=", 1.5), ratio)], unit="MiB",
            repetitions=reps, rss_by_hosts={n: rss[n] for n in sizes}, runs=runs, lab_after=back)
+    _emit_xdist(b, nodes, walls[len(nodes)], xdist, reps, last.get(len(nodes)))
     if simulated is not None:
         b.emit("P5", f"{SIMULATED} hosts simulated (aliases over {top} real nodes)",
                f"wall {fmt(simulated.wall)} s, client peak RSS {fmt(simulated.peak_rss_mib or 0)} MiB "

@@ -272,7 +272,7 @@ def _mask_pairs(text: str) -> str:
 
 # A run's outputs repeat the same short strings (hosts, stores, outcomes, keys, option names)
 # thousands of times over a fleet: each is scanned once. Long texts (log excerpts) are not kept.
-_CACHED_UP_TO = 2048
+_CACHED_UP_TO = 512
 
 
 def redact(text: str) -> str:
@@ -284,7 +284,7 @@ def redact(text: str) -> str:
     return _redact(text)
 
 
-@functools.lru_cache(maxsize=8192)
+@functools.lru_cache(maxsize=4096)
 def _redact_short(text: str) -> str:
     return _redact(text)
 
