@@ -31,6 +31,7 @@ import socket
 import stat
 import subprocess
 import sys
+import threading
 import time
 
 PROTOCOL = 1
@@ -887,6 +888,10 @@ def rbd_as_user(store, source_b64):
     conf, keyring, user, pool = store["conf"], store["keyring"], store["user"], store["pool"]
     out = {"conf_read_rc": 0 if os.access(conf, os.R_OK) else 1,
            "keyring_read_rc": 0 if os.access(keyring, os.R_OK) else 1}
+    listing = {}
+    lister = threading.Thread(target=lambda: listing.update(rbd_ls(conf, user, pool)), daemon=True)
+    if which("rbd"):
+        lister.start()  # side by side with `ceph df`: each is one connection to the monitor
     if which("ceph"):
         got = None
         py = ceph_python()
@@ -898,14 +903,19 @@ def rbd_as_user(store, source_b64):
             got = run(["ceph", "-c", conf, "--id", user, "--connect-timeout", "10", "df", "detail",
                        "--format", "json"], 25)
         out["df"] = {"rc": got["rc"], "output": (got["out"] + got["err"])[:262144]}
-    if which("rbd"):
-        got = run(["rbd", "-c", conf, "--id", user, "--client-mount-timeout", "10", "-p", pool, "ls"], 25)
-        names = [line for line in got["out"].splitlines() if line.strip()]
-        text = got["out"] + got["err"]
-        out["ls"] = {"rc": got["rc"], "count": len(names) if got["rc"] == 0 else None,
-                     "output": "\n".join(text.splitlines()[-5:]),
-                     "names": [n.strip() for n in names[:LISTING_KEEP]] if got["rc"] == 0 else []}
+    if lister.ident is not None:  # started
+        lister.join()
+        out["ls"] = listing or {"rc": None, "count": None, "output": "rbd ls did not answer", "names": []}
     return out
+
+
+def rbd_ls(conf, user, pool):
+    got = run(["rbd", "-c", conf, "--id", user, "--client-mount-timeout", "10", "-p", pool, "ls"], 25)
+    names = [line for line in got["out"].splitlines() if line.strip()]
+    text = got["out"] + got["err"]
+    return {"rc": got["rc"], "count": len(names) if got["rc"] == 0 else None,
+            "output": "\n".join(text.splitlines()[-5:]),
+            "names": [n.strip() for n in names[:LISTING_KEEP]] if got["rc"] == 0 else []}
 
 
 def cephq_role(request):
@@ -1180,6 +1190,13 @@ def phase_stores_and_logs(ctx, req, result):
     files = [f for f in req.get("files", []) if isinstance(f, str)] if ctx.root or ctx.container else []
     worker_req = {"role": "worker", "dirs": dirs, "files": files,
                   "rbd": [dict(s, keyring=(result["rbd"].get(s["name"]) or {}).get("keyring", "")) for s in stores]}
+    # each rbd store's caps (librados as admin) while the worker user's session runs its own
+    # librados and rbd connections: both mostly wait on the monitor
+    caps = [threading.Thread(target=step, args=(result, "rbd caps " + s["name"], rbd_caps, ctx, s,
+                                                 result["rbd"][s["name"]]), daemon=True)
+            for s in stores if not ctx.container and s["name"] in result["rbd"]]
+    for thread in caps:
+        thread.start()
     if dirs or stores or files:
         result["worker"] = step(result, "worker", run_worker, ctx, worker_req) or {"error": "not run"}
         worker = result["worker"] if isinstance(result["worker"], dict) else {}
@@ -1188,9 +1205,8 @@ def phase_stores_and_logs(ctx, req, result):
         for path in files:
             if path not in result["files"] and path not in result["file_errors"]:
                 result["file_errors"][path] = "not read: {}".format(worker.get("error") or "no answer")
-    for s in stores:
-        if not ctx.container and s["name"] in result["rbd"]:
-            step(result, "rbd caps " + s["name"], rbd_caps, ctx, s, result["rbd"][s["name"]])
+    for thread in caps:
+        thread.join()
     if req.get("pruner_schedule"):  # read on the host itself: its cron and systemd run the pruner
         result["pruner_schedule"] = step(result, "pruner schedule", pruner_schedule) or {
             "error": "the cron files and timers were not read"}
