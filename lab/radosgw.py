@@ -62,7 +62,7 @@ def keys() -> dict:
 def _conf_text() -> str:
     return (ceph.CONF.read_text() + f"\n[{NAME}]\nrgw_frontends = beast endpoint={ADDR}:{PORT}\n"
             f"keyring = {KEYRING}\nlog_file = {RGW}/radosgw.log\n"
-            "rgw_enable_usage_log = false\nrgw_dns_name = localhost\n")
+            "rgw_enable_usage_log = false\n")
 
 
 def _pid() -> int | None:
@@ -111,6 +111,8 @@ def up() -> None:
     """Start radosgw (Ceph must run), make the glance user and its bucket; idempotent."""
     t0 = time.monotonic()
     RGW.mkdir(parents=True, exist_ok=True)
+    if _pid() and (not CONF.exists() or ceph.fsid() not in CONF.read_text()):
+        down()  # the cluster was made anew (memstore): a gateway of the old one serves nothing
     CONF.write_text(_conf_text())
     KEYRING.write_text(ceph.ceph("auth", "get-or-create", NAME, *RGW_CAPS))
     KEYRING.chmod(0o600)
@@ -191,3 +193,9 @@ def bucket_quota(max_bytes: int | None, bucket: str = BUCKET) -> None:
         return
     admin("quota", "set", "--quota-scope=bucket", f"--bucket={bucket}", f"--max-size={max_bytes}")
     admin("quota", "enable", "--quota-scope=bucket", f"--bucket={bucket}")
+
+
+def bucket_bytes(bucket: str = BUCKET) -> int:
+    """Bytes the bucket holds, as radosgw's own stats count them."""
+    stats = json.loads(admin("bucket", "stats", f"--bucket={bucket}"))
+    return int(stats.get("usage", {}).get("rgw.main", {}).get("size", 0))
