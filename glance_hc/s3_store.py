@@ -248,3 +248,19 @@ def upload_memory(largest: int, store: Store, uploads_at_once: int) -> UploadMem
     if largest < store.s3_large_object_size:
         return UploadMemory(True, 2 * largest, max(1, uploads_at_once))
     return UploadMemory(False, store.s3_large_object_chunk_size * store.s3_thread_pools, max(1, uploads_at_once))
+
+
+def findings(r: Reading, create_on_put: bool) -> list[str]:
+    """What the checks' reading says of the store, as context lines for the canary's classifier:
+    Glance's own log says only "403" (a HEAD has no error body), this says keys or bucket."""
+    found = []
+    keys = keys_verdict(r)
+    if keys.cause:
+        return [f"s3 store {r.target.store}: keys refused ({r.list_buckets.code or r.list_objects.code})"]
+    bucket = bucket_verdict(r, create_on_put)
+    if bucket.cause == "store_permissions":
+        found.append(f"s3 store {r.target.store}: bucket {r.target.bucket} refused to its accepted keys "
+                     f"({r.list_objects.code})")
+    elif bucket.cause == "store_config":
+        found.append(f"s3 store {r.target.store}: bucket {r.target.bucket} does not exist")
+    return found

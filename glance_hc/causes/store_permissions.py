@@ -41,6 +41,14 @@ CAUSE = Cause(
             "Caught error: [Errno 30] Read-only file system: '/var/lib/glance/cheap/")),
     ),
     rules=(
+        Rule("500-s3-bucket-refused", "store_permissions",
+             "internal error: the S3 server answered 403 to the s3 store's bucket; the store's keys are accepted "
+             "but the bucket is refused to them (AccessDenied, seen by the s3 store checks)",
+             statuses=(500,), log=r"s3 store [^ ]+: bucket [^ ]+ refused to its accepted keys",
+             fault="s3 bucket refused to the store's keys",
+             remediation=("Let the store's S3 user write the bucket (its owner, or a bucket policy granting "
+                          "s3:PutObject, GetObject, DeleteObject and ListBucket).",),
+             source="tests/unit/test_s3_store.py (the s3 checks' reading as context, tests/data/s3/other-user.json)"),
         Rule("500-s3-access-denied", "store_permissions",
              "internal error: the S3 server accepts the s3 store's keys but refuses them the bucket (AccessDenied)",
              statuses=(500,), log=r"\(accessdenied\) when calling", fault="s3 bucket refused to the store's keys",

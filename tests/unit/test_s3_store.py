@@ -112,3 +112,17 @@ def test_the_s3_drivers_500s_are_classified_from_their_log_lines(log, cause, fau
     found = classify.classify(500, "<title>500 Internal Server Error</title>", {"status": "queued"}, lines)
     assert (found.root_cause, found.fault) == (cause, fault), found.rules_matched
     assert found.remediation
+
+
+def test_a_403_of_glance_is_the_bucket_s_permissions_when_the_checks_saw_accepted_keys():
+    """Glance logs "(403) ... HeadBucket" for refused keys and a refused bucket alike; the checks'
+    reading, passed as context, says which."""
+    lines = (DATA / "logs" / "s3" / "wrong-secret-glance-api.log").read_text().splitlines()
+    refused = ["controller1 " + f for f in s3_store.findings(reading("other-user"), create_on_put=False)]
+    assert refused == ["controller1 s3 store s3: bucket glance refused to its accepted keys (AccessDenied)"]
+    found = classify.classify(500, "", {"status": "queued"}, lines + refused)
+    assert found.root_cause == "store_permissions", found.rules_matched
+    keys = ["controller1 " + f for f in s3_store.findings(reading("wrong-secret"), create_on_put=False)]
+    assert keys == ["controller1 s3 store s3: keys refused (SignatureDoesNotMatch)"]
+    assert classify.classify(500, "", {"status": "queued"}, lines + keys).root_cause == "store_config"
+    assert s3_store.findings(reading("healthy"), create_on_put=False) == []
