@@ -22,6 +22,7 @@ import pytest
 
 from glance_hc import canary, drift, haproxy, rbd, staging
 from glance_hc import facts as facts_mod
+from glance_hc import s3_store as s3_store_mod
 from glance_hc.fixtures.cloud import cloud_state_of, node_endpoint_of
 from glance_hc.fixtures.stores import needs_ceph_tool
 
@@ -284,3 +285,34 @@ def test_api_stores_match_host_config(image_api, configured_host, thresholds, ev
         problems.append(f"default store is {', '.join(api_default) or 'none'} for the API, "
                         f"{', '.join(conf_default) or 'none'} in glance-api.conf")
     assert not problems, f"stores of {host.name} and {asked} differ: " + "; ".join(problems)
+
+
+# ------------------------------------------------------------------------------ s3 stores
+def _s3_evidence(s3_store, evidence):
+    store, host, reading = s3_store
+    evidence.add(f"s3 store {store.name} of {host.name}", reading.describe(),
+                 command=f"ListBuckets, ListObjectsV2 {reading.target.bucket}, HeadBucket (signed with the keys of "
+                         f"[{store.section}])")
+    return store, host, reading
+
+
+@pytest.mark.host
+def test_s3_store_keys_are_accepted(s3_store, evidence):
+    """A refused key id or signature (a rotated secret not rolled out) fails every upload with 500."""
+    store, host, reading = _s3_evidence(s3_store, evidence)
+    verdict = s3_store_mod.keys_verdict(reading)
+    assert verdict.cause is None, f"{host.name}: {verdict.message}"
+
+
+@pytest.mark.host
+def test_s3_store_bucket_exists(s3_store, evidence):
+    """glance_store makes no bucket unless s3_store_create_bucket_on_put is true: a missing one is a 500."""
+    store, host, reading = _s3_evidence(s3_store, evidence)
+    if s3_store_mod.keys_verdict(reading).cause:
+        pytest.skip(f"the keys of s3 store {store.name} are refused (test_s3_store_keys_are_accepted): "
+                    f"the bucket cannot be seen")
+    verdict = s3_store_mod.bucket_verdict(reading, store.s3_create_bucket_on_put)
+    if verdict.cause == "store_permissions":  # it exists: the refusal is test_s3_store_keys_may_use_the_bucket's
+        evidence.add("bucket", verdict.message)
+        return
+    assert verdict.cause is None, f"{host.name}: {verdict.message}"

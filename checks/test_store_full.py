@@ -46,6 +46,7 @@ import pytest
 from glance_hc import canary, history, rbd, staging, store_space
 from glance_hc import forecast as fc
 from glance_hc import image_cache as image_cache_mod
+from glance_hc import s3_store as s3_store_mod
 from glance_hc.causes.store_full import what_frees_pool, what_frees_space, what_is_safe_to_remove
 from glance_hc.fixtures.cloud import api_health_of, cloud_state_of, node_endpoint_of
 from glance_hc.fixtures.options import thresholds_of
@@ -535,3 +536,32 @@ def test_image_cache_api_lists_the_cache(image_cache, image_api, thresholds, evi
     evidence.add("cache API", [f"{len(cached)} cached, {len(queued)} queued"]
                  + [f"{c.get('image_id')} {human(c.get('size') or 0)} hits {c.get('hits')}"
                     for c in cached[:image_cache_mod.SHOWN] if isinstance(c, dict)])
+
+
+# ------------------------------------------------------------------------------ s3 stores
+@pytest.mark.host
+def test_s3_bucket_quota_has_room_for_largest_image(s3_store, thresholds, evidence):
+    """radosgw refuses an object past the bucket's (or its user's) byte quota with 403 QuotaExceeded,
+    which Glance answers with 500."""
+    store, host, reading = s3_store
+    head = reading.head_bucket
+    evidence.add(f"s3 store {store.name}", head.describe(), command=f"HEAD {reading.target.endpoint}/"
+                                                                   f"{reading.target.bucket}")
+    if not head.ok:
+        pytest.skip(f"HEAD of bucket {reading.target.bucket} answered {head.describe()} (see the s3 store "
+                    f"configuration and permission checks)")
+    room = s3_store_mod.room_from_headers(head.headers)
+    if room is None:
+        pytest.skip(f"the S3 server of store {store.name} ({reading.target.endpoint}) tells no usage or quota "
+                    f"(radosgw's X-RGW-* headers are missing: not radosgw, or the keys are not the bucket owner's)")
+    evidence.add("usage and quotas", room.describe() + " (radosgw shows a quota's size whether or not it is "
+                 "enabled: `radosgw-admin quota get` / `bucket stats` tell)")
+    if room.room is None:
+        evidence.add("quota", "no bucket or user quota: radosgw refuses nothing for room's sake")
+        return
+    evidence.metric("store_available_bytes", room.room, "bytes", {"store": store.name,
+                                                                  "path": reading.target.bucket})
+    assert room.room >= thresholds.largest_image, (
+        f"s3 store {store.name}: bucket {reading.target.bucket} has room for {human(room.room)} before a quota "
+        f"refuses (403 QuotaExceeded, Glance answers 500), less than the largest expected image "
+        f"({human(thresholds.largest_image)}): {room.describe()}")

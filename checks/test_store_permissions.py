@@ -3,7 +3,8 @@
 Judged as the user the glance-api workers really run as (from the process or
 container), by `test -w`/`test -x` run as that user; nothing is written. For an
 rbd store: the keyring readable by that user, the pool listable as the store's
-cephx user, and (where an admin keyring is at hand) caps that cover the pool.
+cephx user, and (where an admin keyring is at hand) caps that cover the pool. For an s3 store: the
+bucket not refused to the keys glance-api.conf holds.
 
 
 PYTEST_DONT_REWRITE: a failed claim shows its own message, not pytest's introspection.
@@ -11,6 +12,7 @@ PYTEST_DONT_REWRITE: a failed claim shows its own message, not pytest's introspe
 import pytest
 
 from glance_hc import rbd
+from glance_hc import s3_store as s3_store_mod
 from glance_hc.facts import describe_parent
 from glance_hc.fixtures.stores import needs_ceph_tool
 
@@ -80,3 +82,16 @@ def test_rbd_store_user_caps_cover_pool(rbd_store, evidence):
     evidence.add(f"caps of client.{seen.user}", [f"{k} = {v}" for k, v in sorted(seen.caps.items())],
                  command=f"ceph auth get client.{seen.user}")
     assert covered, f"client.{seen.user} on {host.name}: {why}"
+
+
+def test_s3_store_keys_may_use_the_bucket(s3_store, evidence):
+    """Keys the server accepts may still be refused the bucket (a bucket policy, an ACL, a bucket of
+    another user): AccessDenied on its listing, and every upload ends in 500."""
+    store, host, reading = s3_store
+    evidence.add(f"s3 store {store.name} of {host.name}", reading.describe(),
+                 command=f"ListObjectsV2 {reading.target.bucket} (signed with the keys of [{store.section}])")
+    verdict = s3_store_mod.bucket_verdict(reading, store.s3_create_bucket_on_put)
+    if verdict.cause == "store_config":
+        pytest.skip(f"bucket {reading.target.bucket} cannot be judged for access: {verdict.message} "
+                    f"(the store configuration checks fail on it)")
+    assert verdict.cause is None, f"{host.name}: {verdict.message}"

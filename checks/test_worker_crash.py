@@ -19,7 +19,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from glance_hc import canary, logscan
+from glance_hc import canary, logscan, uwsgi
+from glance_hc import s3_store as s3_store_mod
 from glance_hc.canary import tasks
 from glance_hc.causes.worker_crash import IMPORT_TASK_REMEDIATION
 from glance_hc.fixtures.cloud import list_tasks_or_skip
@@ -193,3 +194,34 @@ def test_no_import_task_left_processing(image_api, thresholds, evidence):
     pytest.fail(f"{len(held)} import task(s) in processing unchanged for longer than {thresholds.stale_image_age} "
                 f"while their image waits on them (the glance-api that ran the import died or restarted); "
                 f"newest: {held[0].describe()}", pytrace=False)
+
+
+@pytest.mark.host
+def test_s3_single_part_upload_fits_worker_memory(s3_store_settings, thresholds, evidence):
+    """glance_store's s3 driver reads an image below s3_store_large_object_size whole into the
+    worker's memory (about twice its size at the peak) before one PUT; uploads of unknown size
+    (chunked) always go that way. The host must hold that for every upload it serves at once, and
+    keep --memory-available-min besides."""
+    store, host = s3_store_settings
+    mem = host.meminfo
+    if "MemAvailable" not in mem:
+        pytest.skip(f"/proc/meminfo on {host.name} has no MemAvailable")
+    ini = host.uwsgi_ini
+    opts = uwsgi.parse_ini(host.files[ini], source=ini) if ini and host.files.get(ini) else None
+    at_once = ((opts.processes or 1) * (opts.threads or 1)) if opts else 1
+    need = s3_store_mod.upload_memory(thresholds.largest_image, store, at_once)
+    how = (f"single-part (largest image {human(thresholds.largest_image)} < s3_store_large_object_size "
+           f"{human(store.s3_large_object_size)}): ~{human(need.per_upload)} an upload"
+           if need.single_part else
+           f"multipart (s3_store_large_object_size {human(store.s3_large_object_size)}): "
+           f"{store.s3_thread_pools} x {human(store.s3_large_object_chunk_size)} parts an upload")
+    evidence.add("s3 upload memory", f"{how}; {need.uploads_at_once} upload(s) at once "
+                                     f"({'uWSGI processes x threads of ' + ini if opts else 'no uWSGI ini read'})"
+                                     f" = {human(need.total)}; MemAvailable {human(mem['MemAvailable'])}, "
+                                     f"kept free {human(thresholds.memory_available_min)}")
+    room = mem["MemAvailable"] - thresholds.memory_available_min
+    assert need.total <= room, (
+        f"{host.name}: s3 store {store.name} holds {human(need.total)} in glance-api's workers for "
+        f"{need.uploads_at_once} upload(s) of the largest image at once ({how}), more than the "
+        f"{human(max(room, 0))} of memory the host can spare: lower s3_store_large_object_size so such images go "
+        f"multipart, or add memory")

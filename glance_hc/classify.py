@@ -42,7 +42,11 @@ PRECEDENCE: tuple[str, ...] = (
     "stuck-saving", "stuck-importing", "import-lock-preempted", "import-task-disk-full", "killed",
     # 500: the log says what broke
     "500-database-out-of-connections", "500-database-unreachable", "500-database-connection-lost",
-    "500-database-deadlock", "500-database", "500-read-only", "500-store-dir-missing", "500-ceph-blocked", "500-disk-full",
+    "500-database-deadlock", "500-database",
+    # the s3 driver's own words (glance_store/_drivers/s3.py): before the generic disk-full and 500
+    "500-s3-bucket-missing", "500-s3-quota", "500-s3-access-denied", "500-s3-bucket-refused",
+    "500-s3-keys-refused",
+    "500-read-only", "500-store-dir-missing", "500-ceph-blocked", "500-disk-full",
     "500-permissions", "500-worker-died", "500-body-unreadable", "500-quota", "500",
     # verification of what was stored
     "checksum", "no-data", "missing-hash", "wrong-store", "stuck",

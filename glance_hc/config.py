@@ -57,6 +57,11 @@ CEPH_KEYRING_SEARCH = (
 # glance_store/_drivers/swift/store.py DEFAULT_CONTAINER, swift/utils.py default_swift_reference.
 SWIFT_CONTAINER_DEFAULT = "glance"
 SWIFT_REFERENCE_DEFAULT = "ref1"
+# glance_store/_drivers/s3.py DEFAULT_LARGE_OBJECT_SIZE (100 MiB), DEFAULT_LARGE_OBJECT_CHUNK_SIZE
+# (10 MiB), DEFAULT_THREAD_POOLS (10)
+S3_LARGE_OBJECT_SIZE_DEFAULT = 100 << 20
+S3_CHUNK_SIZE_DEFAULT = 10 << 20
+S3_THREAD_POOLS_DEFAULT = 10
 # glance/common/config.py image_size_cap: IntOpt default 1 TiB, min=1.
 IMAGE_SIZE_CAP_DEFAULT = 1099511627776
 # glance/image_cache/__init__.py (Glance 33): 10 GiB, 24 h, the driver keeping its records in Glance's DB
@@ -218,6 +223,14 @@ class Store:
     swift_container: str | None = None
     swift_config_file: str | None = None
     swift_reference: str | None = None
+    # s3 (glance_store/_drivers/s3.py; its keys stay in `sections`, never here)
+    s3_host: str | None = None
+    s3_bucket: str | None = None
+    s3_create_bucket_on_put: bool = False
+    s3_url_format: str = "auto"
+    s3_large_object_size: int = S3_LARGE_OBJECT_SIZE_DEFAULT      # bytes (the option is in MiB)
+    s3_large_object_chunk_size: int = S3_CHUNK_SIZE_DEFAULT       # bytes (the option is in MiB)
+    s3_thread_pools: int = S3_THREAD_POOLS_DEFAULT
 
     @property
     def effective_rbd_user(self) -> str | None:
@@ -776,6 +789,19 @@ def _make_store(
         store.swift_container = get("swift_store_container") or SWIFT_CONTAINER_DEFAULT
         store.swift_config_file = get("swift_store_config_file")
         store.swift_reference = get("default_swift_reference") or SWIFT_REFERENCE_DEFAULT
+    elif store_type == "s3":
+        store.s3_host = get("s3_store_host") or None
+        store.s3_bucket = get("s3_store_bucket") or None
+        store.s3_create_bucket_on_put = (get("s3_store_create_bucket_on_put") or "false").strip().lower() in (
+            "true", "1", "yes", "on")
+        store.s3_url_format = (get("s3_store_bucket_url_format") or "auto").strip().lower()
+        mib = {"s3_store_large_object_size": S3_LARGE_OBJECT_SIZE_DEFAULT,
+               "s3_store_large_object_chunk_size": S3_CHUNK_SIZE_DEFAULT}
+        for option, default in mib.items():
+            number = _int_or_none(get(option)) if get(option) not in (None, "") else None
+            setattr(store, option.replace("_store", "", 1), default if number is None else number << 20)
+        pools = _int_or_none(get("s3_store_thread_pools")) if get("s3_store_thread_pools") else None
+        store.s3_thread_pools = pools if pools and pools > 0 else S3_THREAD_POOLS_DEFAULT
     return store
 
 

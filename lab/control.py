@@ -17,7 +17,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from lab import ceph, kolla, mariadb, swift
+from lab import ceph, kolla, mariadb, radosgw, swift
 from lab.common import (
     ADDR,
     HERE,
@@ -243,6 +243,8 @@ def up() -> None:
     STATE.mkdir(parents=True, exist_ok=True)
     (STATE / "controllers").write_text(str(count))
     chosen = {"ceph": os.environ.get("HC_LAB_CEPH", "1") == "1", "swift": os.environ.get("HC_LAB_SWIFT", "1") == "1"}
+    # the s3 store (radosgw) runs on the lab's Ceph: on by default with it, HC_LAB_S3=0 leaves it out
+    chosen["s3"] = chosen["ceph"] and os.environ.get("HC_LAB_S3", "1") == "1"
     (STATE / "profile.json").write_text(json.dumps(chosen))
     timings = start_store_clusters(chosen)
     try:  # Keystone's and Glance's database server, before either starts
@@ -290,6 +292,15 @@ def start_store_clusters(chosen: dict) -> dict[str, float]:
         timings["ceph"] = time.monotonic() - t
     else:
         ceph.down()
+    if chosen.get("s3"):
+        t = time.monotonic()
+        try:
+            radosgw.up()
+        except (radosgw.RadosgwError, ceph.CephError) as exc:
+            die(f"radosgw: {exc}")
+        timings["radosgw"] = time.monotonic() - t
+    else:
+        radosgw.down()
     if not chosen["swift"]:
         swift.down()
     return timings
@@ -343,6 +354,7 @@ def down() -> None:
         for sock in [*(STATE / "ssh").glob("cm-*"), *lab_socks]:
             run(["ssh", "-F", str(ssh_cfg), "-o", f"ControlPath={sock}", "-O", "exit", "controller1"],
                 check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=10)
+    radosgw.down()  # before the cluster it stores into
     ceph.down()
     swift.down()
     if not ns_pid():
@@ -392,7 +404,7 @@ def service_rows() -> list[tuple[str, str]]:
 def status() -> None:
     for name, state in service_rows():
         print(f"{name:24} {state}")
-    for name, state in [*mariadb.status_rows(), *ceph.status_rows(), *swift.status_rows()]:
+    for name, state in [*mariadb.status_rows(), *ceph.status_rows(), *radosgw.status_rows(), *swift.status_rows()]:
         print(f"{name:24} {state}")
     faults = active_faults()
     print(f"{'injected faults':24} {', '.join(faults) or 'none'}")

@@ -12,7 +12,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from lab import ceph, mariadb, swift
+from lab import ceph, mariadb, radosgw, swift
 from lab.common import (
     ADDR,
     HEALTHY_TIMEOUTS,
@@ -44,6 +44,9 @@ def extra_stores() -> tuple[str, str]:
     if profile().get("swift"):
         backends += ", swift:swift"
         sections += "\n" + swift.glance_store_options()
+    if profile().get("s3"):
+        backends += ", s3:s3"
+        sections += "\n" + radosgw.glance_store_options()
     return backends, sections
 
 

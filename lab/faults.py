@@ -1251,3 +1251,64 @@ CACHE_FAULTS: dict[str, Fault] = {
                              "1 MiB), 1.5 MiB downloaded through it, no pruner", cache_over_size, cache_off_again),
 }
 TABLES += [(CACHE_FAULTS, "")]
+
+
+# ---------------------------------------------------------------- the s3 store (lab/radosgw.py)
+S3_WRONG_SECRET = "hc-lab-wrong-secret-0000000000000000000000"  # planted: reports must not show it either
+
+
+def s3_bucket_missing() -> None:
+    """The bucket glance_store writes to is gone (s3_store_create_bucket_on_put = false: nobody makes it)."""
+    from lab import radosgw  # noqa: PLC0415 - only with the s3 store
+
+    radosgw.remove_bucket()
+
+
+def s3_bucket_back() -> None:
+    from lab import radosgw  # noqa: PLC0415
+
+    radosgw.ensure_bucket()
+    inner("rotate-logs")
+
+
+def s3_wrong_secret() -> None:
+    """A wrong s3_store_secret_key on every controller (a rotated key not rolled out); restart."""
+    for node in common.controllers():
+        edit_conf(r"^s3_store_secret_key = .*$", f"s3_store_secret_key = {S3_WRONG_SECRET}", node=node)
+        inner("restart-glance", node=node)
+
+
+def s3_secret_back() -> None:
+    for node in common.controllers():
+        inner("render", node=node)
+        inner("restart-glance", node=node)
+    inner("rotate-logs")
+
+
+def s3_bucket_quota_reached() -> None:
+    """The bucket at its byte quota (radosgw-admin quota set --quota-scope=bucket): radosgw refuses
+    every further object with 403 QuotaExceeded."""
+    from lab import radosgw  # noqa: PLC0415
+
+    radosgw.bucket_quota(radosgw.bucket_bytes() + 1)
+
+
+def s3_bucket_quota_lifted() -> None:
+    from lab import radosgw  # noqa: PLC0415
+
+    radosgw.bucket_quota(None)
+    inner("rotate-logs")
+
+
+# Faults of the s3 store (the lab's radosgw, on by default with Ceph; HC_LAB_S3=0 leaves it out). Not in
+# the fault matrices: tests/e2e/test_s3_store.py injects each and runs the s3 checks and canary only.
+S3_FAULTS: dict[str, Fault] = {
+    "s3-bucket-missing": Fault("store_config", "the s3 store's bucket deleted (create_bucket_on_put is false)",
+                               s3_bucket_missing, s3_bucket_back),
+    "s3-wrong-secret": Fault("store_config", "a wrong s3_store_secret_key in glance-api.conf; restart",
+                             s3_wrong_secret, s3_secret_back),
+    "s3-bucket-quota": Fault("store_full", "the s3 store's bucket at its byte quota (radosgw bucket quota)",
+                             s3_bucket_quota_reached, s3_bucket_quota_lifted),
+}
+NEEDS["s3"] = "the lab's radosgw on its Ceph: HC_LAB_CEPH=1 HC_LAB_S3=1 make lab-up"
+TABLES += [(S3_FAULTS, "s3")]

@@ -3,11 +3,13 @@ does not exist or cannot be created, a Ceph client without its files)."""
 from glance_hc.causes.model import Cause, LogPattern, Rule
 
 _LOGS = "tests/data/logs"
+_S3_LOGS = "tests/data/logs/s3"
 
 CAUSE = Cause(
     key="store_config",
     lab_faults=("bad-default-backend", "missing-backend-section", "store-dir-unusable", "controller2-drift",
-                "rbd-keyring-missing", "garbage-config", "staging-not-shared-no-self-ref"),
+                "rbd-keyring-missing", "garbage-config", "staging-not-shared-no-self-ref",
+                "s3-bucket-missing", "s3-wrong-secret"),
     title="Store misconfigured or disabled",
     runbook_step="Root cause 2",
     symptom="Uploads fail with 410 'Error in store configuration. Adding images to store is disabled' "
@@ -45,8 +47,36 @@ CAUSE = Cause(
         LogPattern(r"(internal error: filenotfounderror|caught error): \[errno 2\] no such file or directory",
                    source=f"{_LOGS}/issue17/vanished/glance-api.log", fault="store directory missing",
                    examples=("Caught error: [Errno 2] No such file or directory: '/var/lib/glance/cheap/",)),
+        # glance_store's s3 driver (glance_store/_drivers/s3.py add): Glance answers 500, the log says why
+        LogPattern(r"the bucket [^ ]+ does not exist in s3", source=f"{_S3_LOGS}/bucket-missing-glance-api.log",
+                   fault="s3 bucket missing", examples=(
+                       "BackendException: The bucket glance does not exist in S3. Please set the "
+                       "s3_store_create_bucket_on_put option to add bucket to S3 automatically.",)),
+        LogPattern(r"failed to get bucket info: an error occurred \(403\)|\((?:invalidaccesskeyid|"
+                   r"signaturedoesnotmatch)\) when calling", source=f"{_S3_LOGS}/wrong-secret-glance-api.log",
+                   fault="s3 keys refused", examples=(
+                       "Failed to get bucket info: An error occurred (403) when calling the HeadBucket operation: "
+                       "Forbidden",)),
     ),
     rules=(
+        Rule("500-s3-bucket-missing", "store_config",
+             "internal error: the s3 store's bucket does not exist and s3_store_create_bucket_on_put is false",
+             statuses=(500,), log=r"the bucket [^ ]+ does not exist in s3", fault="s3 bucket missing",
+             remediation=("Create the bucket `s3_store_bucket` names (with the store's own keys, so they own it), "
+                          "or set `s3_store_create_bucket_on_put = true`; test_s3_store_bucket_exists shows the "
+                          "server's answer.",),
+             source="lab fault s3-bucket-missing (tests/data/logs/s3/bucket-missing-glance-api.log)"),
+        Rule("500-s3-keys-refused", "store_config",
+             "internal error: the S3 server answered 403 to the s3 store's HEAD of its bucket: its keys are "
+             "refused (a wrong or rotated s3_store_secret_key / s3_store_access_key) or, when "
+             "test_s3_store_keys_are_accepted passes, the bucket is refused to them (store permissions)",
+             statuses=(500,), log=r"failed to get bucket info: an error occurred \(403\)|\((?:invalidaccesskeyid|"
+                                  r"signaturedoesnotmatch)\) when calling", fault="s3 keys refused",
+             remediation=("Put the S3 user's current access and secret key in the store's section "
+                          "(`s3_store_access_key`, `s3_store_secret_key`) on every node and restart glance-api; "
+                          "test_s3_store_keys_are_accepted and test_s3_store_keys_may_use_the_bucket say which of "
+                          "keys or bucket access the server refuses.",),
+             source="lab fault s3-wrong-secret (tests/data/logs/s3/wrong-secret-glance-api.log)"),
         Rule("store-disabled-missing-dir", "store_config",
              "the store is disabled: its directory does not exist and glance-api could not create it "
              "(check filesystem_store_datadir)", statuses=(410,), body=r"error in store configuration",

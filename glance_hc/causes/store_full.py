@@ -7,7 +7,7 @@ _API = "tests/data/api"
 CAUSE = Cause(
     key="store_full",
     lab_faults=("store-full", "store-filled-by-foreign-file", "rbd-pool-quota", "swift-account-quota",
-                "store-inodes-used-up", "swift-container-quota", "staging-leftover", "cache-over-size"),
+                "store-inodes-used-up", "swift-container-quota", "staging-leftover", "cache-over-size", "s3-bucket-quota"),
     title="Store backend full",
     runbook_step="Root cause 1",
     symptom="Uploads fail with 413 'Image storage media is full' or Errno 28; the image returns to queued.",
@@ -50,10 +50,20 @@ CAUSE = Cause(
             "deletion of staged image data from file:///var/lib/glance/staging/330bbe14-c37a-4144-b747-60ca6310d71a "
             "has failed because Image %(image)s not found",),
             source="tests/data/logs/import-staged-data-already-gone.log"),
+        LogPattern(r"\(quotaexceeded\) when calling", source="tests/data/logs/s3/bucket-quota-glance-api.log",
+                   fault="s3 bucket or user quota reached", examples=(
+                       "An error occurred (QuotaExceeded) when calling the PutObject operation",)),
         LogPattern(r"rbd operation timeout", source="glance_store/_drivers/rbd.py: writes to a pool at "
                    "its quota block until librados gives up"),
     ),
     rules=(
+        Rule("500-s3-quota", "store_full",
+             "internal error: the S3 server refused the object: the bucket's (or its user's) quota is reached",
+             statuses=(500,), log=r"\(quotaexceeded\) when calling", fault="s3 bucket or user quota reached",
+             remediation=("Raise or lift the quota (`radosgw-admin quota set --quota-scope=bucket "
+                          "--bucket=BUCKET --max-size=...`, or the user's), or delete images no one uses; "
+                          "test_s3_bucket_quota_has_room_for_largest_image shows usage against the quotas.",),
+             source="lab fault s3-bucket-quota (tests/data/logs/s3/bucket-quota-glance-api.log)"),
         # 413: glance answers it for a full store and for every kind of quota
         Rule("store-full", "store_full", "the store has no room left for the image", statuses=(413,),
              body=r"storage media is full|not enough disk space|no enough disk space|no space left",

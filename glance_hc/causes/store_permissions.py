@@ -32,12 +32,30 @@ CAUSE = Cause(
         LogPattern(r"permission denied|errno 13", source="EACCES"),
         LogPattern(r"storagewritedenied|permission to write", source="glance_store/_drivers/filesystem.py"),
         LogPattern(r"operation not permitted", source="EPERM"),
+        LogPattern(r"\(accessdenied\) when calling", fault="s3 bucket refused to the store's keys",
+                   source="botocore ClientError raised through glance_store/_drivers/s3.py (a bucket policy, "
+                          "an ACL or another user's bucket; the keys themselves are accepted)"),
         LogPattern(r"read-only file system|errno 30", source=_RO, fault=READ_ONLY, examples=(
             "Failed to upload image data due to internal error: OSError: [Errno 30] Read-only file system: "
             "'/var/lib/glance/cheap/",
             "Caught error: [Errno 30] Read-only file system: '/var/lib/glance/cheap/")),
     ),
     rules=(
+        Rule("500-s3-bucket-refused", "store_permissions",
+             "internal error: the S3 server answered 403 to the s3 store's bucket; the store's keys are accepted "
+             "but the bucket is refused to them (AccessDenied, seen by the s3 store checks)",
+             statuses=(500,), log=r"s3 store [^ ]+: bucket [^ ]+ refused to its accepted keys",
+             fault="s3 bucket refused to the store's keys",
+             remediation=("Let the store's S3 user write the bucket (its owner, or a bucket policy granting "
+                          "s3:PutObject, GetObject, DeleteObject and ListBucket).",),
+             source="tests/unit/test_s3_store.py (the s3 checks' reading as context, tests/data/s3/other-user.json)"),
+        Rule("500-s3-access-denied", "store_permissions",
+             "internal error: the S3 server accepts the s3 store's keys but refuses them the bucket (AccessDenied)",
+             statuses=(500,), log=r"\(accessdenied\) when calling", fault="s3 bucket refused to the store's keys",
+             remediation=("Let the store's S3 user write the bucket (its owner, or a bucket policy granting "
+                          "s3:PutObject, GetObject, DeleteObject and ListBucket); "
+                          "test_s3_store_keys_may_use_the_bucket shows the server's answer.",),
+             source="botocore's AccessDenied through glance_store/_drivers/s3.py"),
         Rule("store-disabled-read-only", "store_permissions",
              "the store is disabled: its filesystem is mounted read-only, so glance-api cannot write it",
              statuses=(410,), body=r"error in store configuration", log=r"read-only file system|errno 30",

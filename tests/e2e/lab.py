@@ -113,4 +113,9 @@ def store_files() -> list[str]:
                                   str(ceph.ADMIN_KEYRING), "-p", ceph.POOL, "ls"],
                                  capture_output=True, text=True, timeout=30, check=True)
         files += [f"rbd:{ceph.POOL}/{name}" for name in listing.stdout.split()]
+    if labctl.profile().get("s3"):  # the s3 store's objects, listed by the cluster's admin
+        from lab import radosgw  # noqa: PLC0415 - only with the s3 store
+
+        objects = json.loads(radosgw.admin("bucket", "list", f"--bucket={radosgw.BUCKET}"))
+        files += [f"s3:{radosgw.BUCKET}/{o['name']}" for o in objects]
     return files

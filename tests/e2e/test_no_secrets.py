@@ -35,6 +35,9 @@ def planted_secrets() -> dict[str, str]:
     for keyring in (lab.STATE / "ceph").glob("**/ceph.client.*.keyring"):
         secrets.update({f"{keyring.name} key": line.split("=", 1)[1].strip() for line in keyring.read_text().splitlines()
                         if line.strip().startswith("key")})
+    rgw_keys = lab.STATE / "radosgw" / "glance-keys.json"  # the s3 store's secret, in every glance-api.conf
+    if rgw_keys.exists():
+        secrets["s3 store secret key"] = json.loads(rgw_keys.read_text())["secret_key"]
     faults = lab.FAULTS_MODULE
     secrets["planted X-Auth-Token"] = faults.PLANTED_TOKEN
     secrets["cephx key pasted into ceph.conf"] = faults.PLANTED_CEPH_CONF_KEY
