@@ -51,11 +51,16 @@ def test_glance_direct_import_through_another_node_becomes_active(
     if plan.endpoint:
         evidence.add("node endpoints", plan.endpoint_how)
     result = import_pool.pool.result(case.id)
+    if result.failure is not None and result.failure.step == "stage":
+        case_what = " [failed at the stage call: the data goes to the node's staging dir (os_glance_staging_store)]"
+    else:
+        case_what = ""
     if import_pool.one_by_one:
         evidence.add("canaries one after another", import_pool.one_by_one)
     judge_canary(result, request, cloud, evidence, case, plan, thresholds, canary_guard, testinfra_host_of,
                  what=f"glance-direct import to store {case.store or 'default'} (staged through "
-                      f"{case.node or 'the image endpoint'}, imported through {case.via or 'the image endpoint'})")
+                      f"{case.node or 'the image endpoint'}, imported through {case.via or 'the image endpoint'})"
+                      + case_what)
 
 
 # ---------------------------------------------------------------- several stores (issue #19)
@@ -76,6 +81,8 @@ def _store_import(case, image_api, thresholds, evidence, request, canary_guard, 
     result = pool.pool.result(case.id)
     if result.failed_stores:
         what += f" [failed: store {', '.join(result.failed_stores)}]"
+    elif result.failure is not None and result.failure.step == "stage":
+        what += " [failed at the stage call: the data goes to the node's staging dir (os_glance_staging_store)]"
     stores = result.failed_stores or ([case.store] if case.store else [])
     if stores:
         request.node.user_properties.append(("hc_store", ",".join(stores)))
