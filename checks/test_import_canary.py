@@ -36,15 +36,23 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("store_import_case", cases, ids=[c.id for c in cases])
 
 
+def _start_both(cloud, request, import_pool, store_import_pool) -> None:
+    """Both pools at the first import check: the imports to every store (seconds each) overlap the
+    glance-direct ones instead of waiting for them."""
+    for pool in (import_pool, store_import_pool):
+        if pool.pool is None:
+            pool.start(cloud, request.session.items)
+
+
 def test_glance_direct_import_through_another_node_becomes_active(
-        import_case, image_api, thresholds, evidence, request, canary_guard, import_pool, testinfra_host_of):
+        import_case, image_api, thresholds, evidence, request, canary_guard, import_pool, store_import_pool,
+        testinfra_host_of):
     case, cloud = import_case, image_api
     if case.node:
         request.node.user_properties.append(("hc_target", case.node))
     if case.store:
         request.node.user_properties.append(("hc_store", case.store))
-    if import_pool.pool is None:
-        import_pool.start(cloud, request.session.items)
+    _start_both(cloud, request, import_pool, store_import_pool)
     plan = import_pool.plans[case.id]
     if isinstance(plan, str):
         pytest.skip(plan)
@@ -73,8 +81,7 @@ def test_glance_direct_import_through_another_node_becomes_active(
 
 def _store_import(case, image_api, thresholds, evidence, request, canary_guard, pool, testinfra_host_of, what):
     cloud = image_api
-    if pool.pool is None:
-        pool.start(cloud, request.session.items)
+    _start_both(cloud, request, request.getfixturevalue("import_pool"), pool)
     plan = pool.plans[case.id]
     if isinstance(plan, str):
         pytest.skip(plan)
