@@ -158,7 +158,12 @@ def _web(conn, plan: Plan, s: Settings, stop, result: Result, image_id: str, sou
         if web.filter_opts:
             result.add("Glance's import filter (host facts)", web.filter_opts)
         if web.fixed:
-            served = web_download.hash_served(url, source.hash_algo, s.canary_timeout)
+            try:
+                served = web_download.hash_served(url, source.hash_algo, s.canary_timeout)
+            except (OSError, ValueError) as exc:  # urllib's URLError and HTTPError are OSErrors
+                result.failure = Failure("read the operator's --web-download-url", canary.CONNECT_FAILED,
+                                         f"{url}: {exc}", None, detail=f"this client could not read {url}: {exc}")
+                return
             result.add("the operator's URL as served", f"{url}: {served.size} bytes, md5 {served.md5}, "
                                                         f"{served.hash_algo} {served.hash_value[:16]}...")
             source = _Served(served)

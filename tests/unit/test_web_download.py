@@ -70,3 +70,23 @@ def test_the_server_serves_the_generated_data_and_only_that():
             web_download.hash_served(url, "sha512", timeout=10)
     finally:
         server.close()
+
+
+def test_an_operator_url_this_client_cannot_read_is_a_failure_not_a_crash():
+    import threading  # noqa: PLC0415
+
+    from glance_hc import canary_imports, canary_runs  # noqa: PLC0415
+
+    server = web_download.DataServer("127.0.0.1")
+    url = server.url("nothing-here")  # served by nobody: 404
+    try:
+        plan = canary_runs.Plan(key="web", label="import-web", kind="web", web=canary_imports.WebSource(url=url))
+        settings = canary_runs.Settings(size=1 << 20, canary_timeout=10, api_timeout=5, command_timeout=5,
+                                        hash_algo="sha512", run_id="r")
+        result = canary_runs.Result(plan)
+        canary_imports.run_kind(None, plan, settings, threading.Event(), result, "image-id",
+                                PatternSource(1 << 20), lambda _: None)
+    finally:
+        server.close()
+    assert result.failure is not None and result.failure.step == "read the operator's --web-download-url"
+    assert "404" in result.failure.body
