@@ -61,6 +61,13 @@ class Plan:
     import_endpoint: str | None = None
     import_label: str = ""    # the node the import goes through, for the evidence
     stage_label: str = ""     # the node the data is staged through
+    # several stores (glance_hc.canary.multistore): "multi" imports to `stores` at once with
+    # all_stores_must_succeed=`must_succeed`; "copy" imports to the default store, then copy-image to
+    # `stores`; "web" imports by web-download from `web` (glance_hc.canary.web_download)
+    kind: str = ""
+    stores: tuple[str, ...] = ()
+    must_succeed: bool | None = None
+    web: object | None = None  # a WebSource: offer(name, source) -> url, or a fixed URL hashed as served
 
 
 @dataclass
@@ -89,6 +96,7 @@ class Result:
     interrupted: bool = False
     seconds: float = 0.0
     passed: bool = False                 # a glance-direct canary that passed (deleted in the background)
+    failed_stores: list[str] = field(default_factory=list)  # a multi-store canary's stores that failed
 
     def add(self, title: str, body, command: str | None = None) -> None:
         self.evidence.append((title, body, command))
@@ -233,6 +241,13 @@ def _steps(conn, plan: Plan, s: Settings, registry: Registry, stop: threading.Ev
         if stop.wait(seconds):
             raise Interrupted("the run is stopping")
 
+    if plan.kind:
+        from glance_hc.canary_imports import run_kind  # noqa: PLC0415 - the import kinds use this module
+
+        run_kind(conn, plan, s, stop, result, image_id, source, sleep)
+        if result.passed:
+            registry.delete_later(entry, conn, s.api_timeout)
+        return
     if plan.glance_direct:
         _imported(conn, plan, s, stop, result, image_id, source, sleep)
         if result.passed:

@@ -37,7 +37,7 @@ PRECEDENCE: tuple[str, ...] = (
     "bad-gateway", "reset-answer-lost", "connection-reset",
     # timeouts and hang-ups on the way
     "gateway-timeout", "request-timeout", "client-timeout", "client-disconnect", "size-mismatch-400",
-    "unknown-store",
+    "unknown-store", "web-download-filtered",
     # the image itself tells: a saving that never ends is a dead worker
     "stuck-saving", "stuck-importing", "import-lock-preempted", "import-task-disk-full", "killed",
     # 500: the log says what broke

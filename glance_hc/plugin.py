@@ -17,6 +17,7 @@ pytest_plugins = [
     "glance_hc.fixtures.gate",  # the upgrade gate's background runs
     "glance_hc.fixtures.cloud",  # the Image API connection
     "glance_hc.fixtures.canaries",  # the canaries' cases, their pool and signal guard
+    "glance_hc.fixtures.import_canaries",  # multi-store, copy-image and web-download canaries
     "glance_hc.fixtures.evidence",  # what a check looked at
     "glance_hc.report",
 ]

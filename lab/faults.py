@@ -1312,3 +1312,71 @@ S3_FAULTS: dict[str, Fault] = {
 }
 NEEDS["s3"] = "the lab's radosgw on its Ceph: HC_LAB_CEPH=1 HC_LAB_S3=1 make lab-up"
 TABLES += [(S3_FAULTS, "s3")]
+
+
+# ---------------------------------------------------------------- interoperable import (issue #19)
+# Not in either fault matrix: tests/e2e/test_import_canary.py injects each and runs only the import
+# canaries. The staging and cheap tmpfs are one filesystem for every controller (one mount each).
+STAGING_BALLAST = f"{STAGING}/.hc-lab-ballast"
+CHEAP_BALLAST = f"{CHEAP}/.hc-lab-ballast"
+FILTER_MARK = "# hc-lab web-download-refused"
+
+
+def _fill(path: str, ballast: str) -> None:
+    avail = int(ns("df", "--output=avail", "-B1", path, capture=True).split()[-1])
+    ns("runuser", "-u", "glance", "--", "fallocate", "-l", str(avail), ballast)
+
+
+def fill_staging() -> None:
+    """The staging store (os_glance_staging_store, a tmpfs shared by the controllers) filled to the last byte:
+    a stage call has nowhere to write; a plain upload (to the fast store) is not touched."""
+    _fill(STAGING, STAGING_BALLAST)
+
+
+def unfill_staging() -> None:
+    ns("rm", "-f", STAGING_BALLAST)
+    inner("rotate-logs")
+
+
+def fill_cheap() -> None:
+    """The small `cheap` file store filled to the last byte, as fill_store does the default one."""
+    _fill(CHEAP, CHEAP_BALLAST)
+
+
+def unfill_cheap() -> None:
+    ns("rm", "-f", CHEAP_BALLAST)
+    inner("rotate-logs")
+
+
+def refuse_http_downloads() -> None:
+    """[import_filtering_opts] allowed_schemes = https on every controller, restarted: an http web-download
+    URL is refused by the filter (400) before any task or store is tried."""
+    nodes = tuple(common.controllers())
+    for node in nodes:
+        edit_conf(r"^\[DEFAULT\]$", f"{FILTER_MARK}\n[import_filtering_opts]\nallowed_schemes = https\n\n[DEFAULT]",
+                  node=node)
+    _restart_glance_everywhere(nodes)
+
+
+def allow_http_downloads_again() -> None:
+    """The fault's lines taken out again (not a render: another lab version may have written the rest)."""
+    nodes = tuple(common.controllers())
+    for node in nodes:
+        text = common.in_namespace(["cat", CONF], node=node, capture_output=True, text=True).stdout
+        if FILTER_MARK in text:
+            edit_conf(rf"^{re.escape(FILTER_MARK)}\n\[import_filtering_opts\]\nallowed_schemes = https\n\n", "",
+                      node=node)
+    _restart_glance_everywhere(nodes)
+    inner("rotate-logs")
+
+
+IMPORT_FAULTS: dict[str, Fault] = {
+    "staging-full": Fault("store_full", "the staging dir (os_glance_staging_store) filled to the last byte",
+                          fill_staging, unfill_staging),
+    "cheap-store-full": Fault("store_full", "the small cheap file store filled to the last byte",
+                              fill_cheap, unfill_cheap),
+    "web-download-refused": Fault("store_config", "[import_filtering_opts] allowed_schemes = https on every "
+                                  "controller (restarted): an http web-download URL does not pass the filter",
+                                  refuse_http_downloads, allow_http_downloads_again),
+}
+TABLES += [(IMPORT_FAULTS, "")]

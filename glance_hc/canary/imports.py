@@ -42,8 +42,9 @@ def stage(conn, image_id: str, source: PatternSource, **kwargs):
 
 
 def start_import(conn, image_id: str, *, endpoint_override: str | None = None,
-                 timeout: float | None = None, stores: list[str] | None = None) -> Answer:
-    answer, _ = call(conn, "POST", f"/images/{image_id}/import", json=import_body(stores=stores),
+                 timeout: float | None = None, stores: list[str] | None = None, body: dict | None = None) -> Answer:
+    """POST /v2/images/ID/import: glance-direct to `stores` (default store: none), or `body` as given."""
+    answer, _ = call(conn, "POST", f"/images/{image_id}/import", json=body or import_body(stores=stores),
                      endpoint_override=endpoint_override, timeout=timeout)
     return answer
 

@@ -9,7 +9,7 @@ CAUSE = Cause(
     key="store_config",
     lab_faults=("bad-default-backend", "missing-backend-section", "store-dir-unusable", "controller2-drift",
                 "rbd-keyring-missing", "garbage-config", "staging-not-shared-no-self-ref",
-                "s3-bucket-missing", "s3-wrong-secret"),
+                "s3-bucket-missing", "s3-wrong-secret", "web-download-refused"),
     title="Store misconfigured or disabled",
     runbook_step="Root cause 2",
     symptom="Uploads fail with 410 'Error in store configuration. Adding images to store is disabled' "
@@ -97,6 +97,19 @@ CAUSE = Cause(
              statuses=(400,), body=r"store for identifier .* not found|unknown scheme|"
                                    r"store '[^']*' (does not exist|is not configured)",
              examples=("unknown-store-400",)),
+        Rule("web-download-filtered", "store_config",
+             "Glance's [import_filtering_opts] refuse the web-download URL (scheme, host, port, or a loopback "
+             "or link-local address not in allowed_hosts): configuration, no store was tried", statuses=(400,),
+             body=r"uri for web-download does not pass filtering", fault="web-download URL refused by Glance's filter",
+             remediation=("Compare the URL with [import_filtering_opts] in glance-api.conf on every node (the "
+                          "canary's evidence lists them and what each refuses): allowed_schemes, allowed_hosts / "
+                          "disallowed_hosts, allowed_ports / disallowed_ports. Glance 33 refuses loopback and "
+                          "link-local addresses unless the host is in allowed_hosts; an allowed list set makes its "
+                          "disallowed list ignored.",
+                          "Serve the data from an address and port the filter allows (--web-download-bind, "
+                          "--web-download-port, or --web-download-url), or allow them in glance-api.conf and "
+                          "restart glance-api."),
+             examples=("web-download-filtered-400",)),
         Rule("500-store-dir-missing", "store_config",
              "internal error: the store's directory does not exist (unmounted or moved under the running "
              "glance-api)", statuses=(500,), log=r"\[errno 2\] no such file or directory",

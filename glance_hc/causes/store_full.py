@@ -7,7 +7,8 @@ _API = "tests/data/api"
 CAUSE = Cause(
     key="store_full",
     lab_faults=("store-full", "store-filled-by-foreign-file", "rbd-pool-quota", "swift-account-quota",
-                "store-inodes-used-up", "swift-container-quota", "staging-leftover", "cache-over-size", "s3-bucket-quota"),
+                "store-inodes-used-up", "swift-container-quota", "staging-leftover", "cache-over-size", "s3-bucket-quota",
+                "staging-full", "cheap-store-full"),
     title="Store backend full",
     runbook_step="Root cause 1",
     symptom="Uploads fail with 413 'Image storage media is full' or Errno 28; the image returns to queued.",

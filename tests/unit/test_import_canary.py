@@ -140,12 +140,14 @@ def test_failure_carries_the_task_id_for_the_log_search():
 
 
 def test_without_the_option_the_cases_are_deselected_and_the_context_says_why(tmp_path):
-    """Opt-in: the default suite never runs (nor skips) the import canary."""
+    """Opt-in: the default suite never runs (nor skips) the import canaries: without a cloud, the one
+    glance-direct case, the two imports to every store, the copy-image and the web-download case."""
     root, out = Path(__file__).resolve().parents[2], tmp_path / "out"
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "checks/test_import_canary.py", "-p", "no:cacheprovider", "-q",
          f"--health-json={out}/health.json", f"--html={out}/h.html", f"--junitxml={out}/j.xml"],
         cwd=root, capture_output=True, text=True, timeout=120, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
-    assert "1 deselected" in proc.stdout and "skipped" not in proc.stdout, proc.stdout[-2000:]
+    assert "5 deselected" in proc.stdout and "skipped" not in proc.stdout, proc.stdout[-2000:]
     health = json.loads((out / "health.json").read_text())
     assert health["checks"] == [] and "--import-canary" in health["context"]["import canary"]
+    assert "--web-download-canary" in health["context"]["web-download canary"]
