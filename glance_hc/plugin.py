@@ -19,5 +19,6 @@ pytest_plugins = [
     "glance_hc.fixtures.canaries",  # the canaries' cases, their pool and signal guard
     "glance_hc.fixtures.import_canaries",  # multi-store, copy-image and web-download canaries
     "glance_hc.fixtures.evidence",  # what a check looked at
+    "glance_hc.fixtures.gc_passes",  # pytest's end of run: one garbage collection, not five
     "glance_hc.report",
 ]
