@@ -228,19 +228,20 @@ def start_haproxy() -> None:
           "/var/log/haproxy/haproxy.log", relay=True)
 
 
-CONF_STARTED = Path("/run/glance-api-conf-started")  # the sha256 of the config the running glance-api read
+CONF_STARTED = Path("/run/glance-api-conf-started")  # "PID SHA256": the config the running glance-api read
 
 
 def start_glance() -> None:
     """glance-api, restarted when its config changed since it started (a store added by `up` with
-    another profile): a running service reads its config only at start."""
+    another profile, or a glance-api this code did not start): a service reads its config at start."""
     conf = hashlib.sha256(Path("/etc/glance/glance-api.conf").read_bytes()).hexdigest()
-    if pid_alive(read_pid(Path("/run/glance-api-uwsgi.pid"))) and CONF_STARTED.exists() \
-            and CONF_STARTED.read_text() != conf:
+    running = read_pid(Path("/run/glance-api-uwsgi.pid"))
+    if pid_alive(running) and (not CONF_STARTED.exists() or CONF_STARTED.read_text() != f"{running} {conf}"):
         stop_pidfile("/run/glance-api-uwsgi.pid")
     start_uwsgi("glance", "/etc/glance/glance-api-uwsgi.ini", "/run/glance-api-uwsgi.pid",
                 "/var/log/glance/glance-api-uwsgi.out")
-    CONF_STARTED.write_text(conf)
+    wait_for("glance-api's pid file", lambda: pid_alive(read_pid(Path("/run/glance-api-uwsgi.pid"))), 30)
+    CONF_STARTED.write_text(f"{read_pid(Path('/run/glance-api-uwsgi.pid'))} {conf}")
 
 
 def inner_up_node() -> None:
