@@ -42,7 +42,8 @@ PRECEDENCE: tuple[str, ...] = (
     "stuck-saving", "stuck-importing", "import-lock-preempted", "import-task-disk-full", "killed",
     # 500: the log says what broke
     "500-database-out-of-connections", "500-database-unreachable", "500-database-connection-lost",
-    "500-database-deadlock", "500-database", "500-read-only", "500-store-dir-missing", "500-ceph-blocked", "500-disk-full",
+    "500-database-deadlock", "500-database", "500-cinder-quota", "500-cinder-volume-type", "500-cinder-volume-stuck",
+    "500-cinder-privsep", "500-cinder-keyring", "500-read-only", "500-store-dir-missing", "500-ceph-blocked", "500-disk-full",
     "500-permissions", "500-worker-died", "500-body-unreadable", "500-quota", "500",
     # verification of what was stored
     "checksum", "no-data", "missing-hash", "wrong-store", "stuck",

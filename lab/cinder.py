@@ -148,6 +148,9 @@ log_dir = {LOGS}
 enabled_backends = {BACKEND}
 glance_api_servers = http://127.0.0.10:9292
 rpc_response_timeout = 20
+# a stopped cinder-volume shows down after 15 s, not 60 (the lab's faults stay short)
+report_interval = 5
+service_down_time = 15
 debug = false
 
 [database]
