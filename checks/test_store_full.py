@@ -44,6 +44,7 @@ import time
 import pytest
 
 from glance_hc import canary, history, rbd, staging, store_space
+from glance_hc import cinder_store as cinder_api
 from glance_hc import forecast as fc
 from glance_hc import image_cache as image_cache_mod
 from glance_hc.causes.store_full import what_frees_pool, what_frees_space, what_is_safe_to_remove
@@ -535,3 +536,38 @@ def test_image_cache_api_lists_the_cache(image_cache, image_api, thresholds, evi
     evidence.add("cache API", [f"{len(cached)} cached, {len(queued)} queued"]
                  + [f"{c.get('image_id')} {human(c.get('size') or 0)} hits {c.get('hits')}"
                     for c in cached[:image_cache_mod.SHOWN] if isinstance(c, dict)])
+
+
+@pytest.mark.host
+def test_cinder_project_quota_has_room_for_largest_image(cinder_store, thresholds, evidence):
+    store, host, view = cinder_store
+    vtype = store.options.get("cinder_volume_type")
+    limits = cinder_api.quota_limits(view, vtype)
+    evidence.add("quota of the store's project", [f"{n}: {used} used of {limit}" for n, used, limit in limits]
+                 or ["no limited volumes or gigabytes quota"], command="GET /v3/PROJECT/os-quota-sets/PROJECT?usage=True")
+    short = cinder_api.quota_shortfalls(view, vtype, thresholds.largest_image)
+    assert not short, (f"cinder store {store.name} on {host.name}: the project Glance creates volumes in has no "
+                       f"room for the largest expected image ({human(thresholds.largest_image)}, a volume of "
+                       f"{cinder_api.gib_for(thresholds.largest_image)} GiB); uploads to it fail with 500: "
+                       + "; ".join(short))
+
+
+@pytest.mark.host
+def test_cinder_store_has_no_leftover_volumes(cinder_store, image_api, thresholds, evidence):
+    store, host, view = cinder_store
+
+    def image_exists(image_id: str) -> bool:
+        answer, _ = canary.call(image_api, "GET", f"/images/{image_id}", timeout=thresholds.api_timeout)
+        return answer.status != 404
+
+    left = cinder_api.leftovers(view, image_exists)
+    evidence.add("volumes of the store's project", f"{len(view.volumes)} volume(s), "
+                 f"{sum(1 for v in view.volumes if cinder_api.VOLUME_NAME.match(v['name']))} named image-<id>",
+                 command="GET /v3/PROJECT/volumes/detail")
+    if left:
+        evidence.add("left over", [lo.describe() for lo in left])
+    assert not left, (f"cinder store {store.name} on {host.name}: {len(left)} volume(s) no upload holds and no "
+                      f"image uses still count against the project's quota: "
+                      + "; ".join(lo.describe() for lo in left[:5])
+                      + ". Delete each (`openstack volume delete ID`, `--force` for one in error) once no upload "
+                        "writes it")
