@@ -3,6 +3,9 @@
 Reads glance-api.conf where the running service takes it from (process
 environment, /etc/glance, or the Kolla config dir) and the service's logs; for
 an rbd store, its ceph conf and keyring and whether its cluster answers.
+For a cinder store: its [cinder] options (the four cinder_store_* credentials together, a parseable
+cinder_catalog_info, a cinder_volume_type), and, as the store's own Cinder user, that the volume type
+exists for its project (glance-api only warns at start; every upload then answers 500).
 
 Across controllers: Controllers that disagree break uploads on one node only: their upload options must match,
 and HAProxy must send uploads only to nodes that really run glance-api; the staging dir is one directory

@@ -5,6 +5,10 @@ and tasks stores and the image cache, and each rbd store's pool as `ceph df` sho
 it to the store's own cephx user (quota and MAX AVAIL), and each swift store's
 account and container against their quotas, seen with Glance's own swift
 credentials. Alert level and largest image are ini options.
+A cinder store: the volumes and gigabytes quota (and the per-type ones of its volume type) of the
+project Glance creates volumes in, against one volume for the largest image (at least 1 GiB; at the
+quota Glance answers 500, not 413), and no image-<id> volume left in error or available with no image
+(they count against that quota); seen as the store's own Cinder user (glance_hc.cinder_store).
 
 What holds the space: each file store's datadir, file by file (names, sizes, ages from the probe's
 lstat; never contents), against the admin image list (test_store_space_is_held_by_images): a file

@@ -1329,8 +1329,21 @@ def cinder_volume_stopped() -> None:
 
 
 def cinder_volume_started() -> None:
+    """cinder-volume back; the volumes the failed uploads left (stuck in creating, which cinder-volume
+    puts in error at its start) deleted, as an operator closing the incident does."""
     cinder.start_service("cinder-volume")
     cinder.volume_service_up()
+    sess, api, service = cinder_admin()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        vols = sess.get(f"{api}/volumes/detail?all_tenants=1&project_id={service}").json()["volumes"]
+        left = [v for v in vols if (v.get("name") or "").startswith("image-")]
+        if not left:
+            break
+        for vol in left:
+            if vol["status"] not in ("deleting", "creating"):
+                sess.post(f"{api}/volumes/{vol['id']}/action", json={"os-force_delete": {}}, raise_exc=False)
+        time.sleep(1)
     inner("rotate-logs")
 
 

@@ -52,6 +52,8 @@ def test_healthy_cinder_store_passes(tmp_path):
                                                       "store_full")]),
     ("cinder-type-missing", [(CANARY, "store_config"), ("test_cinder_volume_type_exists_for_store_project",
                                                        "store_config")]),
+    # the upload waits cinder_state_transition_timeout (20 s in the lab) for a volume nobody creates
+    ("cinder-volume-stopped", [(CANARY, "store_config")]),
 ])
 def test_cinder_fault_is_blamed_on_its_cause(tmp_path, fault, expected):
     lab.fault("inject", fault)
