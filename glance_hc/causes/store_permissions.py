@@ -43,8 +43,11 @@ CAUSE = Cause(
         LogPattern(r"failedtodropprivileges|privsep helper command exited non-zero",
                    source="tests/data/cinder/cinder-sudoers-missing/glance-api.log", fault=PRIVSEP, examples=(
                        "oslo_privsep.daemon.FailedToDropPrivileges: privsep helper command exited non-zero (1)",)),
-        LogPattern(r"_check_or_get_keyring_contents", source="tests/data/cinder/cinder-keyring-missing/glance-api.log",
-                   fault=CINDER_KEYRING, examples=("keyring = cls._check_or_get_keyring_contents(keyring",)),
+        LogPattern(r"_check_or_get_keyring_contents|internal error: os_brick\.exception\.brickexception",
+                   source="tests/data/cinder/cinder-keyring-missing/glance-api.log", fault=CINDER_KEYRING,
+                   examples=("keyring = cls._check_or_get_keyring_contents(keyring",
+                             "Failed to upload image data due to internal error: os_brick.exception.BrickException: "
+                             "An unknown exception occurred.")),
     ),
     rules=(
         Rule("store-disabled-read-only", "store_permissions",
@@ -80,8 +83,9 @@ CAUSE = Cause(
                           "/etc/glance/rootwrap.conf *`), with rootwrap.conf's filters_path holding "
                           "glance_cinder_store.filters; restart glance-api.",)),
         Rule("500-cinder-keyring", "store_permissions",
-             "internal error: os-brick could not read the Ceph keyring of the cinder backend's user, so the "
-             "cinder store cannot open the image's volume", statuses=(500,), log=r"_check_or_get_keyring_contents",
+             "internal error: os-brick could not open the image's volume on this host (with Cinder's RBD "
+             "backend: the Ceph keyring of the backend's user is missing or unreadable)", statuses=(500,),
+             log=r"_check_or_get_keyring_contents|internal error: os_brick\.exception\.brickexception",
              fault=CINDER_KEYRING, source="tests/data/cinder/cinder-keyring-missing/glance-api.log",
              remediation=("Install /etc/ceph/ceph.client.<rbd_user>.keyring (Cinder's rbd_user) on every glance-api "
                           "node, readable by the worker user (`chgrp glance`, mode 0640).",)),

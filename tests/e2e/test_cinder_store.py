@@ -14,6 +14,7 @@ pytestmark = [pytest.mark.lab, pytest.mark.slow]
 CANARY = "test_canary_upload_roundtrip"
 CHECKS = {"test_cinder_store_options_are_coherent", "test_cinder_volume_type_exists_for_store_project",
           "test_cinder_project_quota_has_room_for_largest_image", "test_cinder_store_has_no_leftover_volumes",
+          "test_worker_user_may_start_privsep_through_glance_rootwrap", "test_worker_user_can_read_cinder_keyring",
           CANARY}
 
 
@@ -63,3 +64,23 @@ def test_cinder_fault_is_blamed_on_its_cause(tmp_path, fault, expected):
         lab.fault("revert", fault)
     assert _failed(run) == sorted(expected), [(c["nodeid"], c["root_cause"], c["message"][:300])
                                               for c in run.checks("failed")]
+
+
+@pytest.mark.parametrize(("fault", "check"), [
+    ("cinder-sudoers-missing", "test_worker_user_may_start_privsep_through_glance_rootwrap"),
+    ("cinder-keyring-missing", "test_worker_user_can_read_cinder_keyring"),
+])
+def test_cinder_node_fault_is_blamed_on_that_controller(tmp_path, fault, check):
+    if len(lab.controllers()) < 2:
+        pytest.skip("needs the two-controller lab")
+    lab.fault("inject", fault)
+    try:
+        run = _run(tmp_path, fault)
+    finally:
+        lab.fault("revert", fault)
+    failed = run.checks("failed") + run.checks("error")
+    shown = [(c["nodeid"], c["target"], c["root_cause"], c["message"][:300]) for c in failed]
+    assert {(_name(c), c["target"], c["root_cause"]) for c in failed if _name(c) != CANARY} == {
+        (check, "controller2", "store_permissions")}, shown
+    # the canary through the load balancer fails only when it lands on controller2, then on the same cause
+    assert all(c["root_cause"] == "store_permissions" for c in failed if _name(c) == CANARY), shown

@@ -91,3 +91,11 @@ def test_cinder_store_500s_are_classified_from_their_log_lines(fault, cause, rul
     found = classify(500, "The server has either erred or is incapable of performing the requested operation.",
                      {"status": "queued"}, lines)
     assert (found.root_cause, found.rules_matched[0]) == (cause, rule), found.reason
+
+
+def test_os_brick_failure_seen_by_request_id_alone_is_a_permissions_fault():
+    """The canary correlates lines by request id: the traceback's frames carry none, only glance's summary."""
+    line = next(x for x in (DATA / "cinder-keyring-missing" / "glance-api.log").read_text().splitlines()
+                if "Failed to upload image data" in x)
+    found = classify(500, "", {"status": "queued"}, [line])
+    assert (found.root_cause, found.rules_matched[0]) == ("store_permissions", "500-cinder-keyring"), found.reason
