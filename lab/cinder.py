@@ -61,7 +61,7 @@ API_URL = f"http://{ADDR}:{API_PORT}"
 KEYSTONE_URL = "http://127.0.0.2:5000/v3"
 # an upload to a cinder store whose cinder-volume is gone waits this long for the volume to leave
 # `creating` (glance_store's default is 300 s): the lab's faults stay bounded
-STATE_TRANSITION_TIMEOUT = 20
+STATE_TRANSITION_TIMEOUT = 10
 SERVICES = ("cinder-api", "cinder-scheduler", "cinder-volume")
 SECRETS = ("cinder_password", "cinder_db_password", "cinder_rabbit_password")
 

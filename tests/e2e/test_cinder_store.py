@@ -53,7 +53,7 @@ def test_healthy_cinder_store_passes(tmp_path):
                                                       "store_full")]),
     ("cinder-type-missing", [(CANARY, "store_config"), ("test_cinder_volume_type_exists_for_store_project",
                                                        "store_config")]),
-    # the upload waits cinder_state_transition_timeout (20 s in the lab) for a volume nobody creates
+    # the upload waits cinder_state_transition_timeout (10 s in the lab) for a volume nobody creates
     ("cinder-volume-stopped", [(CANARY, "store_config")]),
 ])
 def test_cinder_fault_is_blamed_on_its_cause(tmp_path, fault, expected):
@@ -62,8 +62,12 @@ def test_cinder_fault_is_blamed_on_its_cause(tmp_path, fault, expected):
         run = _run(tmp_path, fault)
     finally:
         lab.fault("revert", fault)
-    assert _failed(run) == sorted(expected), [(c["nodeid"], c["root_cause"], c["message"][:300])
-                                              for c in run.checks("failed")]
+    failed = _failed(run)
+    shown = [(c["nodeid"], c["root_cause"], c["message"][:300]) for c in run.checks("failed")]
+    # a failed upload may leave its volume in error (the scheduler's "no valid host"), and that
+    # volume is a real leftover against the quota when the leftover check runs after the canary
+    extra = {("test_cinder_store_has_no_leftover_volumes", "store_full")}
+    assert set(expected) <= set(failed) <= set(expected) | extra, shown
 
 
 @pytest.mark.parametrize(("fault", "check"), [
