@@ -39,7 +39,8 @@ apt_install = mkdir -p $(dir $(APT_LOG)) && { apt-get update -q && DEBIAN_FRONTE
 
 deps: venv
 	@missing=""; for t in haproxy:haproxy sshd:openssh-server sudo:sudo podman:podman runc:runc debootstrap:debootstrap \
-		ceph-mon:ceph-mon ceph-mgr:ceph-mgr ceph-osd:ceph-osd ceph:ceph-common radosgw:radosgw memcached:memcached promtool:prometheus mariadbd:mariadb-server; do \
+		ceph-mon:ceph-mon ceph-mgr:ceph-mgr ceph-osd:ceph-osd ceph:ceph-common radosgw:radosgw memcached:memcached promtool:prometheus mariadbd:mariadb-server \
+		rabbitmq-server:rabbitmq-server; do \
 		command -v $${t%%:*} >/dev/null 2>&1 || [ -x /usr/sbin/$${t%%:*} ] || [ -x /usr/bin/$${t%%:*} ] || \
 			missing="$$missing $${t#*:}"; done; \
 	for p in python3-rbd python3-rados ceph-mgr-modules-core; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

@@ -3,6 +3,9 @@
 Reads glance-api.conf where the running service takes it from (process
 environment, /etc/glance, or the Kolla config dir) and the service's logs; for
 an rbd store, its ceph conf and keyring and whether its cluster answers.
+For a cinder store: its [cinder] options (the four cinder_store_* credentials together, a parseable
+cinder_catalog_info, a cinder_volume_type), and, as the store's own Cinder user, that the volume type
+exists for its project (glance-api only warns at start; every upload then answers 500).
 
 Across controllers: Controllers that disagree break uploads on one node only: their upload options must match,
 and HAProxy must send uploads only to nodes that really run glance-api; the staging dir is one directory
@@ -21,6 +24,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from glance_hc import canary, drift, haproxy, rbd, staging
+from glance_hc import cinder_store as cinder_api
 from glance_hc import facts as facts_mod
 from glance_hc import s3_store as s3_store_mod
 from glance_hc.fixtures.cloud import cloud_state_of, node_endpoint_of
@@ -86,6 +90,31 @@ def test_rbd_cluster_answers_store_user(rbd_store, evidence):
     assert seen.df.rc == 0, (
         f"the Ceph cluster of rbd store {name} does not answer client.{seen.user} on {host.name} "
         f"({seen.failure_kind(seen.df)}, exit {seen.df.rc}): {rbd.last_error_line(seen.df.output)}")
+
+
+@pytest.mark.host
+def test_cinder_store_options_are_coherent(cinder_store_section, evidence):
+    store, host = cinder_store_section
+    password = host.config.get(store.section, "cinder_store_password")
+    evidence.add(f"cinder store {store.name}", [f"{k} = {v}" for k, v in sorted(store.options.items())
+                                                if k.startswith("cinder_")]
+                 + [f"cinder_store_password {'set' if password else 'not set'}"])
+    problems = cinder_api.config_problems(store.options, bool(password))
+    assert not problems, f"cinder store {store.name} on {host.name}: " + "; ".join(problems)
+
+
+@pytest.mark.host
+def test_cinder_volume_type_exists_for_store_project(cinder_store, evidence):
+    store, host, view = cinder_store
+    wanted = store.options.get("cinder_volume_type")
+    if not wanted:
+        pytest.skip(f"cinder store {store.name} on {host.name} names no cinder_volume_type (the options check "
+                    f"reports it): Cinder's default type is used")
+    evidence.add("volume types the store's user may use", [t.get("name") for t in view.types],
+                 command="GET /v3/PROJECT/types")
+    problem = cinder_api.volume_type_problem(view, wanted)
+    assert problem is None, (f"cinder store {store.name} on {host.name}: {problem}; every upload to it fails "
+                             f"with 500 (glance-api only warned at start)")
 
 
 def _balanced_together(all_hosts, evidence, request) -> list:

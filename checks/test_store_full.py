@@ -5,6 +5,10 @@ and tasks stores and the image cache, and each rbd store's pool as `ceph df` sho
 it to the store's own cephx user (quota and MAX AVAIL), and each swift store's
 account and container against their quotas, seen with Glance's own swift
 credentials. Alert level and largest image are ini options.
+A cinder store: the volumes and gigabytes quota (and the per-type ones of its volume type) of the
+project Glance creates volumes in, against one volume for the largest image (at least 1 GiB; at the
+quota Glance answers 500, not 413), and no image-<id> volume left in error or available with no image
+(they count against that quota); seen as the store's own Cinder user (glance_hc.cinder_store).
 
 What holds the space: each file store's datadir, file by file (names, sizes, ages from the probe's
 lstat; never contents), against the admin image list (test_store_space_is_held_by_images): a file
@@ -44,6 +48,7 @@ import time
 import pytest
 
 from glance_hc import canary, history, rbd, staging, store_space
+from glance_hc import cinder_store as cinder_api
 from glance_hc import forecast as fc
 from glance_hc import image_cache as image_cache_mod
 from glance_hc import s3_store as s3_store_mod
@@ -565,3 +570,38 @@ def test_s3_bucket_quota_has_room_for_largest_image(s3_store, thresholds, eviden
         f"s3 store {store.name}: bucket {reading.target.bucket} has room for {human(room.room)} before a quota "
         f"refuses (403 QuotaExceeded, Glance answers 500), less than the largest expected image "
         f"({human(thresholds.largest_image)}): {room.describe()}")
+
+
+@pytest.mark.host
+def test_cinder_project_quota_has_room_for_largest_image(cinder_store, thresholds, evidence):
+    store, host, view = cinder_store
+    vtype = store.options.get("cinder_volume_type")
+    limits = cinder_api.quota_limits(view, vtype)
+    evidence.add("quota of the store's project", [f"{n}: {used} used of {limit}" for n, used, limit in limits]
+                 or ["no limited volumes or gigabytes quota"], command="GET /v3/PROJECT/os-quota-sets/PROJECT?usage=True")
+    short = cinder_api.quota_shortfalls(view, vtype, thresholds.largest_image)
+    assert not short, (f"cinder store {store.name} on {host.name}: the project Glance creates volumes in has no "
+                       f"room for the largest expected image ({human(thresholds.largest_image)}, a volume of "
+                       f"{cinder_api.gib_for(thresholds.largest_image)} GiB); uploads to it fail with 500: "
+                       + "; ".join(short))
+
+
+@pytest.mark.host
+def test_cinder_store_has_no_leftover_volumes(cinder_store, image_api, thresholds, evidence):
+    store, host, view = cinder_store
+
+    def image_exists(image_id: str) -> bool:
+        answer, _ = canary.call(image_api, "GET", f"/images/{image_id}", timeout=thresholds.api_timeout)
+        return answer.status != 404
+
+    left = cinder_api.leftovers(view, image_exists)
+    evidence.add("volumes of the store's project", f"{len(view.volumes)} volume(s), "
+                 f"{sum(1 for v in view.volumes if cinder_api.VOLUME_NAME.match(v['name']))} named image-<id>",
+                 command="GET /v3/PROJECT/volumes/detail")
+    if left:
+        evidence.add("left over", [lo.describe() for lo in left])
+    assert not left, (f"cinder store {store.name} on {host.name}: {len(left)} volume(s) no upload holds and no "
+                      f"image uses still count against the project's quota: "
+                      + "; ".join(lo.describe() for lo in left[:5])
+                      + ". Delete each (`openstack volume delete ID`, `--force` for one in error) once no upload "
+                        "writes it")

@@ -95,3 +95,38 @@ def test_s3_store_keys_may_use_the_bucket(s3_store, evidence):
         pytest.skip(f"bucket {reading.target.bucket} cannot be judged for access: {verdict.message} "
                     f"(the store configuration checks fail on it)")
     assert verdict.cause is None, f"{host.name}: {verdict.message}"
+
+
+def _cinder_seen(cinder_store_section):
+    store, host = cinder_store_section
+    seen = host.cinder.get(store.name)
+    if not seen:
+        pytest.skip(f"cinder store {store.name} on {host.name} was not probed as the worker user: "
+                    + ("needs root or sudo" if host.privilege == "none" else "the probe did not run the test"))
+    return store, host, seen
+
+
+def test_worker_user_may_start_privsep_through_glance_rootwrap(cinder_store_section, evidence):
+    store, host, seen = _cinder_seen(cinder_store_section)
+    if "sudo_rc" not in seen:
+        pytest.skip(f"sudo is not installed on {host.name}: os-brick cannot start its privsep helper either")
+    conf = seen.get("rootwrap_config")
+    evidence.add("sudo as the worker user", seen.get("sudo_said") or f"exit {seen['sudo_rc']}",
+                 command=f"sudo -n -l glance-rootwrap {conf} privsep-helper --config-file ... "
+                         f"--privsep_context os_brick.privileged.default ...")
+    assert seen["sudo_rc"] == 0, (
+        f"cinder store {store.name} on {host.name}: the worker user may not run `sudo glance-rootwrap {conf} "
+        f"privsep-helper ...` (exit {seen['sudo_rc']}: {seen.get('sudo_said') or 'no rule'}); os-brick starts its "
+        f"privsep helper that way, so every upload to the store fails with FailedToDropPrivileges (500)")
+
+
+def test_worker_user_can_read_cinder_keyring(cinder_store_section, evidence):
+    store, host, seen = _cinder_seen(cinder_store_section)
+    keyring = seen.get("keyring")
+    evidence.add("cinder backend keyring", f"{keyring}: "
+                 + ("readable" if seen.get("keyring_readable") else "exists, not readable" if seen.get("keyring_exists")
+                    else "missing"), command=f"test -r {keyring}")
+    assert seen.get("keyring_readable"), (
+        f"cinder store {store.name} on {host.name}: the worker user cannot read {keyring} ("
+        f"{'not readable' if seen.get('keyring_exists') else 'missing'}); os-brick's RBD connector opens each "
+        f"image's volume with it, so every upload to the store fails with 500")

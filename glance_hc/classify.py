@@ -42,7 +42,8 @@ PRECEDENCE: tuple[str, ...] = (
     "stuck-saving", "stuck-importing", "import-lock-preempted", "import-task-disk-full", "killed",
     # 500: the log says what broke
     "500-database-out-of-connections", "500-database-unreachable", "500-database-connection-lost",
-    "500-database-deadlock", "500-database",
+    "500-database-deadlock", "500-database", "500-cinder-quota", "500-cinder-volume-type", "500-cinder-volume-stuck",
+    "500-cinder-privsep", "500-cinder-keyring",
     # the s3 driver's own words (glance_store/_drivers/s3.py): before the generic disk-full and 500
     "500-s3-bucket-missing", "500-s3-quota", "500-s3-access-denied", "500-s3-bucket-refused",
     "500-s3-keys-refused",

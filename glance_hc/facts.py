@@ -246,6 +246,8 @@ class HostFacts:
     kernel_error: str | None = None
     dirs: dict[str, DirFacts] = field(default_factory=dict)
     rbd: dict[str, rbd.RbdFacts] = field(default_factory=dict)  # store name -> what its cephx user saw
+    # store name -> what the worker user may do for a cinder store (host_probe.cinder_as_user)
+    cinder: dict[str, dict] = field(default_factory=dict)
     log_lines: list[logscan.LogLine] = field(default_factory=list)
     log_notes: list[str] = field(default_factory=list)
     log_sources_read: list[str] = field(default_factory=list)
@@ -660,6 +662,18 @@ def file_store_dirs(config: GlanceConfig) -> list[str]:
     return [d.rstrip("/") or "/" for s in config.stores if s.type == "file" for d in s.datadirs]
 
 
+CINDER_RBD_USER = "cinder"  # the Ceph user of Cinder's RBD backend whose keyring os-brick reads (rbd_user)
+
+
+def cinder_targets(config, config_path: str | None) -> list[dict]:
+    """What the probe tests as the worker user for each cinder store: the keyring os-brick's RBD
+    connector reads (/etc/ceph/ceph.client.<rbd_user>.keyring) and the rootwrap config it passes to sudo."""
+    return [{"name": s.name, "keyring": f"/etc/ceph/ceph.client.{CINDER_RBD_USER}.keyring",
+             "rootwrap_config": s.options.get("rootwrap_config", "/etc/glance/rootwrap.conf"),
+             "config_file": config_path or "/etc/glance/glance-api.conf"}
+            for s in config.stores if s.type == "cinder"]
+
+
 def rbd_targets(config: GlanceConfig) -> list[dict]:
     """One probe target per rbd store: its name, pool, cephx user, ceph conf and keyring (data)."""
     return [{"name": s.name, "pool": s.pool or "images", "user": s.effective_rbd_user or "admin",
@@ -729,6 +743,8 @@ def gather_stores_and_logs(facts: HostFacts, doc: dict) -> None:
             _add_log(facts, src)
     facts.files.update(_text_map(doc.get("files")))
     facts.file_errors.update(_text_map(doc.get("file_errors")))
+    facts.cinder = {k: v for k, v in (doc.get("cinder") or {}).items() if isinstance(v, dict)} \
+        if isinstance(doc.get("cinder"), dict) else {}
     facts.rbd = rbd.from_probe(doc.get("rbd"), worker.get("rbd"), worker_user, worker.get("error"))
     facts.pruner_schedule = image_cache.parse_schedule(doc.get("pruner_schedule"))
     if isinstance(doc.get("haproxy_stats"), dict):
@@ -811,6 +827,7 @@ def stores_request(facts: HostFacts, window_minutes: int) -> dict:
         "pruner_schedule": bool(config and image_cache_dir(config)),
         "entry_dirs": [staging_dir(config)] if config and staging_dir(config) else [],
         "rbd": rbd_targets(config) if config else [],
+        "cinder": cinder_targets(config, dep.config_path if dep else None) if config else [],
         "files": [s.swift_config_file for s in (config.stores if config else [])
                   if s.type == "swift" and s.swift_config_file],
         "logs": _log_targets(dep) if dep else [],

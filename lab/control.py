@@ -17,7 +17,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from lab import ceph, kolla, mariadb, radosgw, swift
+from lab import ceph, cinder, kolla, mariadb, radosgw, swift
 from lab.common import (
     ADDR,
     HERE,
@@ -245,17 +245,24 @@ def up() -> None:
     chosen = {"ceph": os.environ.get("HC_LAB_CEPH", "1") == "1", "swift": os.environ.get("HC_LAB_SWIFT", "1") == "1"}
     # the s3 store (radosgw) runs on the lab's Ceph: on by default with it, HC_LAB_S3=0 leaves it out
     chosen["s3"] = chosen["ceph"] and os.environ.get("HC_LAB_S3", "1") == "1"
+    chosen["cinder"] = chosen["ceph"] and os.environ.get("HC_LAB_CINDER", "0") == "1"  # lab/cinder.py: on Ceph
     (STATE / "profile.json").write_text(json.dumps(chosen))
     timings = start_store_clusters(chosen)
     try:  # Keystone's and Glance's database server, before either starts
         timings["mariadb"] = mariadb.up()
     except mariadb.MariaDBError as exc:
         die(f"mariadb: {exc}")
+    if chosen["cinder"]:  # its keyring and database before the controllers render their configs
+        prepare_cinder(timings)
+    else:
+        cinder.down()
     ensure_ssh_material()
     start_namespace()
     in_namespace(lab_command("_inner-up", python=venv_bin("python")), wd=str(ROOT))
     if chosen["swift"]:
         start_swift(timings)
+    if chosen["cinder"]:
+        start_cinder(timings)
     start_nodes()
     (STATE / "clouds.yaml").write_text(clouds_yaml())
     (STATE / "clouds.yaml").chmod(0o600)
@@ -321,6 +328,25 @@ def start_swift(timings: dict[str, float]) -> None:
     timings["swift"] = time.monotonic() - t
 
 
+def prepare_cinder(timings: dict[str, float]) -> None:
+    t = time.monotonic()
+    try:
+        cinder.prepare()
+    except (cinder.CinderError, mariadb.MariaDBError, ceph.CephError) as exc:
+        die(f"cinder: {exc}")
+    timings["cinder"] = time.monotonic() - t
+
+
+def start_cinder(timings: dict[str, float]) -> None:
+    """Cinder's services once Keystone runs (its service user, endpoints and volume type)."""
+    t = time.monotonic()
+    try:
+        cinder.up(secrets_file()["admin_password"], venv_bin("python"))
+    except (cinder.CinderError, mariadb.MariaDBError, ceph.CephError) as exc:
+        die(f"cinder: {exc}")
+    timings["cinder"] = timings.get("cinder", 0.0) + time.monotonic() - t
+
+
 def link_debian_bindings(modules: list[str]) -> None:
     site = next((VENV / "lib").glob("python3*/site-packages"))
     for module in modules:
@@ -354,6 +380,7 @@ def down() -> None:
         for sock in [*(STATE / "ssh").glob("cm-*"), *lab_socks]:
             run(["ssh", "-F", str(ssh_cfg), "-o", f"ControlPath={sock}", "-O", "exit", "controller1"],
                 check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=10)
+    cinder.down()
     radosgw.down()  # before the cluster it stores into
     ceph.down()
     swift.down()
@@ -404,7 +431,8 @@ def service_rows() -> list[tuple[str, str]]:
 def status() -> None:
     for name, state in service_rows():
         print(f"{name:24} {state}")
-    for name, state in [*mariadb.status_rows(), *ceph.status_rows(), *radosgw.status_rows(), *swift.status_rows()]:
+    for name, state in [*mariadb.status_rows(), *ceph.status_rows(), *radosgw.status_rows(), *swift.status_rows(),
+                        *cinder.status_rows()]:
         print(f"{name:24} {state}")
     faults = active_faults()
     print(f"{'injected faults':24} {', '.join(faults) or 'none'}")

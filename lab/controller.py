@@ -5,14 +5,16 @@ ACTION`, see lab.common.inner); the config renders are shared with the outside (
 """
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import shutil
 import signal
 import subprocess
 import time
 from pathlib import Path
 
-from lab import ceph, mariadb, radosgw, swift
+from lab import ceph, cinder, mariadb, radosgw, swift
 from lab.common import (
     ADDR,
     HEALTHY_TIMEOUTS,
@@ -47,6 +49,11 @@ def extra_stores() -> tuple[str, str]:
     if profile().get("s3"):
         backends += ", s3:s3"
         sections += "\n" + radosgw.glance_store_options()
+    if profile().get("cinder"):
+        backends += ", cinder:cinder"
+        sections += "\n" + template("glance-api-cinder.conf", glance_password=secrets_file()["glance_password"],
+                                     keystone_addr=ADDR["keystone_addr"], volume_type=cinder.VOLUME_TYPE,
+                                     timeout=cinder.STATE_TRANSITION_TIMEOUT)
     return backends, sections
 
 
@@ -115,12 +122,39 @@ def render_configs() -> None:
         for path, (text, mode) in ceph.client_files().items():
             # the glance keyring is the workers' to read; the admin keyring only root's
             write(path, text, mode=mode, group="glance" if "client.glance" in path else "root")
+    if profile().get("cinder"):
+        render_cinder_store()
     if profile().get("swift"):
         write("/etc/glance/glance-swift-store.conf", swift.glance_store_reference(), group="glance")
     for d, owner in (("/var/log/keystone", "keystone"), ("/var/lib/keystone", "keystone"),
                      ("/var/log/haproxy", "root"), ("/var/lib/glance/lock", "glance")):
         os.makedirs(d, exist_ok=True)
         shutil.chown(d, owner, owner)
+
+
+SUDOERS_RULE = "/etc/sudoers.d/glance-rootwrap"
+
+
+def render_cinder_store() -> None:
+    """What a glance node needs for the cinder store, as distro packages install it: rootwrap's
+    config and the cinder store's filters (from the glance wheel), glance-rootwrap on sudo's PATH,
+    the sudoers rule for it (os-brick starts its privsep helper through it), the cinder keyring."""
+    etc = VENV / "etc/glance"
+    conf = (etc / "rootwrap.conf").read_text()
+    conf = re.sub(r"^exec_dirs=.*$", f"exec_dirs={VENV}/bin,/sbin,/usr/sbin,/bin,/usr/bin,/usr/local/bin",
+                  conf, flags=re.M)
+    write("/etc/glance/rootwrap.conf", conf, mode=0o644)
+    for filters in (etc / "rootwrap.d").glob("*.filters"):
+        write(f"/etc/glance/rootwrap.d/{filters.name}", filters.read_text(), mode=0o644)
+    os.chmod("/etc/glance/rootwrap.d", 0o755)
+    link = Path("/usr/local/bin/glance-rootwrap")
+    if not link.is_symlink():
+        link.unlink(missing_ok=True)
+        link.symlink_to(venv_bin("glance-rootwrap"))
+    write(SUDOERS_RULE, "Defaults:glance !requiretty\n"
+          "glance ALL = (root) NOPASSWD: /usr/local/bin/glance-rootwrap /etc/glance/rootwrap.conf *\n", mode=0o440)
+    for path, (text, mode) in cinder.client_files().items():
+        write(path, text, mode=mode, group="glance")
 
 
 # ---------------------------------------------------------------- services
@@ -197,11 +231,26 @@ def start_haproxy() -> None:
           "/var/log/haproxy/haproxy.log", relay=True)
 
 
+CONF_STARTED = Path("/run/glance-api-conf-started")  # "PID SHA256": the config the running glance-api read
+
+
+def start_glance() -> None:
+    """glance-api, restarted when its config changed since it started (a store added by `up` with
+    another profile, or a glance-api this code did not start): a service reads its config at start."""
+    conf = hashlib.sha256(Path("/etc/glance/glance-api.conf").read_bytes()).hexdigest()
+    running = read_pid(Path("/run/glance-api-uwsgi.pid"))
+    if pid_alive(running) and (not CONF_STARTED.exists() or CONF_STARTED.read_text() != f"{running} {conf}"):
+        stop_pidfile("/run/glance-api-uwsgi.pid")
+    start_uwsgi("glance", "/etc/glance/glance-api-uwsgi.ini", "/run/glance-api-uwsgi.pid",
+                "/var/log/glance/glance-api-uwsgi.out")
+    wait_for("glance-api's pid file", lambda: pid_alive(read_pid(Path("/run/glance-api-uwsgi.pid"))), 30)
+    CONF_STARTED.write_text(f"{read_pid(Path('/run/glance-api-uwsgi.pid'))} {conf}")
+
+
 def inner_up_node() -> None:
     """A further glance-api node: its own config and workers; keystone and haproxy stay on controller1."""
     render_configs()
-    start_uwsgi("glance", "/etc/glance/glance-api-uwsgi.ini", "/run/glance-api-uwsgi.pid",
-                "/var/log/glance/glance-api-uwsgi.out")
+    start_glance()
 
 
 def inner_up() -> None:
@@ -227,8 +276,7 @@ def inner_up() -> None:
         inner_action("rotate-logs")
     if not METADEFS_MARK.exists():
         load_metadefs()
-    start_uwsgi("glance", "/etc/glance/glance-api-uwsgi.ini", "/run/glance-api-uwsgi.pid",
-                "/var/log/glance/glance-api-uwsgi.out")
+    start_glance()
 
 
 def _children(pid: int) -> list[int]:
@@ -289,8 +337,7 @@ def inner_action(action: str) -> None:
         stop_pidfile("/run/glance-api-uwsgi.pid", grace=3)
     elif action in ("restart-glance", "restart-glance-nowait", "start-glance"):
         stop_pidfile("/run/glance-api-uwsgi.pid")
-        start_uwsgi("glance", "/etc/glance/glance-api-uwsgi.ini", "/run/glance-api-uwsgi.pid",
-                    "/var/log/glance/glance-api-uwsgi.out")
+        start_glance()
         if action != "restart-glance-nowait":
             wait_for("glance-api after restart", glance_healthy, 60)
             wait_for_vip_steady()

@@ -1380,3 +1380,113 @@ IMPORT_FAULTS: dict[str, Fault] = {
                                   refuse_http_downloads, allow_http_downloads_again),
 }
 TABLES += [(IMPORT_FAULTS, "")]
+
+
+# ---------------------------------------------------------------- the cinder store (issue #20)
+# Not in either fault matrix: tests/e2e/test_cinder_store.py injects each and runs the cinder store's
+# checks and its canary. They need the lab's Cinder (HC_LAB_CINDER=1).
+from lab import cinder  # noqa: E402 - the cinder store's faults only
+
+
+def cinder_admin():
+    """A keystoneauth session as the lab's admin, and the service project's id (Glance's volumes')."""
+    from keystoneauth1 import session  # noqa: PLC0415 - only under the lab venv
+    from keystoneauth1.identity import v3  # noqa: PLC0415
+
+    auth = v3.Password(auth_url=cinder.KEYSTONE_URL, username="admin", password=common.secrets_file()["admin_password"],
+                       project_name="admin", user_domain_name="Default", project_domain_name="Default")
+    sess = session.Session(auth=auth, timeout=30)
+    service = sess.get(f"{cinder.KEYSTONE_URL}/projects?name=service").json()["projects"][0]["id"]
+    return sess, f"{cinder.API_URL}/v3/{sess.get_project_id()}", service
+
+
+def cinder_volume_quota() -> None:
+    """The service project (where Glance's cinder store creates its volumes) at its volumes quota:
+    the limit lowered to what it uses now, as a project that filled it."""
+    sess, api, service = cinder_admin()
+    used = sess.get(f"{api}/os-quota-sets/{service}?usage=True").json()["quota_set"]["volumes"]["in_use"]
+    sess.put(f"{api}/os-quota-sets/{service}", json={"quota_set": {"volumes": used}})
+
+
+def cinder_quota_back() -> None:
+    sess, api, service = cinder_admin()
+    sess.delete(f"{api}/os-quota-sets/{service}")  # back to the defaults
+    inner("rotate-logs")
+
+
+def cinder_type_missing() -> None:
+    """The volume type glance-api.conf names (cinder_volume_type) deleted in Cinder: glance-api only
+    warned at start, every upload to the store fails."""
+    sess, api, _ = cinder_admin()
+    found = [t for t in sess.get(f"{api}/types").json()["volume_types"] if t["name"] == cinder.VOLUME_TYPE]
+    for vtype in found:
+        sess.delete(f"{api}/types/{vtype['id']}")
+
+
+def cinder_type_back() -> None:
+    cinder.ensure_volume_type(common.secrets_file()["admin_password"], common.venv_bin("python"))
+    inner("rotate-logs")
+
+
+def cinder_sudoers_missing() -> None:
+    """controller2 lost the sudoers rule for glance-rootwrap (a config-management run that did not know
+    the cinder store); its glance-api restarts, so no privsep helper started before survives."""
+    common.in_namespace(["rm", "-f", "/etc/sudoers.d/glance-rootwrap"], node="controller2")
+    inner("restart-glance", node="controller2")
+
+
+def cinder_keyring_missing() -> None:
+    """controller2 lacks /etc/ceph/ceph.client.cinder.keyring: os-brick cannot open the volume."""
+    common.in_namespace(["rm", "-f", f"/etc/ceph/ceph.client.{cinder.USER}.keyring"], node="controller2")
+
+
+def cinder_node_back() -> None:
+    inner("render", node="controller2")
+    inner("restart-glance", node="controller2")
+    inner("rotate-logs")
+
+
+def cinder_keyring_back() -> None:
+    inner("render", node="controller2")
+    inner("rotate-logs")
+
+
+def cinder_volume_stopped() -> None:
+    """cinder-volume stopped: new volumes stay in `creating` (or go to `error` once the scheduler sees
+    the service down); glance_store waits cinder_state_transition_timeout for each."""
+    cinder.stop_service("cinder-volume")
+
+
+def cinder_volume_started() -> None:
+    """cinder-volume back; the volumes the failed uploads left (stuck in creating, which cinder-volume
+    puts in error at its start) deleted, as an operator closing the incident does."""
+    cinder.start_service("cinder-volume")
+    cinder.volume_service_up()
+    sess, api, service = cinder_admin()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        vols = sess.get(f"{api}/volumes/detail?all_tenants=1&project_id={service}").json()["volumes"]
+        left = [v for v in vols if (v.get("name") or "").startswith("image-")]
+        if not left:
+            break
+        for vol in left:
+            if vol["status"] not in ("deleting", "creating"):
+                sess.post(f"{api}/volumes/{vol['id']}/action", json={"os-force_delete": {}}, raise_exc=False)
+        time.sleep(1)
+    inner("rotate-logs")
+
+
+CINDER_FAULTS: dict[str, Fault] = {
+    "cinder-volume-quota": Fault("store_full", "the service project's Cinder volumes quota used up",
+                                 cinder_volume_quota, cinder_quota_back),
+    "cinder-type-missing": Fault("store_config", "the volume type cinder_volume_type names deleted in Cinder",
+                                 cinder_type_missing, cinder_type_back),
+    "cinder-sudoers-missing": Fault("store_permissions", "controller2 lacks the sudoers rule for glance-rootwrap",
+                                    cinder_sudoers_missing, cinder_node_back),
+    "cinder-keyring-missing": Fault("store_permissions", "controller2 lacks the client.cinder keyring",
+                                    cinder_keyring_missing, cinder_keyring_back),
+    "cinder-volume-stopped": Fault("store_config", "cinder-volume stopped: volumes are never created",
+                                   cinder_volume_stopped, cinder_volume_started),
+}
+NEEDS["cinder"] = "the lab's Cinder: HC_LAB_CINDER=1 python3 -m lab up"
+TABLES += [(CINDER_FAULTS, "cinder")]

@@ -38,6 +38,7 @@ DATABASES = {
     "keystone": ("keystone", "keystone_db_password"),
     "glance": ("glance", "glance_db_password"),
     "glance_kolla": ("glance_kolla", "glance_kolla_db_password"),
+    "cinder": ("cinder", "cinder_db_password"),  # lab/cinder.py (HC_LAB_CINDER=1)
 }
 
 

@@ -5,11 +5,15 @@ from glance_hc.causes.model import Cause, LogPattern, Rule
 _LOGS = "tests/data/logs"
 _S3_LOGS = "tests/data/logs/s3"
 
+CINDER_TYPE = "cinder store volume type missing"
+CINDER_STUCK = "cinder store volume not created"
+
 CAUSE = Cause(
     key="store_config",
     lab_faults=("bad-default-backend", "missing-backend-section", "store-dir-unusable", "controller2-drift",
                 "rbd-keyring-missing", "garbage-config", "staging-not-shared-no-self-ref",
-                "s3-bucket-missing", "s3-wrong-secret", "web-download-refused"),
+                "s3-bucket-missing", "s3-wrong-secret", "web-download-refused",
+                "cinder-type-missing", "cinder-volume-stopped"),
     title="Store misconfigured or disabled",
     runbook_step="Root cause 2",
     symptom="Uploads fail with 410 'Error in store configuration. Adding images to store is disabled' "
@@ -57,6 +61,13 @@ CAUSE = Cause(
                    fault="s3 keys refused", examples=(
                        "Failed to get bucket info: An error occurred (403) when calling the HeadBucket operation: "
                        "Forbidden",)),
+
+
+        LogPattern(r"volume type with name .* could not be found",
+                   source="tests/data/cinder/cinder-type-missing/glance-api.log", fault=CINDER_TYPE,
+                   examples=("BackendException: Volume type with name glance-images could not be found.",)),
+        LogPattern(r"timeout while waiting while volume .* status|the status of volume .* is unexpected",
+                   fault=CINDER_STUCK, source="glance_store/_drivers/cinder/store.py _wait_volume_status"),
     ),
     rules=(
         Rule("500-s3-bucket-missing", "store_config",
@@ -117,6 +128,20 @@ CAUSE = Cause(
              remediation=("Mount or recreate the store directory the config names "
                           "(`filesystem_store_datadir`), owned by the glance user, then restart glance-api.",),
              source="tests/data/logs/issue17/vanished (lab, by hand: the cheap store unmounted and moved)"),
+        Rule("500-cinder-volume-type", "store_config",
+             "internal error: the volume type glance-api.conf names (cinder_volume_type) does not exist in Cinder "
+             "(glance-api only warned at start)", statuses=(500,), log=r"volume type with name .* could not be found",
+             fault=CINDER_TYPE, source="tests/data/cinder/cinder-type-missing/glance-api.log",
+             remediation=("Create the volume type in Cinder (`openstack volume type create --property "
+                          "volume_backend_name=BACKEND NAME`), make it usable by the store's project, or name an "
+                          "existing one in [cinder] cinder_volume_type and restart glance-api.",)),
+        Rule("500-cinder-volume-stuck", "store_config",
+             "internal error: the image's volume never became available (cinder-volume down, or its backend "
+             "failing); glance_store gave up after cinder_state_transition_timeout", statuses=(500,),
+             log=r"timeout while waiting while volume|the status of volume .* is unexpected", fault=CINDER_STUCK,
+             source="glance_store/_drivers/cinder/store.py _wait_volume_status",
+             remediation=("Check `openstack volume service list`: start cinder-volume, fix its backend; then delete "
+                          "the volumes named image-<id> left in error.",)),
         Rule("500", "store_config",
              "glance-api failed with an internal error the log does not explain; a glance-api that answers "
              "500 to every call most often has a broken store configuration (default_backend, store "

@@ -3,12 +3,13 @@ from glance_hc.causes.model import CLEANUP, Cause, LogPattern, Rule
 from glance_hc.sizes import human
 
 _API = "tests/data/api"
+CINDER_QUOTA = "Cinder quota of the cinder store's project"
 
 CAUSE = Cause(
     key="store_full",
     lab_faults=("store-full", "store-filled-by-foreign-file", "rbd-pool-quota", "swift-account-quota",
                 "store-inodes-used-up", "swift-container-quota", "staging-leftover", "cache-over-size", "s3-bucket-quota",
-                "staging-full", "cheap-store-full"),
+                "staging-full", "cheap-store-full", "cinder-volume-quota"),
     title="Store backend full",
     runbook_step="Root cause 1",
     symptom="Uploads fail with 413 'Image storage media is full' or Errno 28; the image returns to queued.",
@@ -54,6 +55,11 @@ CAUSE = Cause(
         LogPattern(r"\(quotaexceeded\) when calling", source="tests/data/logs/s3/bucket-quota-glance-api.log",
                    fault="s3 bucket or user quota reached", examples=(
                        "An error occurred (QuotaExceeded) when calling the PutObject operation",)),
+
+
+        LogPattern(r"volumelimitexceeded|gigabyteslimitexceeded|exceeded for quota '(volumes|gigabytes)",
+                   source="tests/data/cinder/cinder-volume-quota/glance-api.log", fault=CINDER_QUOTA, examples=(
+                       "VolumeLimitExceeded: Maximum number of volumes allowed (0) exceeded for quota 'volumes'.",)),
         LogPattern(r"rbd operation timeout", source="glance_store/_drivers/rbd.py: writes to a pool at "
                    "its quota block until librados gives up"),
     ),
@@ -79,6 +85,14 @@ CAUSE = Cause(
         # glance-direct: the task says only "Task failed due to Internal Error"; its lines (by task id) say why
         Rule("import-task-disk-full", "store_full", "the import's task failed, and its log lines say the store is full",
              statuses=("task-failure",), log_cause="store_full", examples=("import-task-store-full",)),
+        Rule("500-cinder-quota", "store_full",
+             "internal error: Cinder refused the image's volume: the project Glance's cinder store creates its "
+             "volumes in is at its volumes or gigabytes quota (Cinder answers 413, Glance 500)", statuses=(500,),
+             log=r"limitexceeded|exceeded for quota", fault=CINDER_QUOTA, source="tests/data/cinder/cinder-volume-quota/glance-api.log",
+             remediation=("Raise the quota of the project of cinder_store_user_name "
+                          "(`openstack quota set --volumes N --gigabytes G PROJECT`; each image takes a volume of at "
+                          "least 1 GiB), or delete the volumes named image-<id> no image uses "
+                          "(test_cinder_store_has_no_leftover_volumes).",)),
         Rule("500-disk-full", "store_full", "internal error, and the log says the disk is full",
              statuses=(500,), log_cause="store_full", examples=("internal-error-500-enospc",)),
     ),

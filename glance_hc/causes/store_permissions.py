@@ -12,10 +12,14 @@ from glance_hc.causes.model import Cause, LogPattern, Rule
 _RO = "tests/data/logs/issue17/read-only/glance-api.log"
 READ_ONLY = "read-only filesystem"
 
+PRIVSEP = "cinder store: no sudo rule for glance-rootwrap"
+CINDER_KEYRING = "cinder store: Ceph keyring unreadable"
+
 CAUSE = Cause(
     key="store_permissions",
     lab_faults=("store-permissions", "rbd-keyring-unreadable", "rbd-caps-wrong", "secret-in-log",
-                "store-read-only", "store-unknown-owner"),
+                "store-read-only", "store-unknown-owner", "cinder-sudoers-missing",
+                "cinder-keyring-missing"),
     title="Permissions on the store",
     runbook_step="Root cause 3",
     symptom="Uploads fail with 410 or 503 and 'Permission denied' in the log.",
@@ -39,6 +43,14 @@ CAUSE = Cause(
             "Failed to upload image data due to internal error: OSError: [Errno 30] Read-only file system: "
             "'/var/lib/glance/cheap/",
             "Caught error: [Errno 30] Read-only file system: '/var/lib/glance/cheap/")),
+        LogPattern(r"failedtodropprivileges|privsep helper command exited non-zero",
+                   source="tests/data/cinder/cinder-sudoers-missing/glance-api.log", fault=PRIVSEP, examples=(
+                       "oslo_privsep.daemon.FailedToDropPrivileges: privsep helper command exited non-zero (1)",)),
+        LogPattern(r"_check_or_get_keyring_contents|internal error: os_brick\.exception\.brickexception",
+                   source="tests/data/cinder/cinder-keyring-missing/glance-api.log", fault=CINDER_KEYRING,
+                   examples=("keyring = cls._check_or_get_keyring_contents(keyring",
+                             "Failed to upload image data due to internal error: os_brick.exception.BrickException: "
+                             "An unknown exception occurred.")),
     ),
     rules=(
         Rule("500-s3-bucket-refused", "store_permissions",
@@ -79,6 +91,22 @@ CAUSE = Cause(
                           "/var/lib/glance/images`; the kernel log for I/O errors that forced a remount), fix "
                           "it and remount it read-write (`mount -o remount,rw ...`).",
                           "Delete the images the failed uploads left in queued.")),
+        Rule("500-cinder-privsep", "store_permissions",
+             "internal error: os-brick could not start its privsep helper through sudo glance-rootwrap, so the "
+             "cinder store cannot attach the image's volume", statuses=(500,),
+             log=r"failedtodropprivileges|privsep helper command exited non-zero", fault=PRIVSEP,
+             source="tests/data/cinder/cinder-sudoers-missing/glance-api.log",
+             remediation=("Give the glance-api worker user the sudoers rule distro packages install "
+                          "(/etc/sudoers.d/glance-rootwrap: `glance ALL = (root) NOPASSWD: /usr/bin/glance-rootwrap "
+                          "/etc/glance/rootwrap.conf *`), with rootwrap.conf's filters_path holding "
+                          "glance_cinder_store.filters; restart glance-api.",)),
+        Rule("500-cinder-keyring", "store_permissions",
+             "internal error: os-brick could not open the image's volume on this host (with Cinder's RBD "
+             "backend: the Ceph keyring of the backend's user is missing or unreadable)", statuses=(500,),
+             log=r"_check_or_get_keyring_contents|internal error: os_brick\.exception\.brickexception",
+             fault=CINDER_KEYRING, source="tests/data/cinder/cinder-keyring-missing/glance-api.log",
+             remediation=("Install /etc/ceph/ceph.client.<rbd_user>.keyring (Cinder's rbd_user) on every glance-api "
+                          "node, readable by the worker user (`chgrp glance`, mode 0640).",)),
         Rule("500-permissions", "store_permissions", "internal error, and the log shows a permission error",
              statuses=(500,), log_cause="store_permissions", source="EACCES outside glance_store's mapping"),
     ),

@@ -841,6 +841,25 @@ def worker_role(request, source_b64=""):
             out["dirs"][d]["blocked_at"] = blocked
     for store in request.get("rbd", []):
         out["rbd"][store["name"]] = step(out, "rbd " + store["name"], rbd_as_user, store, source_b64) or {}
+    for store in request.get("cinder", []):
+        out.setdefault("cinder", {})[store["name"]] = step(out, "cinder " + store["name"], cinder_as_user,
+                                                           store) or {}
+    return out
+
+
+def cinder_as_user(store):
+    """As the worker user: can it read the cinder backend's keyring, and may it start os-brick's privsep
+    helper through sudo glance-rootwrap? `sudo -n -l CMD` only says whether sudo would run CMD (exit 0)
+    or not; nothing is run, no password is asked."""
+    keyring, conf = store.get("keyring", ""), store.get("rootwrap_config", "")
+    out = {"keyring": keyring, "keyring_exists": os.path.exists(keyring),
+           "keyring_readable": os.access(keyring, os.R_OK), "rootwrap_config": conf}
+    if which("sudo"):
+        got = run(["sudo", "-n", "-l", "glance-rootwrap", conf, "privsep-helper", "--config-file",
+                   store.get("config_file", "/etc/glance/glance-api.conf"), "--privsep_context",
+                   "os_brick.privileged.default", "--privsep_sock_path", "/tmp/hc-probe/privsep.sock"], 15)
+        out["sudo_rc"] = got["rc"]
+        out["sudo_said"] = (got["out"].strip() or got["err"].strip())[-300:]
     return out
 
 
@@ -1188,7 +1207,8 @@ def phase_stores_and_logs(ctx, req, result):
     # files the config names (a swift store's references) are read with the worker user's rights:
     # glance-api.conf may be the worker's to write, so root never reads a path it names
     files = [f for f in req.get("files", []) if isinstance(f, str)] if ctx.root or ctx.container else []
-    worker_req = {"role": "worker", "dirs": dirs, "files": files,
+    cinder = [s for s in req.get("cinder", []) if isinstance(s, dict)]
+    worker_req = {"role": "worker", "dirs": dirs, "files": files, "cinder": cinder,
                   "rbd": [dict(s, keyring=(result["rbd"].get(s["name"]) or {}).get("keyring", "")) for s in stores]}
     # each rbd store's caps (librados as admin) while the worker user's session runs its own
     # librados and rbd connections: both mostly wait on the monitor
@@ -1197,11 +1217,12 @@ def phase_stores_and_logs(ctx, req, result):
             for s in stores if not ctx.container and s["name"] in result["rbd"]]
     for thread in caps:
         thread.start()
-    if dirs or stores or files:
+    if dirs or stores or files or cinder:
         result["worker"] = step(result, "worker", run_worker, ctx, worker_req) or {"error": "not run"}
         worker = result["worker"] if isinstance(result["worker"], dict) else {}
         result["files"].update(worker.pop("files", {}))
         result["file_errors"].update(worker.pop("file_errors", {}))
+        result["cinder"] = worker.pop("cinder", {})
         for path in files:
             if path not in result["files"] and path not in result["file_errors"]:
                 result["file_errors"][path] = "not read: {}".format(worker.get("error") or "no answer")
