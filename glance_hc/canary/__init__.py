@@ -32,6 +32,7 @@ from glance_hc.canary.discovery import (  # noqa: F401
     answered_status,
     hashing_algorithm,
     is_default_store,
+    logged_explanation,
     offered_stores,
     record_stores,
 )

@@ -48,6 +48,22 @@ def answered_status(log_lines: Iterable[str], image_id: str, method: str = "PUT"
     return found.get("uwsgi") or found.get("haproxy")
 
 
+_GLANCE_ERROR_LINE = re.compile(r" ERROR glance[\w.]* \[[^\]]*\] (?P<message>.+)$")
+
+
+def logged_explanation(log_lines: Iterable[str], request_ids: Iterable[str]) -> str:
+    """What glance-api logged as its refusal of one of `request_ids`: Glance logs the explanation it
+    sends (image_data.py: LOG.error(msg) / LOG.exception(msg), then HTTPGone/HTTPRequestEntityTooLarge
+    (explanation=msg)), so when the client lost the body the log still has its words."""
+    ids = [i for i in request_ids if i]
+    messages = []
+    for line in log_lines or []:
+        m = _GLANCE_ERROR_LINE.search(line)
+        if m and any(i in line for i in ids) and m.group("message") not in messages:
+            messages.append(m.group("message").strip())
+    return " ".join(messages)
+
+
 def hashing_algorithm(host_facts_list) -> str:
     """The [DEFAULT] hashing_algorithm the hosts configure (sha512 when none says)."""
     for found in host_facts_list:

@@ -167,6 +167,22 @@ def test_answered_status_reads_uwsgi_and_haproxy_request_lines():
     assert canary.answered_status(disconnect, disconnect_id) == 500
 
 
+def test_a_lost_410_body_is_read_back_from_glances_own_log_line():
+    """CI saw the store-dir-unusable canary's 410 arrive without its body (the connection was cut):
+    Glance logs the explanation it sends, so the rules still read 'error in store configuration'."""
+    capture = DATA.parent / "rbd" / "glance-api-keyring-missing.log"  # lab fault rbd-keyring-missing
+    lines = [f"controller1 log /var/log/glance/glance-api.log: {line}" for line in capture.read_text().splitlines()]
+    request_id = "req-6b9f3cc0-a65a-420a-8565-5397e50a678a"
+    said = canary.logged_explanation(lines, [request_id])
+    assert said.startswith("Error in store configuration. Adding images to store is disabled.")
+    assert "Failed to configure store" not in said  # the start-up WARNINGs are not the answer
+    assert canary.logged_explanation(lines, ["req-someone-else"]) == ""
+    found = canary.classify(410, said, {"status": "queued"}, lines)
+    # (this capture's "permission denied" makes it store_permissions; the matrix adds the probe's context)
+    assert found.root_cause.startswith("store_") and found.rules_matched[0].startswith("store-disabled")
+    assert canary.classify(410, "", {"status": "queued"}, lines).root_cause == "availability"  # what CI got
+
+
 # ---------------------------------------------------------------------------- verification
 
 
